@@ -1,0 +1,1 @@
+//! hourglass.toml into Settings, with embedded defaults.

@@ -1,0 +1,1 @@
+//! The result store: SQLite embedded by default, behind a trait; migrations; idempotent ingest.

@@ -1,0 +1,1 @@
+//! Streaming JUnit XML reader (quick-xml) for every common dialect.

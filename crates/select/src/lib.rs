@@ -1,0 +1,1 @@
+//! ChangeSet + graph + rules into a Selection of tests, with reasons.

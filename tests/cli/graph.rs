@@ -1,0 +1,1 @@
+//! `hourglass graph` from the command line.

@@ -1,0 +1,1 @@
+//! `hourglass ingest` from the command line.

@@ -1,0 +1,1 @@
+//! `hourglass insight` from the command line.

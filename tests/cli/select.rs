@@ -1,0 +1,1 @@
+//! `hourglass select` from the command line.
