@@ -1,12 +1,404 @@
 //! `hourglass select`.
 
-use clap::Args;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
 
-use super::{CliResult, Context, Failure};
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use hourglass_git::Head;
+use hourglass_graph::{BuildOptions, Graph};
+use hourglass_model::{ChangeSet, FileChange};
+use hourglass_select::{
+    ChangeContext, ManifestChange, PathRule, RuleAction, Rules, Selection, output,
+};
+
+use super::{CliResult, Context, Failure, Status, stdout, write_json};
+
+/// Which change to look at: shared by `select` and `why`.
+#[derive(Debug, Clone, Args)]
+pub struct ChangeArgs {
+    /// The older side; the comparison starts at the merge base of it and the head.
+    #[arg(long, default_value = "HEAD", value_name = "REV")]
+    pub base: String,
+    /// The newer side, a revision [default: the working tree, uncommitted and
+    /// untracked files included].
+    #[arg(long, value_name = "REV", conflicts_with = "diff")]
+    pub head: Option<String>,
+    /// Read the change from a unified diff (`git diff` output) instead of git;
+    /// `-` reads standard input. The diff's new side is taken to be the working tree.
+    #[arg(long, value_name = "PATCH")]
+    pub diff: Option<PathBuf>,
+}
 
 #[derive(Debug, Args)]
-pub struct SelectArgs {}
+pub struct SelectArgs {
+    #[command(flatten)]
+    pub change: ChangeArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = SelectFormat::List)]
+    pub format: SelectFormat,
+    /// Show why each test was selected (list format).
+    #[arg(long, short)]
+    pub verbose: bool,
+}
 
-pub fn run(_args: SelectArgs, _context: &Context) -> CliResult {
-    Err(Failure::input(anyhow::anyhow!("`hourglass select` is not available yet")))
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelectFormat {
+    /// One `<binary id> <test name>` per line; a summary on stderr.
+    List,
+    /// One JSON document.
+    Json,
+    /// A filterset for `cargo nextest run -E`.
+    Nextest,
+    /// `cargo test` invocations, one per test binary.
+    Cargo,
+}
+
+/// A change and the graph of its head side, ready to select from.
+pub struct Prepared {
+    pub graph: Graph,
+    pub changes: ChangeSet,
+    pub context: ChangeContext,
+    pub notes: Vec<String>,
+    /// Keeps a materialized head revision alive while the graph is used.
+    _head_dir: Option<ScratchDir>,
+}
+
+/// A directory removed when dropped.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Reads the change, builds the graph of its head side and gathers the old
+/// and new contents of changed manifests.
+pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failure> {
+    let git_root = hourglass_git::discover_root(&context.cwd).ok();
+    let repo_root = git_root.clone().unwrap_or_else(|| context.repo_root());
+    let workspace = workspace_root(&context.cwd, &repo_root);
+    let prefix = relative_prefix(&repo_root, &workspace);
+    let mut notes = Vec::new();
+
+    let head = match &change.head {
+        Some(rev) => Head::Rev(rev.clone()),
+        None => Head::WorkTree,
+    };
+    let raw = if let Some(path) = &change.diff {
+        read_patch(path, context)?
+    } else {
+        if git_root.is_none() {
+            return Err(Failure::input(anyhow::anyhow!(
+                "{}: not inside a git repository (use --diff to read a patch)",
+                context.cwd.display()
+            )));
+        }
+        hourglass_git::changes(&repo_root, &change.base, &head)?
+    };
+    let (changes, outside) = rebase_paths(raw, &prefix);
+    if outside > 0 {
+        notes.push(format!(
+            "{outside} changed file(s) outside the Cargo workspace at `{}` are not considered",
+            if prefix.is_empty() {
+                "."
+            } else {
+                prefix.as_str()
+            }
+        ));
+    }
+
+    let mut head_dir = None;
+    let graph_root = match (&head, &change.diff) {
+        (Head::Rev(rev), None) => {
+            let dir = scratch_dir()?;
+            hourglass_git::materialize(&repo_root, rev, &dir.0)
+                .with_context(|| format!("writing revision `{rev}` to a scratch directory"))?;
+            let root = dir.0.join(&prefix);
+            head_dir = Some(dir);
+            root
+        }
+        _ => workspace.clone(),
+    };
+    let state_dir = repo_root.join(".hourglass");
+    keep_out_of_git(&state_dir);
+    let options = BuildOptions {
+        cache_dir: Some(state_dir.join("cache").join("graph")),
+    };
+    let graph = Graph::build(&graph_root, &options)
+        .with_context(|| format!("building the test graph of {}", graph_root.display()))?;
+
+    let change_context = if change.diff.is_some() {
+        // A patch carries no whole files: manifest changes widen to everything.
+        ChangeContext::default()
+    } else {
+        gather_context(&repo_root, &prefix, &change.base, &head, &changes)?
+    };
+    Ok(Prepared {
+        graph,
+        changes,
+        context: change_context,
+        notes,
+        _head_dir: head_dir,
+    })
+}
+
+/// Creates `.hourglass/` with a `.gitignore` of `*`, so that hourglass's own
+/// files never show up as changes. Failing to is harmless: they are ignored
+/// by the default rules as well.
+fn keep_out_of_git(state_dir: &Path) {
+    let ignore = state_dir.join(".gitignore");
+    if !ignore.exists() && std::fs::create_dir_all(state_dir).is_ok() {
+        let _ = std::fs::write(ignore, "*\n");
+    }
+}
+
+fn read_patch(path: &Path, context: &Context) -> Result<ChangeSet, Failure> {
+    let text = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the patch from standard input")?;
+        text
+    } else {
+        let path = context.cwd.join(path);
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+    };
+    let name = path.display().to_string();
+    hourglass_git::parse_patch(&text)
+        .map_err(|error| Failure::input(anyhow::anyhow!("{name}: {error}")))
+}
+
+/// The Cargo workspace: the outermost directory with a `Cargo.toml` between
+/// the repository root and `cwd`.
+fn workspace_root(cwd: &Path, repo_root: &Path) -> PathBuf {
+    let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+    let repo_root = repo_root
+        .canonicalize()
+        .unwrap_or_else(|_| repo_root.to_path_buf());
+    if repo_root.join("Cargo.toml").is_file() || !cwd.starts_with(&repo_root) {
+        return repo_root;
+    }
+    let mut found = None;
+    let mut dir: &Path = &cwd;
+    loop {
+        if dir.join("Cargo.toml").is_file() {
+            found = Some(dir.to_path_buf());
+        }
+        if dir == repo_root {
+            break;
+        }
+        match dir.parent() {
+            Some(parent) => dir = parent,
+            None => break,
+        }
+    }
+    found.unwrap_or(repo_root)
+}
+
+/// `workspace` relative to `repo_root`, `/` separators, `""` when equal.
+fn relative_prefix(repo_root: &Path, workspace: &Path) -> String {
+    let repo_root = repo_root
+        .canonicalize()
+        .unwrap_or_else(|_| repo_root.to_path_buf());
+    let workspace = workspace
+        .canonicalize()
+        .unwrap_or_else(|_| workspace.to_path_buf());
+    workspace
+        .strip_prefix(&repo_root)
+        .map(|rest| {
+            rest.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+        .unwrap_or_default()
+}
+
+/// Makes change paths relative to the workspace; drops changes wholly
+/// outside it and returns how many.
+fn rebase_paths(changes: ChangeSet, prefix: &str) -> (ChangeSet, usize) {
+    if prefix.is_empty() {
+        return (changes, 0);
+    }
+    let strip = |path: Option<String>| -> Option<String> {
+        path.and_then(|p| p.strip_prefix(&format!("{prefix}/")).map(str::to_owned))
+    };
+    let mut outside = 0;
+    let files = changes
+        .files
+        .into_iter()
+        .filter_map(|change| {
+            let had_paths = change.old_path.is_some() || change.new_path.is_some();
+            let rebased = FileChange {
+                old_path: strip(change.old_path),
+                new_path: strip(change.new_path),
+                ..change
+            };
+            if had_paths && rebased.old_path.is_none() && rebased.new_path.is_none() {
+                outside += 1;
+                None
+            } else {
+                Some(rebased)
+            }
+        })
+        .collect();
+    (ChangeSet { files }, outside)
+}
+
+fn scratch_dir() -> Result<ScratchDir, Failure> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let dir = std::env::temp_dir().join(format!("hourglass-head-{}-{nanos}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(ScratchDir(dir))
+}
+
+/// Old and new contents of changed `Cargo.toml` files and of the root
+/// `Cargo.lock`: old from the merge base, new from the head.
+fn gather_context(
+    repo_root: &Path,
+    prefix: &str,
+    base: &str,
+    head: &Head,
+    changes: &ChangeSet,
+) -> Result<ChangeContext, Failure> {
+    let merge_base = hourglass_git::merge_base_of(repo_root, base, head)?;
+    let in_repo = |path: &str| {
+        if prefix.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{prefix}/{path}")
+        }
+    };
+    let old_of = |path: Option<&str>| -> Result<Option<String>, Failure> {
+        match (path, &merge_base) {
+            (Some(path), Some(rev)) => Ok(hourglass_git::file_at(repo_root, rev, &in_repo(path))?),
+            _ => Ok(None),
+        }
+    };
+    let new_of = |path: Option<&str>| -> Result<Option<String>, Failure> {
+        let Some(path) = path else { return Ok(None) };
+        match head {
+            Head::WorkTree => Ok(std::fs::read_to_string(repo_root.join(in_repo(path))).ok()),
+            Head::Rev(rev) => Ok(hourglass_git::file_at(repo_root, rev, &in_repo(path))?),
+        }
+    };
+    let mut context = ChangeContext::default();
+    for change in &changes.files {
+        let path = change
+            .new_path
+            .as_deref()
+            .or(change.old_path.as_deref())
+            .unwrap_or_default();
+        let name = path.rsplit('/').next().unwrap_or(path);
+        if name == "Cargo.toml" {
+            context.manifests.push(ManifestChange {
+                path: path.to_owned(),
+                old: old_of(change.old_path.as_deref())?,
+                new: new_of(change.new_path.as_deref())?,
+            });
+        } else if path == "Cargo.lock" {
+            context.lockfile = Some((
+                old_of(change.old_path.as_deref())?,
+                new_of(change.new_path.as_deref())?,
+            ));
+        }
+    }
+    Ok(context)
+}
+
+/// The rules select uses: the repository's `[[select.rules]]` from
+/// `hourglass.toml` first, then the built-in rules.
+pub fn rules(context: &Context) -> Result<Rules, Failure> {
+    let settings = hourglass_config::Settings::load(&context.repo_root())?;
+    let user = settings
+        .select_rules
+        .into_iter()
+        .flat_map(|rule| {
+            let action = match rule.action {
+                hourglass_config::RuleAction::Ignore => RuleAction::Ignore,
+                hourglass_config::RuleAction::RunAll => RuleAction::RunAll,
+                hourglass_config::RuleAction::Packages => RuleAction::Packages(rule.packages),
+                hourglass_config::RuleAction::Tests => RuleAction::Tests(rule.tests),
+            };
+            let reason = rule.reason;
+            rule.paths.into_iter().map(move |pattern| {
+                PathRule::new(pattern, action.clone(), reason.as_deref())
+            })
+        })
+        .collect();
+    Ok(Rules::defaults().with(user))
+}
+
+pub fn run(args: SelectArgs, context: &Context) -> CliResult {
+    let SelectArgs {
+        change,
+        format,
+        verbose,
+    } = args;
+    let prepared = prepare(&change, context)?;
+    let mut selection = hourglass_select::select(
+        &prepared.graph,
+        &prepared.changes,
+        &rules(context)?,
+        &prepared.context,
+    );
+    selection.notes.extend(prepared.notes);
+    let mut out = stdout();
+    match format {
+        SelectFormat::List => {
+            write_list(&mut out, &selection, verbose)?;
+            out.flush()?;
+            summary(&selection);
+        }
+        SelectFormat::Json => write_json(&mut out, &output::json(&selection))?,
+        SelectFormat::Nextest => {
+            writeln!(out, "{}", output::nextest(&selection))?;
+            out.flush()?;
+        }
+        SelectFormat::Cargo => {
+            write!(out, "{}", output::cargo(&selection, &prepared.graph))?;
+            out.flush()?;
+        }
+    }
+    Ok(Status::Done)
+}
+
+fn write_list(out: &mut impl Write, selection: &Selection, verbose: bool) -> io::Result<()> {
+    if !verbose {
+        return out.write_all(output::list(selection).as_bytes());
+    }
+    for test in &selection.selected {
+        if test.whole_binary {
+            writeln!(out, "{}", test.binary_id)?;
+        } else {
+            writeln!(out, "{} {}", test.binary_id, test.name)?;
+        }
+        for reason in &test.reasons {
+            writeln!(out, "    {reason}")?;
+        }
+    }
+    Ok(())
+}
+
+/// "selected N of M tests (x%)" and the reasons to run everything, on stderr.
+fn summary(selection: &Selection) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "selected {} of {} tests ({:.1}%)",
+        selection.selected.len(),
+        selection.total_tests,
+        selection.share() * 100.0
+    );
+    for reason in &selection.run_all_reasons {
+        let _ = writeln!(err, "  every test runs: {reason}");
+    }
+    for note in &selection.notes {
+        let _ = writeln!(err, "  note: {note}");
+    }
 }
