@@ -178,7 +178,9 @@ pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
 
 /// Writes `value` as one pretty JSON document and a newline.
 pub fn write_json<T: serde::Serialize>(out: &mut impl Write, value: &T) -> anyhow::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value)?;
+    // A serde_json error hides the io error behind it; unwrap it so that a
+    // closed pipe is recognised and ends the command quietly.
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)?;
     writeln!(out)?;
     out.flush()?;
     Ok(())

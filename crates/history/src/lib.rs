@@ -1,1 +1,329 @@
-//! The result store: SQLite embedded by default, behind a trait; migrations; idempotent ingest.
+//! The result store: every test result of every CI run, kept so that flaky,
+//! broken and slow tests can be found across runs.
+//!
+//! # What it does
+//!
+//! [`HistoryStore`] is what the rest of hourglass needs from a store:
+//! ingest one JUnit file's results into a run ([`HistoryStore::ingest_file`]),
+//! list runs ([`HistoryStore::runs`]), and stream results for the analyses
+//! ([`HistoryStore::for_each_result`]) and for export
+//! ([`HistoryStore::for_each_export`]). [`SqliteStore`] implements it over
+//! one SQLite file; a server database can implement the same trait without
+//! touching its callers.
+//!
+//! # How it works
+//!
+//! - **Schema.** `runs` (one row per CI run, unique `run_id`), `files` (the
+//!   JUnit files stored into a run, by blake3 content hash), `tests` (one row
+//!   per `(suite, classname, name)`) and `results` (one row per test per
+//!   run, unique `(run, test)`, with the run's time copied in so that one
+//!   test's results over time are read off one index). The schema is
+//!   versioned with `PRAGMA user_version` and an ordered list of migrations
+//!   ([`schema::MIGRATIONS`]); opening a store applies the missing ones in
+//!   one transaction.
+//! - **Ingest.** One `BEGIN IMMEDIATE` transaction per file: the file is
+//!   stored whole or not at all. The results arrive through a *producer*
+//!   (a closure that pushes `TestResult`s into a sink, typically the JUnit
+//!   reader), so a file is never held in memory. When the producer fails
+//!   midway (a truncated file) the transaction rolls back. A file whose
+//!   content hash is already stored for the same run is skipped
+//!   ([`IngestOutcome::AlreadyStored`]), so ingesting twice stores once. A
+//!   test seen twice in one run (a rerun written as a second testcase, or a
+//!   second file of the same run) is merged with
+//!   [`TestResult::absorb_rerun`].
+//! - **Run identity.** A run is named by [`RunMeta::run_id`]. Without one,
+//!   [`derive_run_id`] makes one deterministically: from the commit, job and
+//!   timestamp when any is known (`derived-<hex>`), else from the file's
+//!   content hash (`file-<hex>`). A run without a timestamp is stamped with
+//!   the time of its first ingest.
+//! - **Concurrency.** WAL journal, `synchronous = NORMAL`, a busy timeout,
+//!   and `BEGIN IMMEDIATE` retried while the database is busy: several
+//!   processes can ingest into one file at once; writers take turns.
+//! - **Reading.** Iteration is a callback over one SQLite statement, so
+//!   memory does not grow with the history; only the list of runs (small) is
+//!   held.
+//!
+//! # Limitations
+//!
+//! - Writers take turns: a file's transaction holds the write lock while
+//!   its producer runs, so a slow producer delays other writers (they wait
+//!   up to the busy timeout, ten minutes).
+//! - A zoneless timestamp (Surefire writes local time) is read as UTC for
+//!   ordering; the text is kept as written.
+//! - Nothing is ever deleted; there is no retention policy yet.
+
+use std::error::Error;
+
+use hourglass_model::{Outcome, RunMeta, TestKey, TestResult};
+use serde::Serialize;
+
+pub mod ci_env;
+pub mod schema;
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// What a sink returns when it cannot take a result.
+pub type SinkError = Box<dyn Error + Send + Sync>;
+/// What a producer returns when it cannot produce the whole file.
+pub type ProduceError = Box<dyn Error + Send + Sync>;
+/// What a visitor returns to stop an iteration (an `io::Error` from a
+/// closed pipe, say).
+pub type VisitError = Box<dyn Error + Send + Sync>;
+
+/// A sink the producer pushes results into.
+pub type Sink<'a> = dyn FnMut(TestResult) -> Result<(), SinkError> + 'a;
+/// A producer: pushes every result of one file into the sink it is given.
+pub type Producer<'a> = dyn FnMut(&mut Sink<'_>) -> Result<(), ProduceError> + 'a;
+
+/// A store error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("cannot create the directory {path}")]
+    CreateDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the history database says: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the history database is at schema version {found}, newer than this hourglass knows ({known}); upgrade hourglass"
+    )]
+    TooNew { found: i64, known: i64 },
+    #[error("{path}: stored nothing from this file")]
+    Produce {
+        path: String,
+        #[source]
+        source: ProduceError,
+    },
+    #[error("not an RFC 3339 timestamp: {text:?}")]
+    Timestamp { text: String },
+    #[error("a stored {what} cannot be read back: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("stopped reading the history")]
+    Visit(#[source] VisitError),
+}
+
+/// One JUnit file about to be ingested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileIngest {
+    /// The path as the user gave it (kept for display; not part of the identity).
+    pub path: String,
+    /// blake3 of the file's bytes: with the run, the identity that makes
+    /// re-ingest idempotent.
+    pub content_hash: [u8; 32],
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum IngestOutcome {
+    /// The file's results were stored (`results` testcases, reruns included).
+    Stored { results: u64 },
+    /// The same file was already stored for this run: nothing was written.
+    AlreadyStored,
+}
+
+/// Which results an iteration visits. The default visits everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResultFilter {
+    /// Only runs at or after this instant (RFC 3339; a zoneless time is
+    /// read as UTC).
+    pub since: Option<String>,
+    /// Only the last N runs by timestamp, counted after `since` and `branch`.
+    pub last_runs: Option<usize>,
+    /// Only runs of this branch.
+    pub branch: Option<String>,
+}
+
+/// A run's metadata as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    /// RFC 3339, as given (or the time of the first ingest).
+    pub timestamp: String,
+    pub job: Option<String>,
+}
+
+/// One run with its counts, as [`HistoryStore::runs`] lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// 0-based position in timestamp order among the runs listed.
+    pub index: u64,
+    #[serde(flatten)]
+    pub info: RunInfo,
+    /// JUnit files stored into the run.
+    pub files: u64,
+    pub tests: u64,
+    pub passed: u64,
+    pub failed: u64,
+    pub error: u64,
+    pub skipped: u64,
+    pub flaky: u64,
+    /// Sum of the known durations, in seconds.
+    pub duration_s: f64,
+}
+
+/// One result as the analyses read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryRow {
+    /// The run's [`RunSummary::index`] under the same filter.
+    pub run_index: u64,
+    pub run_id: String,
+    pub commit: Option<String>,
+    pub branch: Option<String>,
+    pub timestamp: String,
+    pub key: TestKey,
+    pub outcome: Outcome,
+    pub duration_s: Option<f64>,
+    /// How many attempts the result holds (0 when the file gave none).
+    pub attempts: u32,
+    /// The test's source file ([`TestResult::file`]), for CODEOWNERS.
+    pub file: Option<String>,
+}
+
+/// One stored result with everything kept of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportRow {
+    pub run: RunInfo,
+    pub result: TestResult,
+}
+
+/// A result history.
+pub trait HistoryStore {
+    /// Stores one file's results into `run`, in one transaction: all of
+    /// them, or none when `produce` fails. Returns
+    /// [`IngestOutcome::AlreadyStored`] without writing when the same
+    /// content hash is already stored for this run.
+    fn ingest_file(
+        &mut self,
+        run: &RunMeta,
+        file: &FileIngest,
+        produce: &mut Producer<'_>,
+    ) -> Result<IngestOutcome, StoreError>;
+
+    /// The runs the filter selects, oldest first, with their counts.
+    fn runs(&self, filter: &ResultFilter) -> Result<Vec<RunSummary>, StoreError>;
+
+    /// Visits the results of the selected runs ordered by test key (suite,
+    /// classname, name), then by run time: one test's rows are contiguous,
+    /// oldest first. A visitor error stops the scan and is returned as
+    /// [`StoreError::Visit`].
+    fn for_each_result(
+        &self,
+        filter: &ResultFilter,
+        visit: &mut dyn FnMut(HistoryRow) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError>;
+
+    /// Visits every stored result with all its fields, ordered by run time,
+    /// then test key.
+    fn for_each_export(
+        &self,
+        visit: &mut dyn FnMut(ExportRow) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError>;
+}
+
+/// The run id used when [`RunMeta::run_id`] is absent: `derived-` and 16
+/// hex digits of blake3 over the commit, job and timestamp when any of them
+/// is known, else `file-` and the first 16 hex digits of the file's content
+/// hash (every such file is a run of its own).
+pub fn derive_run_id(run: &RunMeta, content_hash: &[u8; 32]) -> String {
+    if let Some(id) = run.run_id.as_deref().filter(|id| !id.is_empty()) {
+        return id.to_owned();
+    }
+    let parts = [&run.commit, &run.job, &run.timestamp];
+    if parts.iter().all(|part| part.is_none()) {
+        return format!("file-{}", hex(&content_hash[..8]));
+    }
+    let mut hasher = blake3::Hasher::new();
+    for part in parts {
+        // A tag byte keeps `None` apart from `Some("")`.
+        match part {
+            Some(text) => {
+                hasher.update(&[1]);
+                hasher.update(&(text.len() as u64).to_le_bytes());
+                hasher.update(text.as_bytes());
+            }
+            None => {
+                hasher.update(&[0]);
+            }
+        }
+    }
+    format!("derived-{}", hex(&hasher.finalize().as_bytes()[..8]))
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 timestamp; a zoneless
+/// `YYYY-MM-DDTHH:MM:SS[.fff]` is read as UTC. `None` when unreadable.
+pub fn timestamp_millis(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
+        return Some(timestamp.as_millisecond());
+    }
+    let civil = text.parse::<jiff::civil::DateTime>().ok()?;
+    let zoned = civil.to_zoned(jiff::tz::TimeZone::UTC).ok()?;
+    Some(zoned.timestamp().as_millisecond())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_run_id_is_kept() {
+        let run = RunMeta {
+            run_id: Some("ci-42".into()),
+            ..RunMeta::default()
+        };
+        assert_eq!(derive_run_id(&run, &[7; 32]), "ci-42");
+    }
+
+    #[test]
+    fn derived_run_ids_follow_commit_job_and_timestamp() {
+        let run = RunMeta {
+            commit: Some("abc".into()),
+            job: Some("test".into()),
+            ..RunMeta::default()
+        };
+        let id = derive_run_id(&run, &[1; 32]);
+        assert!(id.starts_with("derived-"), "{id}");
+        // The file does not matter once the run is known.
+        assert_eq!(derive_run_id(&run, &[2; 32]), id);
+        let other_job = RunMeta {
+            job: Some("lint".into()),
+            ..run.clone()
+        };
+        assert_ne!(derive_run_id(&other_job, &[1; 32]), id);
+    }
+
+    #[test]
+    fn without_metadata_each_file_is_its_own_run() {
+        let run = RunMeta::default();
+        assert_eq!(derive_run_id(&run, &[0xab; 32]), "file-abababababababab");
+        assert_ne!(derive_run_id(&run, &[1; 32]), derive_run_id(&run, &[2; 32]));
+    }
+
+    #[test]
+    fn zoneless_timestamps_read_as_utc() {
+        assert_eq!(
+            timestamp_millis("2026-03-01T12:00:00"),
+            timestamp_millis("2026-03-01T12:00:00Z")
+        );
+        assert_eq!(
+            timestamp_millis("2026-03-01T13:00:00+01:00"),
+            timestamp_millis("2026-03-01T12:00:00Z")
+        );
+        assert_eq!(timestamp_millis("yesterday"), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! The SQLite schema and its migrations.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. Opening a
+//! store applies the missing ones, in order, in one `BEGIN IMMEDIATE`
+//! transaction (so two processes opening a new file at once do not both
+//! migrate). Migrations are only ever appended; an applied one never
+//! changes.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::StoreError;
+
+/// The migrations, in order: `MIGRATIONS[k]` takes a database from version
+/// `k` to `k + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the tables.
+    r#"
+    CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        run_id      TEXT NOT NULL UNIQUE,
+        "commit"    TEXT,
+        branch      TEXT,
+        timestamp   TEXT NOT NULL,
+        ts          INTEGER NOT NULL,
+        job         TEXT,
+        created_at  TEXT NOT NULL
+    );
+    CREATE TABLE files (
+        id            INTEGER PRIMARY KEY,
+        run           INTEGER NOT NULL REFERENCES runs (id),
+        content_hash  BLOB NOT NULL,
+        path          TEXT NOT NULL,
+        testcases     INTEGER NOT NULL,
+        ingested_at   TEXT NOT NULL,
+        UNIQUE (run, content_hash)
+    );
+    CREATE TABLE tests (
+        id         INTEGER PRIMARY KEY,
+        suite      TEXT NOT NULL,
+        classname  TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        UNIQUE (suite, classname, name)
+    );
+    CREATE TABLE results (
+        run                   INTEGER NOT NULL REFERENCES runs (id),
+        test                  INTEGER NOT NULL REFERENCES tests (id),
+        status                TEXT NOT NULL,
+        duration_s            REAL,
+        message               TEXT,
+        failure_type          TEXT,
+        file                  TEXT,
+        line                  INTEGER,
+        output                TEXT,
+        output_dropped_bytes  INTEGER NOT NULL DEFAULT 0,
+        attempt_count         INTEGER NOT NULL DEFAULT 0,
+        attempts              TEXT,
+        properties            TEXT,
+        UNIQUE (run, test)
+    );
+    "#,
+    // 2: the run's time on each result, and the indexes the analyses read by.
+    r#"
+    ALTER TABLE results ADD COLUMN run_ts INTEGER NOT NULL DEFAULT 0;
+    UPDATE results SET run_ts = (SELECT ts FROM runs WHERE runs.id = results.run);
+    CREATE INDEX results_by_test_time ON results (test, run_ts, run);
+    CREATE INDEX runs_by_commit ON runs ("commit");
+    CREATE INDEX runs_by_time ON runs (ts, run_id);
+    "#,
+];
+
+/// The schema version this code writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// The schema version of an open database.
+pub fn version(connection: &Connection) -> Result<i64, StoreError> {
+    Ok(connection.pragma_query_value(None, "user_version", |row| row.get(0))?)
+}
+
+/// Applies the migrations the database lacks, up to `target` (normally
+/// [`latest_version`]; tests stop earlier to build old databases).
+pub fn migrate_to(connection: &mut Connection, target: i64) -> Result<(), StoreError> {
+    if version(connection)? >= target {
+        return check_known(connection);
+    }
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Re-read under the write lock: another process may have migrated.
+    let current: i64 = transaction.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if current > latest_version() {
+        return Err(StoreError::TooNew {
+            found: current,
+            known: latest_version(),
+        });
+    }
+    for (index, step) in MIGRATIONS.iter().enumerate() {
+        let version = index as i64 + 1;
+        if version <= current || version > target {
+            continue;
+        }
+        transaction.execute_batch(step)?;
+        transaction.pragma_update(None, "user_version", version)?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+fn check_known(connection: &Connection) -> Result<(), StoreError> {
+    let found = version(connection)?;
+    if found > latest_version() {
+        return Err(StoreError::TooNew {
+            found,
+            known: latest_version(),
+        });
+    }
+    Ok(())
+}

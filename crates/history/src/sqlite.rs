@@ -1,0 +1,575 @@
+//! [`SqliteStore`]: the history in one SQLite file.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::rc::Rc;
+use std::thread;
+use std::time::Duration;
+
+use hourglass_model::{Attempt, AttemptOutcome, Outcome, Property, RunMeta, TestKey, TestResult};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+
+use crate::schema;
+use crate::{
+    ExportRow, FileIngest, HistoryRow, HistoryStore, IngestOutcome, Producer, ResultFilter,
+    RunInfo, RunSummary, StoreError, VisitError, derive_run_id, timestamp_millis,
+};
+
+/// How long a statement waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(600);
+/// How often `BEGIN IMMEDIATE` (and the journal mode switch) are retried
+/// when SQLite still reports the database busy after the timeout.
+const BUSY_RETRIES: u32 = 50;
+
+/// The history in one SQLite file (WAL journal; several processes may
+/// write at once).
+#[derive(Debug)]
+pub struct SqliteStore {
+    connection: Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its parent directories when missing) the store
+    /// at `path`, and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_at_version(path, schema::latest_version())
+    }
+
+    /// Opens the store at `path` and migrates it only up to `version`.
+    /// For tests of the migrations; [`SqliteStore::open`] is what callers
+    /// want.
+    #[doc(hidden)]
+    pub fn open_at_version(path: &Path, version: i64) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut connection = Connection::open(path)?;
+        connection.busy_timeout(BUSY_TIMEOUT)?;
+        retry_busy(|| {
+            connection
+                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        })?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        // 32 MiB of page cache: a big file's transaction stays in memory
+        // instead of spilling pages to the WAL midway.
+        connection.pragma_update(None, "cache_size", -32 * 1024)?;
+        connection.set_prepared_statement_cache_capacity(32);
+        schema::migrate_to(&mut connection, version)?;
+        Ok(Self { connection })
+    }
+
+    /// The underlying connection (for tests and diagnostics).
+    #[doc(hidden)]
+    pub fn connection(&self) -> &Connection {
+        &self.connection
+    }
+
+    /// The selected runs, oldest first, with their index; `last_runs`
+    /// applied.
+    fn selected_runs(&self, filter: &ResultFilter) -> Result<Vec<(i64, RunInfo)>, StoreError> {
+        let since = since_millis(filter)?;
+        let mut statement = self.connection.prepare_cached(
+            r#"SELECT id, run_id, "commit", branch, timestamp, job FROM runs
+               WHERE (?1 IS NULL OR ts >= ?1) AND (?2 IS NULL OR branch = ?2)
+               ORDER BY ts, run_id"#,
+        )?;
+        let rows = statement.query_map(params![since, filter.branch], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                RunInfo {
+                    run_id: row.get(1)?,
+                    commit: row.get(2)?,
+                    branch: row.get(3)?,
+                    timestamp: row.get(4)?,
+                    job: row.get(5)?,
+                },
+            ))
+        })?;
+        let mut runs = rows.collect::<Result<Vec<_>, _>>()?;
+        if let Some(last) = filter.last_runs {
+            let drop = runs.len().saturating_sub(last);
+            runs.drain(..drop);
+        }
+        Ok(runs)
+    }
+}
+
+fn since_millis(filter: &ResultFilter) -> Result<Option<i64>, StoreError> {
+    filter
+        .since
+        .as_deref()
+        .map(|text| {
+            timestamp_millis(text).ok_or_else(|| StoreError::Timestamp {
+                text: text.to_owned(),
+            })
+        })
+        .transpose()
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
+}
+
+fn retry_busy<T>(mut attempt: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    let mut tries = 0;
+    loop {
+        match attempt() {
+            Err(error) if is_busy(&error) && tries < BUSY_RETRIES => {
+                tries += 1;
+                thread::sleep(Duration::from_millis(20 * u64::from(tries.min(10))));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// An open `BEGIN IMMEDIATE` transaction that rolls back unless committed.
+struct WriteTransaction<'c> {
+    connection: &'c Connection,
+    open: bool,
+}
+
+impl<'c> WriteTransaction<'c> {
+    fn begin(connection: &'c Connection) -> Result<Self, StoreError> {
+        retry_busy(|| connection.execute_batch("BEGIN IMMEDIATE"))?;
+        Ok(Self {
+            connection,
+            open: true,
+        })
+    }
+
+    fn commit(mut self) -> Result<(), StoreError> {
+        retry_busy(|| self.connection.execute_batch("COMMIT"))?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTransaction<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.connection.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+fn now_rfc3339() -> (String, i64) {
+    let now = jiff::Timestamp::now();
+    let second = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
+    (second.to_string(), second.as_millisecond())
+}
+
+/// Writes one file's results into one run, inside a write transaction.
+struct ResultWriter<'c> {
+    connection: &'c Connection,
+    run: i64,
+    run_ts: i64,
+    results: u64,
+}
+
+const RESULT_COLUMNS: &str = "status, duration_s, message, failure_type, file, line, output, \
+     output_dropped_bytes, attempts, properties, attempt_count";
+
+impl ResultWriter<'_> {
+    fn test_id(&self, key: &TestKey) -> Result<i64, StoreError> {
+        let found = self
+            .connection
+            .prepare_cached(
+                "SELECT id FROM tests WHERE suite = ?1 AND classname = ?2 AND name = ?3",
+            )?
+            .query_row(params![key.suite, key.classname, key.name], |row| {
+                row.get(0)
+            })
+            .optional()?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        self.connection
+            .prepare_cached("INSERT INTO tests (suite, classname, name) VALUES (?1, ?2, ?3)")?
+            .execute(params![key.suite, key.classname, key.name])?;
+        Ok(self.connection.last_insert_rowid())
+    }
+
+    fn write(&mut self, result: &TestResult) -> Result<(), StoreError> {
+        let test = self.test_id(&result.key)?;
+        let attempts = attempts_json(result)?;
+        let properties = json_list(&result.properties)?;
+        let inserted = self
+            .connection
+            .prepare_cached(
+                "INSERT INTO results (run, test, run_ts, status, duration_s, message, failure_type, \
+                 file, line, output, output_dropped_bytes, attempt_count, attempts, properties) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+                 ON CONFLICT (run, test) DO NOTHING",
+            )?
+            .execute(params![
+                self.run,
+                test,
+                self.run_ts,
+                result.outcome.as_str(),
+                result.duration_s,
+                result.message,
+                result.failure_type,
+                result.file,
+                result.line,
+                result.output,
+                result.output_dropped_bytes as i64,
+                result.attempts.len() as i64,
+                attempts,
+                properties,
+            ])?;
+        self.results += 1;
+        if inserted == 0 {
+            self.merge(test, result)?;
+        }
+        Ok(())
+    }
+
+    /// The test already has a result in this run: fold this one into it.
+    fn merge(&self, test: i64, later: &TestResult) -> Result<(), StoreError> {
+        let sql = format!("SELECT {RESULT_COLUMNS} FROM results WHERE run = ?1 AND test = ?2");
+        let mut stored = self
+            .connection
+            .prepare_cached(&sql)?
+            .query_row(params![self.run, test], |row| {
+                read_result(row, 0, later.key.clone())
+            })??;
+        stored.absorb_rerun(later.clone());
+        self.connection
+            .prepare_cached(
+                "UPDATE results SET status = ?3, duration_s = ?4, message = ?5, failure_type = ?6, \
+                 file = ?7, line = ?8, output = ?9, output_dropped_bytes = ?10, \
+                 attempt_count = ?11, attempts = ?12, properties = ?13 \
+                 WHERE run = ?1 AND test = ?2",
+            )?
+            .execute(params![
+                self.run,
+                test,
+                stored.outcome.as_str(),
+                stored.duration_s,
+                stored.message,
+                stored.failure_type,
+                stored.file,
+                stored.line,
+                stored.output,
+                stored.output_dropped_bytes as i64,
+                stored.attempts.len() as i64,
+                attempts_json(&stored)?,
+                json_list(&stored.properties)?,
+            ])?;
+        Ok(())
+    }
+}
+
+/// The attempt a result with one plain attempt has: same outcome,
+/// duration, message and failure type as the result itself.
+fn implied_attempt(result: &TestResult) -> Option<Attempt> {
+    let outcome = match result.outcome {
+        Outcome::Passed => AttemptOutcome::Passed,
+        Outcome::Failed => AttemptOutcome::Failed,
+        Outcome::Error => AttemptOutcome::Error,
+        Outcome::Skipped => AttemptOutcome::Skipped,
+        Outcome::Flaky => return None,
+    };
+    Some(Attempt {
+        outcome: Some(outcome),
+        duration_s: result.duration_s,
+        message: result.message.clone(),
+        failure_type: result.failure_type.clone(),
+    })
+}
+
+/// The attempts as JSON; `None` when there are none, or when the one
+/// attempt is the one the result implies (most results: no JSON to write
+/// or read), told apart by `attempt_count`.
+fn attempts_json(result: &TestResult) -> Result<Option<String>, StoreError> {
+    if let [only] = result.attempts.as_slice()
+        && implied_attempt(result).as_ref() == Some(only)
+    {
+        return Ok(None);
+    }
+    json_list(&result.attempts)
+}
+
+/// A list as JSON, `None` when empty.
+fn json_list<T: serde::Serialize>(items: &[T]) -> Result<Option<String>, StoreError> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    serde_json::to_string(items)
+        .map(Some)
+        .map_err(|error| StoreError::Corrupt {
+            what: "list",
+            detail: error.to_string(),
+        })
+}
+
+fn parse_json_list<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    text: Option<String>,
+) -> Result<Vec<T>, StoreError> {
+    match text {
+        None => Ok(Vec::new()),
+        Some(text) => serde_json::from_str(&text).map_err(|error| StoreError::Corrupt {
+            what,
+            detail: error.to_string(),
+        }),
+    }
+}
+
+fn parse_outcome(text: &str) -> Result<Outcome, StoreError> {
+    Outcome::parse(text).ok_or_else(|| StoreError::Corrupt {
+        what: "status",
+        detail: text.to_owned(),
+    })
+}
+
+/// Reads the [`RESULT_COLUMNS`] starting at column `first`.
+fn read_result(
+    row: &Row<'_>,
+    first: usize,
+    key: TestKey,
+) -> rusqlite::Result<Result<TestResult, StoreError>> {
+    let status: String = row.get(first)?;
+    let attempts: Option<String> = row.get(first + 8)?;
+    let properties: Option<String> = row.get(first + 9)?;
+    let attempt_count: i64 = row.get(first + 10)?;
+    let mut result = TestResult::new(key, Outcome::Passed);
+    result.duration_s = row.get(first + 1)?;
+    result.message = row.get(first + 2)?;
+    result.failure_type = row.get(first + 3)?;
+    result.file = row.get(first + 4)?;
+    result.line = row.get(first + 5)?;
+    result.output = row.get(first + 6)?;
+    result.output_dropped_bytes = row.get::<_, i64>(first + 7)? as u64;
+    Ok((|| {
+        result.outcome = parse_outcome(&status)?;
+        result.attempts = match (attempts, attempt_count) {
+            (None, 1) => implied_attempt(&result).into_iter().collect(),
+            (attempts, _) => parse_json_list::<Attempt>("attempts", attempts)?,
+        };
+        result.properties = parse_json_list::<Property>("properties", properties)?;
+        Ok(result)
+    })())
+}
+
+impl HistoryStore for SqliteStore {
+    fn ingest_file(
+        &mut self,
+        run: &RunMeta,
+        file: &FileIngest,
+        produce: &mut Producer<'_>,
+    ) -> Result<IngestOutcome, StoreError> {
+        let run_id = derive_run_id(run, &file.content_hash);
+        let (timestamp, ts) = match run.timestamp.as_deref() {
+            Some(text) => (
+                text.to_owned(),
+                timestamp_millis(text).ok_or_else(|| StoreError::Timestamp {
+                    text: text.to_owned(),
+                })?,
+            ),
+            None => now_rfc3339(),
+        };
+        let connection = &self.connection;
+        let transaction = WriteTransaction::begin(connection)?;
+        let existing = connection
+            .prepare_cached("SELECT id, ts FROM runs WHERE run_id = ?1")?
+            .query_row(params![run_id], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
+            })
+            .optional()?;
+        let (run_row, run_ts) = if let Some((id, ts)) = existing {
+            let duplicate = connection
+                .prepare_cached("SELECT 1 FROM files WHERE run = ?1 AND content_hash = ?2")?
+                .exists(params![id, &file.content_hash[..]])?;
+            if duplicate {
+                return Ok(IngestOutcome::AlreadyStored);
+            }
+            // Fill in what an earlier file of the run did not know.
+            connection
+                .prepare_cached(
+                    r#"UPDATE runs SET "commit" = coalesce("commit", ?2),
+                       branch = coalesce(branch, ?3), job = coalesce(job, ?4) WHERE id = ?1"#,
+                )?
+                .execute(params![id, run.commit, run.branch, run.job])?;
+            (id, ts)
+        } else {
+            let (created_at, _) = now_rfc3339();
+            connection
+                .prepare_cached(
+                    r#"INSERT INTO runs (run_id, "commit", branch, timestamp, ts, job, created_at)
+                       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"#,
+                )?
+                .execute(params![
+                    run_id, run.commit, run.branch, timestamp, ts, run.job, created_at
+                ])?;
+            (connection.last_insert_rowid(), ts)
+        };
+
+        let mut writer = ResultWriter {
+            connection,
+            run: run_row,
+            run_ts,
+            results: 0,
+        };
+        let mut store_failure = None;
+        let produced = produce(&mut |result| match writer.write(&result) {
+            Ok(()) => Ok(()),
+            Err(error) => {
+                let message = error.to_string();
+                store_failure = Some(error);
+                Err(message.into())
+            }
+        });
+        if let Some(error) = store_failure {
+            return Err(error);
+        }
+        if let Err(source) = produced {
+            return Err(StoreError::Produce {
+                path: file.path.clone(),
+                source,
+            });
+        }
+        let (ingested_at, _) = now_rfc3339();
+        connection
+            .prepare_cached(
+                "INSERT INTO files (run, content_hash, path, testcases, ingested_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                run_row,
+                &file.content_hash[..],
+                file.path,
+                writer.results as i64,
+                ingested_at
+            ])?;
+        let results = writer.results;
+        transaction.commit()?;
+        Ok(IngestOutcome::Stored { results })
+    }
+
+    fn runs(&self, filter: &ResultFilter) -> Result<Vec<RunSummary>, StoreError> {
+        let selected = self.selected_runs(filter)?;
+        let mut counts = self.connection.prepare_cached(
+            "SELECT (SELECT count(*) FROM files WHERE run = ?1), count(*), \
+             coalesce(sum(status = 'passed'), 0), coalesce(sum(status = 'failed'), 0), \
+             coalesce(sum(status = 'error'), 0), coalesce(sum(status = 'skipped'), 0), \
+             coalesce(sum(status = 'flaky'), 0), total(duration_s) \
+             FROM results WHERE run = ?1",
+        )?;
+        let mut runs = Vec::with_capacity(selected.len());
+        for (index, (id, info)) in selected.into_iter().enumerate() {
+            let summary = counts.query_row(params![id], |row| {
+                let count = |i| row.get::<_, i64>(i).map(|n| n as u64);
+                Ok(RunSummary {
+                    index: index as u64,
+                    info,
+                    files: count(0)?,
+                    tests: count(1)?,
+                    passed: count(2)?,
+                    failed: count(3)?,
+                    error: count(4)?,
+                    skipped: count(5)?,
+                    flaky: count(6)?,
+                    duration_s: row.get(7)?,
+                })
+            })?;
+            runs.push(summary);
+        }
+        Ok(runs)
+    }
+
+    fn for_each_result(
+        &self,
+        filter: &ResultFilter,
+        visit: &mut dyn FnMut(HistoryRow) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        let selected = self.selected_runs(filter)?;
+        let Some(earliest) = selected.first().map(|(id, _)| *id) else {
+            return Ok(());
+        };
+        let earliest_ts: i64 = self.connection.query_row(
+            "SELECT ts FROM runs WHERE id = ?1",
+            params![earliest],
+            |row| row.get(0),
+        )?;
+        let runs: HashMap<i64, (u64, Rc<RunInfo>)> = selected
+            .into_iter()
+            .enumerate()
+            .map(|(index, (id, info))| (id, (index as u64, Rc::new(info))))
+            .collect();
+        let mut statement = self.connection.prepare(
+            "SELECT t.suite, t.classname, t.name, r.run, r.status, r.duration_s, \
+             r.attempt_count, r.file \
+             FROM tests t JOIN results r ON r.test = t.id \
+             WHERE r.run_ts >= ?1 \
+             ORDER BY t.suite, t.classname, t.name, r.run_ts, r.run",
+        )?;
+        let mut rows = statement.query(params![earliest_ts])?;
+        while let Some(row) = rows.next()? {
+            let Some((run_index, info)) = runs.get(&row.get::<_, i64>(3)?) else {
+                continue;
+            };
+            let status: String = row.get(4)?;
+            let history_row = HistoryRow {
+                run_index: *run_index,
+                run_id: info.run_id.clone(),
+                commit: info.commit.clone(),
+                branch: info.branch.clone(),
+                timestamp: info.timestamp.clone(),
+                key: TestKey {
+                    suite: row.get(0)?,
+                    classname: row.get(1)?,
+                    name: row.get(2)?,
+                },
+                outcome: parse_outcome(&status)?,
+                duration_s: row.get(5)?,
+                attempts: row.get::<_, i64>(6)? as u32,
+                file: row.get(7)?,
+            };
+            visit(history_row).map_err(StoreError::Visit)?;
+        }
+        Ok(())
+    }
+
+    fn for_each_export(
+        &self,
+        visit: &mut dyn FnMut(ExportRow) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        let runs = self.selected_runs(&ResultFilter::default())?;
+        let sql = format!(
+            "SELECT t.suite, t.classname, t.name, {} \
+             FROM results r JOIN tests t ON t.id = r.test WHERE r.run = ?1 \
+             ORDER BY t.suite, t.classname, t.name",
+            RESULT_COLUMNS
+                .split(", ")
+                .map(|column| format!("r.{column}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut statement = self.connection.prepare(&sql)?;
+        for (id, info) in runs {
+            let mut rows = statement.query(params![id])?;
+            while let Some(row) = rows.next()? {
+                let key = TestKey {
+                    suite: row.get(0)?,
+                    classname: row.get(1)?,
+                    name: row.get(2)?,
+                };
+                let result = read_result(row, 3, key)??;
+                visit(ExportRow {
+                    run: info.clone(),
+                    result,
+                })
+                .map_err(StoreError::Visit)?;
+            }
+        }
+        Ok(())
+    }
+}

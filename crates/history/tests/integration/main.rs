@@ -1,0 +1,8 @@
+//! Integration tests of the history store: real SQLite files on disk.
+
+mod concurrency;
+mod ingest;
+mod migrations;
+mod reading;
+mod round_trip;
+mod support;

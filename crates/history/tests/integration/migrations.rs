@@ -1,0 +1,128 @@
+//! Migrations from every earlier schema version.
+
+use hourglass_history::schema::{MIGRATIONS, latest_version, version};
+use hourglass_history::{HistoryStore, ResultFilter, SqliteStore, StoreError};
+use hourglass_model::Outcome;
+
+use crate::support::{exported, file, ingest, result, run};
+
+/// Writes one run with one result using only the columns version `at` has.
+fn seed(store: &SqliteStore, at: i64) {
+    let connection = store.connection();
+    connection
+        .execute(
+            r#"INSERT INTO runs (id, run_id, "commit", branch, timestamp, ts, job, created_at)
+               VALUES (1, 'old-run', 'c0ffee', 'main', '2026-01-05T08:00:00Z', 1767600000000, NULL,
+                       '2026-01-05T08:00:00Z')"#,
+            [],
+        )
+        .unwrap();
+    connection
+        .execute(
+            "INSERT INTO tests (id, suite, classname, name) VALUES (1, 'suite', 'c', 'old')",
+            [],
+        )
+        .unwrap();
+    let run_ts = if at >= 2 { ", run_ts" } else { "" };
+    let run_ts_value = if at >= 2 { ", 1767600000000" } else { "" };
+    connection
+        .execute(
+            &format!(
+                "INSERT INTO results (run, test, status, duration_s, attempt_count{run_ts})
+                 VALUES (1, 1, 'failed', 1.5, 0{run_ts_value})"
+            ),
+            [],
+        )
+        .unwrap();
+}
+
+#[test]
+fn every_earlier_version_migrates_to_the_latest_and_keeps_its_data() {
+    assert!(latest_version() >= 2);
+    for at in 0..latest_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.db");
+        {
+            let old = SqliteStore::open_at_version(&path, at).unwrap();
+            assert_eq!(version(old.connection()).unwrap(), at);
+            if at >= 1 {
+                seed(&old, at);
+            }
+        }
+        let mut store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            version(store.connection()).unwrap(),
+            latest_version(),
+            "from {at}"
+        );
+
+        // The store works at the latest version...
+        ingest(
+            &mut store,
+            &run("new-run", "2026-01-12T08:00:00Z"),
+            &file("new.xml"),
+            &[result("c", "old", Outcome::Passed, 1.0)],
+        )
+        .unwrap();
+        // ...and the old rows read back in time order with the new ones.
+        let mut seen = Vec::new();
+        store
+            .for_each_result(
+                &ResultFilter {
+                    since: Some("2026-01-01T00:00:00Z".into()),
+                    ..ResultFilter::default()
+                },
+                &mut |row| {
+                    seen.push((row.run_id, row.outcome));
+                    Ok(())
+                },
+            )
+            .unwrap();
+        let expected_old = usize::from(at >= 1);
+        assert_eq!(seen.len(), expected_old + 1, "from {at}: {seen:?}");
+        if at >= 1 {
+            assert_eq!(seen[0], ("old-run".to_owned(), Outcome::Failed));
+        }
+        assert_eq!(
+            seen.last().unwrap(),
+            &("new-run".to_owned(), Outcome::Passed)
+        );
+        assert_eq!(exported(&store).len(), expected_old + 1);
+    }
+}
+
+#[test]
+fn every_migration_step_is_applied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    for at in 0..=latest_version() {
+        let store = SqliteStore::open_at_version(&path, at).unwrap();
+        assert_eq!(version(store.connection()).unwrap(), at);
+    }
+    // Opening again changes nothing.
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(
+        version(store.connection()).unwrap(),
+        MIGRATIONS.len() as i64
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .connection()
+            .pragma_update(None, "user_version", latest_version() + 1)
+            .unwrap();
+    }
+    match SqliteStore::open(&path) {
+        Err(StoreError::TooNew { found, known }) => {
+            assert_eq!(found, latest_version() + 1);
+            assert_eq!(known, latest_version());
+        }
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+}
