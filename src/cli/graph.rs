@@ -1,12 +1,67 @@
-//! `hourglass graph`.
+//! `hourglass graph`: build the workspace's test graph and show its size, or dump it.
 
-use clap::Args;
+use std::io::Write;
 
-use super::{CliResult, Context, Failure};
+use clap::{Args, ValueEnum};
+use hourglass_graph::{BuildOptions, Graph};
+
+use super::{CliResult, Context, Failure, Status};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Counts and build time.
+    Stats,
+    /// The whole graph as one JSON document.
+    Json,
+    /// Graphviz dot.
+    Dot,
+}
 
 #[derive(Debug, Args)]
-pub struct GraphArgs {}
+pub struct GraphArgs {
+    #[arg(long, value_enum, default_value_t = GraphFormat::Stats)]
+    pub format: GraphFormat,
+    /// Build without reading or writing the parse cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
 
-pub fn run(_args: GraphArgs, _context: &Context) -> CliResult {
-    Err(Failure::input(anyhow::anyhow!("`hourglass graph` is not available yet")))
+#[allow(clippy::needless_pass_by_value)] // every command's `run` takes its arguments by value
+pub fn run(args: GraphArgs, context: &Context) -> CliResult {
+    let GraphArgs { format, no_cache } = args;
+    let root = context.repo_root();
+    let options = BuildOptions {
+        cache_dir: (!no_cache).then(|| root.join(".hourglass").join("cache").join("graph")),
+    };
+    let graph = Graph::build(&root, &options).map_err(Failure::input)?;
+    let mut out = super::stdout();
+    match format {
+        GraphFormat::Stats => {
+            let stats = graph.stats();
+            writeln!(out, "packages     {}", stats.packages)?;
+            writeln!(out, "targets      {}", stats.targets)?;
+            writeln!(out, "files        {}", stats.files)?;
+            writeln!(out, "lines        {}", stats.lines)?;
+            writeln!(out, "items        {}", stats.items)?;
+            writeln!(out, "edges        {}", stats.edges)?;
+            writeln!(out, "tests        {}", stats.tests)?;
+            writeln!(out, "parse errors {}", stats.parse_errors)?;
+            writeln!(out, "cache hits   {}", stats.cache_hits)?;
+            writeln!(
+                out,
+                "build time   {:.1} ms",
+                stats.build_time.as_secs_f64() * 1000.0
+            )?;
+            for (path, line, column, message) in graph.parse_errors() {
+                writeln!(out, "parse error  {path}:{line}:{column}: {message}")?;
+            }
+            out.flush()?;
+        }
+        GraphFormat::Json => super::write_json(&mut out, &graph.to_json())?,
+        GraphFormat::Dot => {
+            graph.to_dot(&mut out)?;
+            out.flush()?;
+        }
+    }
+    Ok(Status::Done)
 }

@@ -144,13 +144,14 @@ pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failu
     })
 }
 
-/// Creates `.hourglass/` with a `.gitignore` of `*`, so that hourglass's own
-/// files never show up as changes. Failing to is harmless: they are ignored
+/// Creates `.hourglass/` with a `.gitignore` that leaves out everything but
+/// `quarantine.toml`, so that the store and the cache never show up as changes. Failing to is harmless: they are ignored
 /// by the default rules as well.
 fn keep_out_of_git(state_dir: &Path) {
     let ignore = state_dir.join(".gitignore");
     if !ignore.exists() && std::fs::create_dir_all(state_dir).is_ok() {
-        let _ = std::fs::write(ignore, "*\n");
+        // Everything but the quarantine file, which is reviewed in pull requests.
+        let _ = std::fs::write(ignore, "*\n!.gitignore\n!quarantine.toml\n");
     }
 }
 

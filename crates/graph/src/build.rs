@@ -1,0 +1,1110 @@
+//! Building a [`Graph`]: module trees, items, name resolution, edges and tests.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use hourglass_model::{LineRange, RustTestId};
+use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
+
+use crate::cache;
+use crate::facts::{FileFacts, Ref, UseEntry};
+use crate::workspace::{self, PackageId, TargetKind};
+use crate::{
+    BuildOptions, EdgeReason, FileEntry, Graph, GraphError, GraphStats, Item, ItemId, ItemKind,
+    Test, TestIndex,
+};
+
+/// A crate: one target of one package.
+struct Crate {
+    package: PackageId,
+    kind: TargetKind,
+    binary_id: Option<String>,
+    /// Runs as a test binary with libtest.
+    runs_tests: bool,
+    harness: bool,
+    root_module: usize,
+    /// Names of other workspace crates visible as `name::…`.
+    externs: HashMap<String, usize>,
+    /// Names of crates from outside the workspace (and the standard library).
+    foreign: HashSet<String>,
+    /// Crates whose items this crate can name: itself and its workspace dependencies.
+    visible: Vec<bool>,
+}
+
+/// A module of a crate (a file module or an inline module).
+struct Module {
+    krate: usize,
+    parent: Option<usize>,
+    item: ItemId,
+    children: HashMap<String, usize>,
+    names: HashMap<String, Vec<ItemId>>,
+    uses: HashMap<String, Vec<Vec<String>>>,
+    globs: Vec<Vec<String>>,
+}
+
+/// One file as part of one crate.
+struct Instance {
+    file: usize,
+    krate: usize,
+    /// The module of each scope of the file.
+    scope_modules: Vec<usize>,
+    /// The item of each raw item of the file.
+    items: Vec<ItemId>,
+}
+
+struct SourceFile {
+    path: String,
+    facts: Arc<FileFacts>,
+}
+
+struct Pending {
+    krate: usize,
+    path: String,
+    module_path: Vec<String>,
+    parent_module: Option<usize>,
+    /// Children are looked up beside this file (crate roots, `mod.rs`, `#[path]` files).
+    owns_dir: bool,
+}
+
+struct Builder<'a> {
+    root: &'a Path,
+    cache_dir: Option<&'a Path>,
+    packages: Vec<workspace::Package>,
+    crates: Vec<Crate>,
+    modules: Vec<Module>,
+    module_index: HashMap<(usize, Vec<String>), usize>,
+    items: Vec<Item>,
+    /// Module of each item.
+    item_module: Vec<usize>,
+    /// For each item: (instance, raw index), `None` for synthetic items.
+    item_source: Vec<Option<(usize, u32)>>,
+    files: Vec<SourceFile>,
+    file_index: HashMap<String, Option<usize>>,
+    instances: Vec<Instance>,
+    cache_hits: usize,
+    edges: Vec<(ItemId, ItemId, EdgeReason)>,
+}
+
+pub(crate) fn build(root: &Path, options: &BuildOptions) -> Result<Graph, GraphError> {
+    let started = Instant::now();
+    let workspace = workspace::load(root)?;
+    let mut builder = Builder {
+        root: &workspace.root,
+        cache_dir: options.cache_dir.as_deref(),
+        packages: workspace.packages.clone(),
+        crates: Vec::new(),
+        modules: Vec::new(),
+        module_index: HashMap::new(),
+        items: Vec::new(),
+        item_module: Vec::new(),
+        item_source: Vec::new(),
+        files: Vec::new(),
+        file_index: HashMap::new(),
+        instances: Vec::new(),
+        cache_hits: 0,
+        edges: Vec::new(),
+    };
+    builder.discover();
+    builder.link_crates();
+    builder.resolve_all();
+    builder.structural_edges();
+    let mut graph = builder.finish(&workspace.root);
+    graph.stats.build_time = started.elapsed();
+    Ok(graph)
+}
+
+fn parent_dir(path: &str) -> &str {
+    path.rfind('/').map_or("", |i| &path[..i])
+}
+
+fn join(dir: &str, rest: &str) -> String {
+    let mut parts: Vec<&str> = if dir.is_empty() {
+        Vec::new()
+    } else {
+        dir.split('/').collect()
+    };
+    for part in rest.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+fn last_name(name: &str) -> &str {
+    name.rsplit("::").next().unwrap_or(name)
+}
+
+/// A resolved path: a module or an item.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Res {
+    Module(usize),
+    Item(ItemId),
+}
+
+enum Resolution {
+    Found(Vec<Res>),
+    /// Names something outside the workspace.
+    Foreign,
+    Unresolved,
+}
+
+const MAX_DEPTH: u32 = 4;
+
+impl Builder<'_> {
+    // ---------------------------------------------------------------- discovery
+
+    fn discover(&mut self) {
+        let mut pending = Vec::new();
+        for (index, package) in self.packages.iter().enumerate() {
+            for target in &package.targets {
+                let krate = self.crates.len();
+                self.crates.push(Crate {
+                    package: PackageId::from_index(index),
+                    kind: target.kind,
+                    binary_id: target.binary_id.clone(),
+                    runs_tests: target.test && target.binary_id.is_some(),
+                    harness: target.harness,
+                    root_module: usize::MAX,
+                    externs: HashMap::new(),
+                    foreign: HashSet::new(),
+                    visible: Vec::new(),
+                });
+                pending.push(Pending {
+                    krate,
+                    path: target.root.clone(),
+                    module_path: Vec::new(),
+                    parent_module: None,
+                    owns_dir: true,
+                });
+            }
+        }
+        let mut visited: HashSet<(usize, String)> = HashSet::new();
+        while !pending.is_empty() {
+            self.load_files(pending.iter().map(|p| p.path.as_str()));
+            let mut next = Vec::new();
+            for task in pending {
+                let Some(Some(file)) = self.file_index.get(&task.path).copied() else {
+                    continue;
+                };
+                if !visited.insert((task.krate, task.path.clone())) {
+                    continue;
+                }
+                self.instantiate(&task, file, &mut next);
+            }
+            pending = next;
+        }
+    }
+
+    fn load_files<'p>(&mut self, paths: impl Iterator<Item = &'p str>) {
+        let mut wanted: Vec<String> = paths
+            .filter(|p| !self.file_index.contains_key(*p))
+            .map(str::to_owned)
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let root = self.root;
+        let cache_dir = self.cache_dir;
+        let loaded: Vec<_> = wanted
+            .into_par_iter()
+            .map(|path| {
+                let loaded = cache::load(&root.join(&path), cache_dir);
+                (path, loaded)
+            })
+            .collect();
+        for (path, loaded) in loaded {
+            match loaded {
+                Some(loaded) => {
+                    self.cache_hits += usize::from(loaded.cache_hit);
+                    self.files.push(SourceFile {
+                        path: path.clone(),
+                        facts: loaded.facts,
+                    });
+                    self.file_index.insert(path, Some(self.files.len() - 1));
+                }
+                None => {
+                    self.file_index.insert(path, None);
+                }
+            }
+        }
+    }
+
+    fn module(
+        &mut self,
+        krate: usize,
+        path: Vec<String>,
+        parent: Option<usize>,
+        item: ItemId,
+    ) -> usize {
+        if let Some(&existing) = self.module_index.get(&(krate, path.clone())) {
+            return existing;
+        }
+        let index = self.modules.len();
+        if let (Some(parent), Some(name)) = (parent, path.last()) {
+            self.modules[parent].children.insert(name.clone(), index);
+        }
+        self.modules.push(Module {
+            krate,
+            parent,
+            item,
+            children: HashMap::new(),
+            names: HashMap::new(),
+            uses: HashMap::new(),
+            globs: Vec::new(),
+        });
+        self.module_index.insert((krate, path), index);
+        index
+    }
+
+    fn push_item(&mut self, item: Item, module: usize, source: Option<(usize, u32)>) -> ItemId {
+        let id = ItemId(self.items.len() as u32);
+        self.items.push(item);
+        self.item_module.push(module);
+        self.item_source.push(source);
+        id
+    }
+
+    fn krate_label(&self, krate: usize) -> String {
+        let c = &self.crates[krate];
+        c.binary_id
+            .clone()
+            .unwrap_or_else(|| format!("{}::build-script", self.packages[c.package.index()].name))
+    }
+
+    fn instantiate(&mut self, task: &Pending, file: usize, next: &mut Vec<Pending>) {
+        let facts = Arc::clone(&self.files[file].facts);
+        let path = self.files[file].path.clone();
+        let krate = task.krate;
+        let package = self.crates[krate].package;
+        let label = self.krate_label(krate);
+        let instance = self.instances.len();
+
+        // The file's own module item spans the whole file.
+        let mod_name = if task.module_path.is_empty() {
+            "crate".to_owned()
+        } else {
+            task.module_path.join("::")
+        };
+        let module_item = Item {
+            kind: ItemKind::Mod,
+            name: mod_name,
+            file: path.clone(),
+            lines: LineRange::new(1, facts.lines.max(1)),
+            package,
+            krate: label.clone(),
+        };
+        let existing = self
+            .module_index
+            .get(&(krate, task.module_path.clone()))
+            .copied();
+        let file_module = if let Some(module) = existing {
+            {
+                // A second file for the same module (cfg alternatives): its own item, same module.
+                let id = self.push_item(module_item, module, None);
+                let owner = self.modules[module].item;
+                self.edges.push((owner, id, EdgeReason::Contains));
+                self.edges.push((id, owner, EdgeReason::Contains));
+                module
+            }
+        } else {
+            let placeholder = self.modules.len();
+            let id = self.push_item(module_item, placeholder, None);
+            self.module(krate, task.module_path.clone(), task.parent_module, id)
+        };
+        if task.module_path.is_empty() {
+            self.crates[krate].root_module = file_module;
+        }
+        if let Some(parent) = task.parent_module {
+            let parent_item = self.modules[parent].item;
+            let own = self.modules[file_module].item;
+            self.edges.push((parent_item, own, EdgeReason::Contains));
+        }
+
+        // Scopes → modules.
+        let mut scope_modules = Vec::with_capacity(facts.scopes.len());
+        scope_modules.push(file_module);
+        for scope in facts.scopes.iter().skip(1) {
+            scope_modules.push(usize::MAX);
+            let _ = scope;
+        }
+        let mut items = Vec::with_capacity(facts.items.len());
+        for (raw_index, raw) in facts.items.iter().enumerate() {
+            let module = scope_modules[raw.scope as usize];
+            let mut name_path = task.module_path.clone();
+            name_path.extend(raw.path.iter().cloned());
+            let item = Item {
+                kind: raw.kind,
+                name: name_path.join("::"),
+                file: path.clone(),
+                lines: LineRange::new(raw.start, raw.end),
+                package,
+                krate: label.clone(),
+            };
+            let id = self.push_item(item, module, Some((instance, raw_index as u32)));
+            items.push(id);
+            if raw.kind == ItemKind::Mod {
+                // An inline module: the scope that has this item.
+                if let Some(scope_index) = facts
+                    .scopes
+                    .iter()
+                    .position(|s| s.item == Some(raw_index as u32))
+                {
+                    let parent = scope_modules[raw.scope as usize];
+                    let mut module_path = task.module_path.clone();
+                    module_path.extend(facts.scopes[scope_index].path.iter().cloned());
+                    let child = self.module(krate, module_path, Some(parent), id);
+                    scope_modules[scope_index] = child;
+                }
+            }
+            let key = raw.path.last().cloned().unwrap_or_default();
+            if raw.kind != ItemKind::Mod && raw.kind != ItemKind::Impl {
+                self.modules[module].names.entry(key).or_default().push(id);
+            }
+        }
+        // Items are visited before the scopes they open, so the module of every item is known;
+        // fix up items that were pushed with a placeholder (none: scopes open before their items).
+        for (scope_index, scope) in facts.scopes.iter().enumerate() {
+            let module = scope_modules[scope_index];
+            if module == usize::MAX {
+                continue;
+            }
+            for entry in &scope.uses {
+                match entry {
+                    UseEntry::Name { alias, path } => self.modules[module]
+                        .uses
+                        .entry(alias.clone())
+                        .or_default()
+                        .push(path.clone()),
+                    UseEntry::Glob { path } => self.modules[module].globs.push(path.clone()),
+                }
+            }
+        }
+        // `mod x;` declarations → the files to read next.
+        let file_dir = parent_dir(&path).to_owned();
+        let child_base = if task.owns_dir {
+            file_dir.clone()
+        } else {
+            let stem = path
+                .rsplit('/')
+                .next()
+                .unwrap_or(&path)
+                .trim_end_matches(".rs");
+            join(&file_dir, stem)
+        };
+        for decl in &facts.mods {
+            let scope = &facts.scopes[decl.scope as usize];
+            let parent_module = scope_modules[decl.scope as usize];
+            let mut module_path = task.module_path.clone();
+            module_path.extend(scope.path.iter().cloned());
+            module_path.push(decl.name.clone());
+            let inline_dir = scope.dir.join("/");
+            if decl.path_attrs.is_empty() {
+                let base = join(&child_base, &inline_dir);
+                for (candidate, owns_dir) in [
+                    (join(&base, &format!("{}.rs", decl.name)), false),
+                    (join(&base, &format!("{}/mod.rs", decl.name)), true),
+                ] {
+                    next.push(Pending {
+                        krate,
+                        path: candidate,
+                        module_path: module_path.clone(),
+                        parent_module: Some(parent_module),
+                        owns_dir,
+                    });
+                }
+            } else {
+                for attr in &decl.path_attrs {
+                    let base = if decl.scope == 0 {
+                        file_dir.clone()
+                    } else {
+                        join(&child_base, &inline_dir)
+                    };
+                    next.push(Pending {
+                        krate,
+                        path: join(&base, attr),
+                        module_path: module_path.clone(),
+                        parent_module: Some(parent_module),
+                        owns_dir: true,
+                    });
+                }
+            }
+        }
+        self.instances.push(Instance {
+            file,
+            krate,
+            scope_modules,
+            items,
+        });
+    }
+
+    // ---------------------------------------------------------------- crate links
+
+    fn link_crates(&mut self) {
+        let lib_of: Vec<Option<usize>> = (0..self.packages.len())
+            .map(|p| {
+                self.crates.iter().position(|c| {
+                    c.package.index() == p
+                        && matches!(c.kind, TargetKind::Lib | TargetKind::ProcMacro)
+                })
+            })
+            .collect();
+        // Packages reachable through dependencies.
+        let reachable: Vec<Vec<bool>> = (0..self.packages.len())
+            .map(|start| {
+                let mut seen = vec![false; self.packages.len()];
+                let mut stack = vec![start];
+                while let Some(p) = stack.pop() {
+                    for dep in &self.packages[p].dependencies {
+                        let d = dep.package.index();
+                        if !seen[d] {
+                            seen[d] = true;
+                            stack.push(d);
+                        }
+                    }
+                }
+                seen
+            })
+            .collect();
+        let crate_count = self.crates.len();
+        for krate in 0..crate_count {
+            let package_index = self.crates[krate].package.index();
+            let package = &self.packages[package_index];
+            let mut externs = HashMap::new();
+            for dep in &package.dependencies {
+                if let Some(lib) = lib_of[dep.package.index()] {
+                    externs.insert(dep.name.clone(), lib);
+                }
+            }
+            let own_lib = lib_of[package_index];
+            if let Some(lib) = own_lib
+                && lib != krate
+            {
+                externs.insert(package.lib_crate_name(), lib);
+            }
+            let mut foreign: HashSet<String> = package
+                .external_dependencies
+                .iter()
+                .map(|name| name.replace('-', "_"))
+                .collect();
+            for name in ["std", "core", "alloc", "proc_macro", "test"] {
+                foreign.insert(name.to_owned());
+            }
+            let mut visible = vec![false; crate_count];
+            visible[krate] = true;
+            for (other, c) in self.crates.iter().enumerate() {
+                let p = c.package.index();
+                let is_lib = matches!(c.kind, TargetKind::Lib | TargetKind::ProcMacro);
+                if is_lib && (reachable[package_index][p] || p == package_index) {
+                    visible[other] = true;
+                }
+            }
+            let c = &mut self.crates[krate];
+            c.externs = externs;
+            c.foreign = foreign;
+            c.visible = visible;
+        }
+    }
+
+    // ---------------------------------------------------------------- resolution
+
+    fn lookup(&self, module: usize, name: &str, depth: u32, out: &mut Vec<Res>) {
+        if depth > MAX_DEPTH {
+            return;
+        }
+        let m = &self.modules[module];
+        let before = out.len();
+        if let Some(&child) = m.children.get(name) {
+            out.push(Res::Module(child));
+        }
+        if let Some(items) = m.names.get(name) {
+            out.extend(items.iter().map(|&id| Res::Item(id)));
+        }
+        if let Some(paths) = m.uses.get(name) {
+            for path in paths {
+                if let Resolution::Found(found) = self.resolve(module, path, depth + 1) {
+                    out.extend(found);
+                    // A name reached through a `use` (a re-export, say) also depends on the
+                    // module holding that `use`: changing where it points reaches its users.
+                    out.push(Res::Item(m.item));
+                }
+            }
+        }
+        if out.len() == before {
+            for glob in &m.globs {
+                if let Resolution::Found(found) = self.resolve(module, glob, depth + 1) {
+                    for res in found {
+                        if let Res::Module(target) = res
+                            && target != module
+                        {
+                            let found_before = out.len();
+                            self.lookup(target, name, depth + 1, out);
+                            if out.len() > found_before {
+                                out.push(Res::Item(m.item));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn resolve(&self, module: usize, path: &[String], depth: u32) -> Resolution {
+        if depth > MAX_DEPTH || path.is_empty() {
+            return Resolution::Unresolved;
+        }
+        let krate = &self.crates[self.modules[module].krate];
+        let first = path[0].as_str();
+        let mut current: Vec<Res> = match first {
+            "crate" => vec![Res::Module(krate.root_module)],
+            "self" => vec![Res::Module(module)],
+            "super" => match self.modules[module].parent {
+                Some(parent) => vec![Res::Module(parent)],
+                None => return Resolution::Unresolved,
+            },
+            _ => {
+                let mut found = Vec::new();
+                self.lookup(module, first, depth, &mut found);
+                if found.is_empty() {
+                    if let Some(&dep) = krate.externs.get(first) {
+                        let root = self.crates[dep].root_module;
+                        if root != usize::MAX {
+                            found.push(Res::Module(root));
+                        }
+                    } else if krate.foreign.contains(first) && path.len() > 1 {
+                        return Resolution::Foreign;
+                    }
+                }
+                if found.is_empty() {
+                    return Resolution::Unresolved;
+                }
+                found
+            }
+        };
+        for segment in &path[1..] {
+            let segment = segment.as_str();
+            if segment == "super" {
+                current = current
+                    .into_iter()
+                    .filter_map(|res| match res {
+                        Res::Module(m) => self.modules[m].parent.map(Res::Module),
+                        Res::Item(_) => None,
+                    })
+                    .collect();
+                continue;
+            }
+            if segment == "self" {
+                continue;
+            }
+            let mut next = Vec::new();
+            let mut stopped = Vec::new();
+            for res in &current {
+                match *res {
+                    Res::Module(m) => self.lookup(m, segment, depth, &mut next),
+                    Res::Item(id) => {
+                        // An associated item of a type or trait: `Type::method`.
+                        let item = &self.items[id.index()];
+                        let owner = last_name(&item.name);
+                        let key = format!("{owner}::{segment}");
+                        let module = self.item_module[id.index()];
+                        match self.modules[module].names.get(&key) {
+                            Some(items) => next.extend(items.iter().map(|&i| Res::Item(i))),
+                            // A variant, or an associated item we cannot see: the type itself.
+                            None => stopped.push(Res::Item(id)),
+                        }
+                    }
+                }
+            }
+            if next.is_empty() && stopped.is_empty() {
+                return Resolution::Unresolved;
+            }
+            if next.is_empty() {
+                return Resolution::Found(stopped);
+            }
+            next.extend(stopped);
+            current = next;
+        }
+        Resolution::Found(current)
+    }
+
+    fn resolve_all(&mut self) {
+        // Indexes for loose matching.
+        let mut by_name: HashMap<&str, Vec<ItemId>> = HashMap::new();
+        let mut by_assoc: HashMap<String, Vec<ItemId>> = HashMap::new();
+        let mut methods: HashMap<&str, Vec<ItemId>> = HashMap::new();
+        let mut macros: HashMap<String, Vec<(ItemId, bool)>> = HashMap::new();
+        for (index, item) in self.items.iter().enumerate() {
+            let id = ItemId(index as u32);
+            if matches!(item.kind, ItemKind::Impl | ItemKind::Other) {
+                continue;
+            }
+            let name = last_name(&item.name);
+            by_name.entry(name).or_default().push(id);
+            if item.kind == ItemKind::Method
+                || item.kind == ItemKind::Const
+                || item.kind == ItemKind::TypeAlias
+            {
+                let mut parts = item.name.rsplit("::");
+                if let (Some(method), Some(owner)) = (parts.next(), parts.next()) {
+                    by_assoc
+                        .entry(format!("{owner}::{method}"))
+                        .or_default()
+                        .push(id);
+                }
+                if item.kind == ItemKind::Method {
+                    methods.entry(name).or_default().push(id);
+                }
+            }
+            if item.kind == ItemKind::Macro {
+                macros.entry(name.to_owned()).or_default().push((id, false));
+            }
+            if let Some((instance, raw)) = self.item_source[index] {
+                let facts = &self.files[self.instances[instance].file].facts;
+                for alias in &facts.items[raw as usize].proc_macro {
+                    macros.entry(alias.clone()).or_default().push((id, true));
+                }
+            }
+        }
+        // Modules with a glob import that names nothing known: their unresolved single names
+        // may come from it.
+        let unknown_glob: Vec<bool> = (0..self.modules.len())
+            .map(|m| {
+                self.modules[m]
+                    .globs
+                    .iter()
+                    .any(|g| matches!(self.resolve(m, g, 0), Resolution::Unresolved))
+            })
+            .collect();
+
+        let this = &*self;
+        let edges: Vec<(ItemId, ItemId, EdgeReason)> = (0..this.items.len())
+            .into_par_iter()
+            .flat_map_iter(|index| {
+                let mut out = Vec::new();
+                let Some((instance, raw)) = this.item_source[index] else {
+                    return out.into_iter();
+                };
+                let to = ItemId(index as u32);
+                let module = this.item_module[index];
+                let krate = &this.crates[this.modules[module].krate];
+                let visible = |id: &ItemId| {
+                    let m = this.item_module[id.index()];
+                    krate.visible[this.modules[m].krate]
+                };
+                let facts = &this.files[this.instances[instance].file].facts;
+                let raw = &facts.items[raw as usize];
+                let mut push = |from: ItemId, reason: EdgeReason| {
+                    if from != to {
+                        out.push((from, to, reason));
+                    }
+                };
+                for reference in &raw.refs {
+                    match reference {
+                        Ref::Path(path) => match this.resolve(module, path, 0) {
+                            Resolution::Found(found) => {
+                                for res in found {
+                                    let from = match res {
+                                        Res::Item(id) => id,
+                                        Res::Module(m) => this.modules[m].item,
+                                    };
+                                    push(from, reason_for(this.items[from.index()].kind));
+                                }
+                            }
+                            Resolution::Foreign => {}
+                            Resolution::Unresolved => {
+                                if path.len() == 1 && !unknown_glob[module] {
+                                    // A local variable, a generic parameter or a prelude name.
+                                    continue;
+                                }
+                                let name = path.last().map_or("", String::as_str);
+                                let assoc = (path.len() >= 2)
+                                    .then(|| format!("{}::{name}", path[path.len() - 2]))
+                                    .and_then(|key| by_assoc.get(&key));
+                                let candidates = assoc.or_else(|| by_name.get(name));
+                                for id in candidates.into_iter().flatten().filter(|id| visible(id))
+                                {
+                                    push(*id, EdgeReason::NameMatch);
+                                }
+                            }
+                        },
+                        Ref::Method(name) => {
+                            for id in methods.get(name.as_str()).into_iter().flatten() {
+                                if visible(id) {
+                                    push(*id, EdgeReason::MethodName);
+                                }
+                            }
+                        }
+                        Ref::Macro(path) => {
+                            let name = path.last().map_or("", String::as_str);
+                            for (id, proc) in macros.get(name).into_iter().flatten() {
+                                if visible(id) {
+                                    let reason = if *proc {
+                                        EdgeReason::ProcMacro
+                                    } else {
+                                        EdgeReason::MacroUse
+                                    };
+                                    push(*id, reason);
+                                }
+                            }
+                        }
+                        Ref::Ident(name) => {
+                            for id in by_name.get(name.as_str()).into_iter().flatten() {
+                                if visible(id) {
+                                    push(*id, EdgeReason::NameMatch);
+                                }
+                            }
+                        }
+                    }
+                }
+                out.into_iter()
+            })
+            .collect();
+        self.edges.extend(edges);
+    }
+
+    // ---------------------------------------------------------------- structure
+
+    fn structural_edges(&mut self) {
+        let mut edges = Vec::new();
+        for instance in &self.instances {
+            let facts = &self.files[instance.file].facts;
+            for (raw_index, raw) in facts.items.iter().enumerate() {
+                let id = instance.items[raw_index];
+                let module = instance.scope_modules[raw.scope as usize];
+                let container = match raw.parent {
+                    Some(parent) => instance.items[parent as usize],
+                    None => self.modules[module].item,
+                };
+                if container != id {
+                    edges.push((container, id, EdgeReason::Contains));
+                }
+                let Some(imp) = &raw.imp else { continue };
+                let mut self_types = Vec::new();
+                if let Resolution::Found(found) = self.resolve(module, &imp.self_ty, 0) {
+                    for res in found {
+                        if let Res::Item(ty) = res {
+                            self_types.push(ty);
+                            edges.push((ty, id, EdgeReason::ImplOf));
+                        }
+                    }
+                }
+                let mut traits = Vec::new();
+                if let Some(trait_path) = &imp.trait_
+                    && let Resolution::Found(found) = self.resolve(module, trait_path, 0)
+                {
+                    for res in found {
+                        if let Res::Item(t) = res
+                            && self.items[t.index()].kind == ItemKind::Trait
+                        {
+                            traits.push(t);
+                            edges.push((t, id, EdgeReason::ImplOf));
+                        }
+                    }
+                }
+                let members: Vec<ItemId> = facts
+                    .items
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.parent == Some(raw_index as u32))
+                    .map(|(i, _)| instance.items[i])
+                    .collect();
+                if imp.trait_.is_some() && traits.is_empty() {
+                    // A trait from outside the workspace: its methods are called invisibly
+                    // (operators, `?`, `Drop`, `Display`, generic code), so users of the type
+                    // depend on them.
+                    for &ty in &self_types {
+                        edges.push((id, ty, EdgeReason::TraitImpl));
+                    }
+                    for &member in &members {
+                        edges.push((member, id, EdgeReason::TraitImpl));
+                    }
+                }
+                for &t in &traits {
+                    let trait_item = &self.items[t.index()];
+                    let trait_name = last_name(&trait_item.name).to_owned();
+                    let trait_module = self.item_module[t.index()];
+                    for &member in &members {
+                        let method = last_name(&self.items[member.index()].name);
+                        let key = format!("{trait_name}::{method}");
+                        for &tm in self.modules[trait_module]
+                            .names
+                            .get(&key)
+                            .into_iter()
+                            .flatten()
+                        {
+                            edges.push((member, tm, EdgeReason::TraitMethod));
+                        }
+                    }
+                    // Every trait member (a default body or a signature) reaches the impls.
+                    let prefix = format!("{trait_name}::");
+                    let mut trait_members: Vec<ItemId> = self.modules[trait_module]
+                        .names
+                        .iter()
+                        .filter(|(key, _)| key.starts_with(&prefix))
+                        .flat_map(|(_, ids)| ids.iter().copied())
+                        .collect();
+                    trait_members.sort();
+                    for tm in trait_members {
+                        edges.push((tm, id, EdgeReason::TraitMethod));
+                    }
+                }
+            }
+        }
+        self.edges.extend(edges);
+    }
+
+    // ---------------------------------------------------------------- finish
+
+    fn finish(mut self, root: &Path) -> Graph {
+        // Synthetic nodes: one per binary (reached by everything in it, reaching the test,
+        // bench and example targets of its package) and per `harness = false` target.
+        let mut hubs: HashMap<usize, ItemId> = HashMap::new();
+        let crate_items: Vec<Vec<ItemId>> = {
+            let mut lists = vec![Vec::new(); self.crates.len()];
+            for (index, &module) in self.item_module.iter().enumerate() {
+                if module != usize::MAX && module < self.modules.len() {
+                    lists[self.modules[module].krate].push(ItemId(index as u32));
+                }
+            }
+            lists
+        };
+        for (krate, c) in self.crates.iter().enumerate() {
+            let needs_hub = c.kind == TargetKind::Bin || (c.runs_tests && !c.harness);
+            if !needs_hub || c.root_module == usize::MAX {
+                continue;
+            }
+            let root_item = self.items[self.modules[c.root_module].item.index()].clone();
+            let hub_item = Item {
+                kind: ItemKind::Other,
+                name: format!("{} (whole binary)", c.binary_id.clone().unwrap_or_default()),
+                file: root_item.file.clone(),
+                lines: root_item.lines,
+                package: c.package,
+                krate: root_item.krate.clone(),
+            };
+            let id = ItemId(self.items.len() as u32);
+            self.items.push(hub_item);
+            self.item_module.push(c.root_module);
+            self.item_source.push(None);
+            hubs.insert(krate, id);
+            for &item in &crate_items[krate] {
+                self.edges.push((item, id, EdgeReason::InBinary));
+            }
+        }
+        for (krate, c) in self.crates.iter().enumerate() {
+            if c.root_module == usize::MAX {
+                continue;
+            }
+            let root_item = self.modules[c.root_module].item;
+            match c.kind {
+                TargetKind::Test | TargetKind::Bench | TargetKind::Example => {
+                    for (other, o) in self.crates.iter().enumerate() {
+                        if o.package == c.package
+                            && o.kind == TargetKind::Bin
+                            && let Some(&hub) = hubs.get(&other)
+                        {
+                            self.edges
+                                .push((hub, root_item, EdgeReason::BinaryUnderTest));
+                        }
+                    }
+                }
+                TargetKind::BuildScript => {
+                    for (other, o) in self.crates.iter().enumerate() {
+                        if o.package == c.package && other != krate && o.root_module != usize::MAX {
+                            let target_root = self.modules[o.root_module].item;
+                            for &item in &crate_items[krate] {
+                                self.edges
+                                    .push((item, target_root, EdgeReason::BuildScript));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        // Tests.
+        let mut tests = Vec::new();
+        let mut test_nodes = Vec::new();
+        for instance in &self.instances {
+            let c = &self.crates[instance.krate];
+            if !c.runs_tests || !c.harness {
+                continue;
+            }
+            let facts = &self.files[instance.file].facts;
+            for (raw_index, raw) in facts.items.iter().enumerate() {
+                let Some(attr) = raw.test else { continue };
+                let id = instance.items[raw_index];
+                let item = &self.items[id.index()];
+                tests.push(Test {
+                    id: RustTestId::new(c.binary_id.clone().unwrap_or_default(), item.name.clone()),
+                    item: Some(id),
+                    package: c.package,
+                    file: item.file.clone(),
+                    lines: Some(item.lines),
+                    ignored: attr.ignored,
+                });
+                test_nodes.push(id);
+            }
+        }
+        for (krate, c) in self.crates.iter().enumerate() {
+            if c.runs_tests
+                && !c.harness
+                && let Some(&hub) = hubs.get(&krate)
+            {
+                let item = &self.items[hub.index()];
+                tests.push(Test {
+                    id: RustTestId::new(c.binary_id.clone().unwrap_or_default(), ""),
+                    item: None,
+                    package: c.package,
+                    file: item.file.clone(),
+                    lines: None,
+                    ignored: false,
+                });
+                test_nodes.push(hub);
+            }
+        }
+        // Sort tests by id for stable output.
+        let mut order: Vec<usize> = (0..tests.len()).collect();
+        order.sort_by(|&a, &b| tests[a].id.cmp(&tests[b].id));
+        let tests: Vec<Test> = order.iter().map(|&i| tests[i].clone()).collect();
+        let test_nodes: Vec<ItemId> = order.iter().map(|&i| test_nodes[i]).collect();
+        let mut tests_by_id = HashMap::new();
+        for (index, test) in tests.iter().enumerate() {
+            tests_by_id.insert(test.id.clone(), TestIndex(index as u32));
+        }
+
+        // Edges, deduplicated (the first reason wins).
+        let mut seen: HashSet<(u32, u32)> = HashSet::with_capacity(self.edges.len());
+        let mut graph: DiGraph<(), EdgeReason, u32> =
+            DiGraph::with_capacity(self.items.len(), self.edges.len());
+        for _ in 0..self.items.len() {
+            graph.add_node(());
+        }
+        for &(from, to, reason) in &self.edges {
+            if from != to && seen.insert((from.0, to.0)) {
+                graph.add_edge(
+                    NodeIndex::new(from.index()),
+                    NodeIndex::new(to.index()),
+                    reason,
+                );
+            }
+        }
+
+        // Files.
+        let mut files: HashMap<String, FileEntry> = HashMap::new();
+        for file in &self.files {
+            files.insert(
+                file.path.clone(),
+                FileEntry {
+                    lines: file.facts.lines,
+                    error: file.facts.error.clone(),
+                    items: Vec::new(),
+                    included_by: Vec::new(),
+                    in_tree: false,
+                },
+            );
+        }
+        for instance in &self.instances {
+            let path = &self.files[instance.file].path;
+            if let Some(entry) = files.get_mut(path) {
+                entry.in_tree = true;
+            }
+        }
+        let hub_ids: HashSet<ItemId> = hubs.values().copied().collect();
+        for (index, item) in self.items.iter().enumerate() {
+            let id = ItemId(index as u32);
+            if hub_ids.contains(&id) {
+                continue;
+            }
+            if let Some(entry) = files.get_mut(&item.file) {
+                entry.items.push(id);
+            }
+        }
+        for instance in &self.instances {
+            let facts = &self.files[instance.file].facts;
+            let dir = parent_dir(&self.files[instance.file].path).to_owned();
+            for (raw_index, raw) in facts.items.iter().enumerate() {
+                for include in &raw.includes {
+                    let path = join(&dir, include);
+                    let entry = files.entry(path).or_insert_with(|| FileEntry {
+                        lines: 0,
+                        error: None,
+                        items: Vec::new(),
+                        included_by: Vec::new(),
+                        in_tree: false,
+                    });
+                    entry.included_by.push(instance.items[raw_index]);
+                }
+            }
+        }
+        let items = &self.items;
+        for entry in files.values_mut() {
+            entry.items.sort_by_key(|id| {
+                (
+                    items[id.index()].lines.start,
+                    std::cmp::Reverse(items[id.index()].lines.end),
+                )
+            });
+        }
+        files.retain(|_, entry| entry.in_tree || !entry.included_by.is_empty());
+
+        let in_tree: Vec<&FileEntry> = files.values().filter(|e| e.in_tree).collect();
+        let stats = GraphStats {
+            packages: self.packages.len(),
+            targets: self.crates.len(),
+            files: in_tree.len(),
+            lines: in_tree.iter().map(|e| u64::from(e.lines)).sum(),
+            items: self.items.len() - hubs.len(),
+            edges: graph.edge_count(),
+            tests: tests.len(),
+            parse_errors: in_tree.iter().filter(|e| e.error.is_some()).count(),
+            cache_hits: self.cache_hits,
+            build_time: std::time::Duration::ZERO,
+        };
+        Graph {
+            root: root.to_path_buf(),
+            packages: self.packages,
+            items: self.items,
+            edges: graph,
+            tests,
+            test_nodes,
+            tests_by_id,
+            files,
+            stats,
+        }
+    }
+}
+
+fn reason_for(kind: ItemKind) -> EdgeReason {
+    match kind {
+        ItemKind::Fn | ItemKind::Method => EdgeReason::Calls,
+        ItemKind::Struct
+        | ItemKind::Enum
+        | ItemKind::Union
+        | ItemKind::Trait
+        | ItemKind::TypeAlias => EdgeReason::UsesType,
+        ItemKind::Macro => EdgeReason::MacroUse,
+        _ => EdgeReason::Uses,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_and_normalise() {
+        assert_eq!(join("src", "a.rs"), "src/a.rs");
+        assert_eq!(join("src/x", "../y/b.rs"), "src/y/b.rs");
+        assert_eq!(join("", "./a.rs"), "a.rs");
+        assert_eq!(parent_dir("src/lib.rs"), "src");
+        assert_eq!(parent_dir("build.rs"), "");
+    }
+}

@@ -1,0 +1,255 @@
+//! Questions asked of a built graph: affected tests, explanations, dumps.
+
+use std::collections::VecDeque;
+use std::io::Write;
+
+use petgraph::Direction;
+use petgraph::graph::NodeIndex;
+use petgraph::visit::EdgeRef;
+use serde_json::{Value, json};
+
+use crate::{Edge, Graph, ItemId, TestIndex};
+
+const UNSEEN: u32 = u32::MAX;
+
+impl Graph {
+    /// Breadth-first search from `changed` along dependency edges (to dependents); for each
+    /// reached node, the edge it was reached by (or `UNSEEN`) and the changed item it came from.
+    fn search(&self, changed: &[ItemId], stop_at: Option<ItemId>) -> (Vec<u32>, Vec<u32>) {
+        let count = self.items.len();
+        let mut origin = vec![UNSEEN; count];
+        let mut via_edge = vec![UNSEEN; count];
+        let mut queue = VecDeque::new();
+        for &id in changed {
+            if id.index() < count && origin[id.index()] == UNSEEN {
+                origin[id.index()] = id.0;
+                queue.push_back(id.index());
+            }
+        }
+        while let Some(node) = queue.pop_front() {
+            if stop_at.is_some_and(|stop| stop.index() == node) {
+                break;
+            }
+            for edge in self
+                .edges
+                .edges_directed(NodeIndex::new(node), Direction::Outgoing)
+            {
+                let next = edge.target().index();
+                if origin[next] == UNSEEN {
+                    origin[next] = origin[node];
+                    via_edge[next] = edge.id().index() as u32;
+                    queue.push_back(next);
+                }
+            }
+        }
+        (origin, via_edge)
+    }
+
+    /// Tests reachable from any of `changed` along reverse dependency edges (a test reaches an
+    /// item it uses directly or transitively). For each: the changed item it was reached from.
+    pub fn affected_tests(&self, changed: &[ItemId]) -> Vec<(TestIndex, ItemId)> {
+        let (origin, _) = self.search(changed, None);
+        let mut out: Vec<(TestIndex, ItemId)> = self
+            .test_nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| origin[node.index()] != UNSEEN)
+            .map(|(index, node)| (TestIndex(index as u32), ItemId(origin[node.index()])))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The chain of edges from one of `changed` to `test`, shortest first; `None` if
+    /// unreachable. An empty chain means the test's own item changed.
+    pub fn explain(&self, changed: &[ItemId], test: TestIndex) -> Option<Vec<Edge>> {
+        let target = *self.test_nodes.get(test.index())?;
+        let (origin, via_edge) = self.search(changed, Some(target));
+        if origin[target.index()] == UNSEEN {
+            return None;
+        }
+        let mut chain = Vec::new();
+        let mut node = target.index();
+        while via_edge[node] != UNSEEN {
+            let edge_index = petgraph::graph::EdgeIndex::new(via_edge[node] as usize);
+            let (from, to) = self.edges.edge_endpoints(edge_index)?;
+            chain.push(Edge {
+                from: ItemId(from.index() as u32),
+                to: ItemId(to.index() as u32),
+                reason: self.edges[edge_index],
+            });
+            node = from.index();
+        }
+        chain.reverse();
+        Some(chain)
+    }
+
+    /// The items that `id` depends on directly, with the reason.
+    pub fn dependencies_of(&self, id: ItemId) -> Vec<Edge> {
+        self.edges
+            .edges_directed(NodeIndex::new(id.index()), Direction::Incoming)
+            .map(|edge| Edge {
+                from: ItemId(edge.source().index() as u32),
+                to: id,
+                reason: *edge.weight(),
+            })
+            .collect()
+    }
+
+    /// The whole graph as one JSON document: packages, files, items, edges and tests.
+    pub fn to_json(&self) -> Value {
+        let packages: Vec<Value> = self
+            .packages
+            .iter()
+            .map(|p| {
+                json!({
+                    "name": p.name,
+                    "dir": p.dir,
+                    "manifest": p.manifest,
+                    "targets": p.targets.iter().map(|t| json!({
+                        "kind": t.kind.as_str(),
+                        "name": t.name,
+                        "root": t.root,
+                        "harness": t.harness,
+                        "binary_id": t.binary_id,
+                    })).collect::<Vec<_>>(),
+                    "dependencies": p.dependencies.iter().map(|d| json!({
+                        "package": self.packages[d.package.index()].name,
+                        "kind": d.kind,
+                        "name": d.name,
+                    })).collect::<Vec<_>>(),
+                    "external_dependencies": p.external_dependencies,
+                })
+            })
+            .collect();
+        let items: Vec<Value> = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                json!({
+                    "id": index,
+                    "kind": item.kind,
+                    "name": item.name,
+                    "crate": item.krate,
+                    "file": item.file,
+                    "lines": [item.lines.start, item.lines.end],
+                })
+            })
+            .collect();
+        let edges: Vec<Value> = self
+            .edges
+            .edge_references()
+            .map(|edge| {
+                json!({
+                    "from": edge.source().index(),
+                    "to": edge.target().index(),
+                    "reason": edge.weight(),
+                })
+            })
+            .collect();
+        let tests: Vec<Value> = self
+            .tests
+            .iter()
+            .map(|test| {
+                json!({
+                    "binary_id": test.id.binary_id,
+                    "name": test.id.name,
+                    "item": test.item.map(ItemId::index),
+                    "file": test.file,
+                    "ignored": test.ignored,
+                })
+            })
+            .collect();
+        let mut files: Vec<(&String, Value)> = self
+            .files
+            .keys()
+            .map(|path| {
+                (
+                    path,
+                    serde_json::to_value(self.file_status(path)).unwrap_or(Value::Null),
+                )
+            })
+            .collect();
+        files.sort_by(|a, b| a.0.cmp(b.0));
+        let files: Vec<Value> = files
+            .into_iter()
+            .map(|(path, status)| {
+                let mut object = json!({ "path": path });
+                if let (Value::Object(target), Value::Object(source)) = (&mut object, status) {
+                    target.extend(source);
+                }
+                object
+            })
+            .collect();
+        json!({
+            "root": self.root.display().to_string(),
+            "stats": self.stats,
+            "packages": packages,
+            "files": files,
+            "items": items,
+            "edges": edges,
+            "tests": tests,
+        })
+    }
+
+    /// The graph in graphviz dot: items as nodes (tests as boxes), clustered by crate.
+    pub fn to_dot(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out, "digraph hourglass {{")?;
+        writeln!(out, "  rankdir=LR;")?;
+        writeln!(out, "  node [shape=ellipse, fontsize=10];")?;
+        let mut by_crate: std::collections::BTreeMap<&str, Vec<usize>> =
+            std::collections::BTreeMap::default();
+        for (index, item) in self.items.iter().enumerate() {
+            by_crate.entry(item.krate.as_str()).or_default().push(index);
+        }
+        let test_nodes: std::collections::HashSet<usize> =
+            self.test_nodes.iter().map(|id| id.index()).collect();
+        for (cluster, (krate, members)) in by_crate.iter().enumerate() {
+            writeln!(out, "  subgraph cluster_{cluster} {{")?;
+            writeln!(out, "    label={};", quote(krate))?;
+            for &index in members {
+                let item = &self.items[index];
+                let shape = if test_nodes.contains(&index) {
+                    ", shape=box"
+                } else {
+                    ""
+                };
+                writeln!(
+                    out,
+                    "    n{index} [label={}{shape}];",
+                    quote(&format!(
+                        "{}\n{}:{}",
+                        item.name, item.file, item.lines.start
+                    ))
+                )?;
+            }
+            writeln!(out, "  }}")?;
+        }
+        for edge in self.edges.edge_references() {
+            writeln!(
+                out,
+                "  n{} -> n{} [label={}];",
+                edge.source().index(),
+                edge.target().index(),
+                quote(&edge.weight().to_string())
+            )?;
+        }
+        writeln!(out, "}}")
+    }
+}
+
+fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,323 @@
+//! The graph of the fixture workspaces (and of this repository), checked against what the
+//! code says and against `cargo nextest list`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hourglass_graph::{
+    BuildOptions, EdgeReason, FileStatus, Graph, ItemKind, LineRange, RustTestId,
+};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/workspaces")
+        .join(name)
+}
+
+fn basic() -> Graph {
+    Graph::build(&fixture("graph-basic"), &BuildOptions::default()).expect("graph of graph-basic")
+}
+
+/// The one item of `krate` named `name`.
+fn item(graph: &Graph, krate: &str, name: &str) -> hourglass_graph::ItemId {
+    let found: Vec<_> = graph
+        .items()
+        .filter(|(_, item)| item.krate == krate && item.name == name)
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(found.len(), 1, "items named {name} in {krate}: {found:?}");
+    found[0]
+}
+
+fn affected(graph: &Graph, changed: &[hourglass_graph::ItemId]) -> BTreeSet<String> {
+    graph
+        .affected_tests(changed)
+        .into_iter()
+        .map(|(test, _)| graph.test(test).id.to_string())
+        .collect()
+}
+
+/// `(binary id, test name, ignored)` of every test `cargo nextest list` finds in `dir`.
+fn nextest_list(dir: &Path, target_dir: &Path, args: &[&str]) -> BTreeSet<(String, String, bool)> {
+    let output = Command::new("cargo")
+        .args(["nextest", "list", "--message-format", "json"])
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", target_dir)
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("run cargo nextest list");
+    assert!(
+        output.status.success(),
+        "cargo nextest list failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&output.stdout).expect("nextest JSON");
+    let mut tests = BTreeSet::new();
+    for (binary_id, suite) in list["rust-suites"].as_object().expect("rust-suites") {
+        for (name, case) in suite["testcases"].as_object().expect("testcases") {
+            let ignored = case["ignored"].as_bool().unwrap_or(false);
+            tests.insert((binary_id.clone(), name.clone(), ignored));
+        }
+    }
+    tests
+}
+
+fn graph_tests(graph: &Graph, packages: Option<&[&str]>) -> BTreeSet<(String, String, bool)> {
+    graph
+        .tests()
+        .iter()
+        .filter(|test| !test.id.name.is_empty())
+        .filter(|test| {
+            packages.is_none_or(|names| names.contains(&graph.package(test.package).name.as_str()))
+        })
+        .map(|test| {
+            (
+                test.id.binary_id.clone(),
+                test.id.name.clone(),
+                test.ignored,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn test_ids_match_cargo_nextest_list_on_the_fixture() {
+    let dir = fixture("graph-basic");
+    let target = tempfile::tempdir().expect("target dir");
+    let listed = nextest_list(&dir, target.path(), &["--workspace"]);
+    assert_eq!(graph_tests(&basic(), None), listed);
+}
+
+#[test]
+fn test_ids_match_cargo_nextest_list_on_this_crate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("nextest-list-self");
+    let listed = nextest_list(&root, &target, &["-p", "hourglass-graph"]);
+    let graph = Graph::build(&root, &BuildOptions::default()).expect("graph of this workspace");
+    assert_eq!(graph_tests(&graph, Some(&["hourglass-graph"])), listed);
+}
+
+#[test]
+fn a_harness_false_target_is_one_test_without_a_name() {
+    let graph = basic();
+    let index = graph
+        .find_test(&RustTestId::new("app::custom", ""))
+        .expect("the harness = false target");
+    assert_eq!(graph.test(index).item, None);
+}
+
+#[test]
+fn a_helper_reaches_tests_through_a_macro_a_trait_and_the_binary() {
+    let graph = basic();
+    let twice = item(&graph, "shapes", "util::twice");
+    let tests = affected(&graph, &[twice]);
+    for expected in [
+        "shapes area::tests::square_area",
+        "shapes::describe describe_mentions_area",
+        "app::run binary_prints_area",
+        "app::custom ",
+    ] {
+        assert!(tests.contains(expected), "{expected} not in {tests:?}");
+    }
+    assert!(
+        !tests.contains("shapes tests::banner_is_not_empty"),
+        "{tests:?}"
+    );
+    assert!(
+        !tests.contains("app::bin/app cli::tests::renders_one_decimal"),
+        "{tests:?}"
+    );
+}
+
+#[test]
+fn a_change_to_one_impl_does_not_reach_unrelated_tests() {
+    let graph = basic();
+    let lines = graph
+        .items()
+        .find(|(_, item)| item.krate == "shapes" && item.name == "area::circle::Circle::area")
+        .map(|(_, item)| item.lines)
+        .expect("Circle::area");
+    let changed = graph.items_at("shapes/src/area/circle.rs", lines);
+    let tests = affected(&graph, &changed);
+    assert!(
+        tests.contains("shapes area::circle::tests::circle_area"),
+        "{tests:?}"
+    );
+    assert!(
+        !tests.contains("shapes tests::banner_is_not_empty"),
+        "{tests:?}"
+    );
+    assert!(
+        !tests.contains("shapes tests::named_says_hello"),
+        "{tests:?}"
+    );
+}
+
+#[test]
+fn an_included_file_reaches_the_item_that_includes_it() {
+    let graph = basic();
+    let FileStatus::Included { by } = graph.file_status("shapes/src/banner.txt") else {
+        panic!("banner.txt is included");
+    };
+    let names: Vec<_> = by.iter().map(|&id| graph.item(id).name.as_str()).collect();
+    assert_eq!(names, ["BANNER"]);
+    assert!(affected(&graph, &by).contains("shapes tests::banner_is_not_empty"));
+}
+
+#[test]
+fn files_outside_every_module_tree_are_unknown_and_cfg_alternatives_are_parsed() {
+    let graph = basic();
+    assert_eq!(
+        graph.file_status("shapes/src/orphan.rs"),
+        FileStatus::Unknown
+    );
+    assert!(graph.items_in_file("shapes/src/orphan.rs").is_empty());
+    assert_eq!(
+        graph.file_status("shapes/src/sys_unix.rs"),
+        FileStatus::Parsed
+    );
+    assert_eq!(
+        graph.file_status("shapes/src/sys_other.rs"),
+        FileStatus::Parsed
+    );
+    assert_eq!(
+        graph.file_status("shapes/src/area/circle.rs"),
+        FileStatus::Parsed
+    );
+}
+
+#[test]
+fn a_derive_macro_reaches_the_users_of_the_types_it_derives_for() {
+    let graph = basic();
+    let helper = item(&graph, "derive-hello", "struct_name");
+    let tests = affected(&graph, &[helper]);
+    assert!(
+        tests.contains("shapes tests::named_says_hello"),
+        "{tests:?}"
+    );
+    let chain = graph
+        .explain(
+            &[helper],
+            graph
+                .find_test(&RustTestId::new("shapes", "tests::named_says_hello"))
+                .unwrap(),
+        )
+        .expect("a chain");
+    assert!(
+        chain
+            .iter()
+            .any(|edge| edge.reason == EdgeReason::ProcMacro),
+        "{chain:?}"
+    );
+}
+
+#[test]
+fn a_build_script_reaches_its_package() {
+    let graph = basic();
+    let main = item(&graph, "app::build-script", "main");
+    let tests = affected(&graph, &[main]);
+    assert!(
+        tests.contains("app::bin/app cli::tests::renders_one_decimal"),
+        "{tests:?}"
+    );
+    assert!(!tests.iter().any(|t| t.starts_with("shapes")), "{tests:?}");
+}
+
+#[test]
+fn lines_outside_items_give_the_module_and_the_module_reaches_its_items() {
+    let graph = basic();
+    // Line 1 of lib.rs is the crate doc comment: outside every item.
+    let at = graph.items_at("shapes/src/lib.rs", LineRange::new(1, 1));
+    assert_eq!(at.len(), 1);
+    assert_eq!(graph.item(at[0]).kind, ItemKind::Mod);
+    let tests = affected(&graph, &at);
+    assert!(
+        tests.contains("shapes tests::banner_is_not_empty"),
+        "{tests:?}"
+    );
+    assert!(
+        tests.contains("shapes area::tests::square_area"),
+        "{tests:?}"
+    );
+}
+
+#[test]
+fn explain_gives_a_chain_from_the_change_to_the_test() {
+    let graph = basic();
+    let twice = item(&graph, "shapes", "util::twice");
+    let test = graph
+        .find_test(&RustTestId::new("shapes", "area::tests::square_area"))
+        .unwrap();
+    let chain = graph.explain(&[twice], test).expect("reachable");
+    assert_eq!(chain.first().map(|edge| edge.from), Some(twice));
+    assert_eq!(chain.last().map(|edge| edge.to), graph.test(test).item);
+    for pair in chain.windows(2) {
+        assert_eq!(pair[0].to, pair[1].from);
+    }
+    let unrelated = graph
+        .find_test(&RustTestId::new("shapes", "tests::banner_is_not_empty"))
+        .unwrap();
+    assert_eq!(graph.explain(&[twice], unrelated), None);
+}
+
+#[test]
+fn a_warm_build_reads_every_file_from_the_cache_and_agrees_with_the_cold_one() {
+    let cache = tempfile::tempdir().unwrap();
+    let options = BuildOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+    };
+    let cold = Graph::build(&fixture("graph-basic"), &options).unwrap();
+    let warm = Graph::build(&fixture("graph-basic"), &options).unwrap();
+    assert_eq!(cold.stats().cache_hits, 0);
+    assert_eq!(warm.stats().cache_hits, warm.stats().files);
+    assert_eq!(cold.to_json()["edges"], warm.to_json()["edges"]);
+    assert_eq!(cold.tests(), warm.tests());
+}
+
+#[test]
+fn a_file_that_does_not_parse_is_reported_and_the_rest_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write("src/lib.rs", "mod bad;\n\n#[test]\nfn fine() {}\n");
+    write("src/bad.rs", "pub fn oops( {\n");
+    let graph = Graph::build(dir.path(), &BuildOptions::default()).unwrap();
+    let errors = graph.parse_errors();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].0, "src/bad.rs");
+    assert_eq!(errors[0].1, 1);
+    assert!(matches!(
+        graph.file_status("src/bad.rs"),
+        FileStatus::ParseError { line: 1, .. }
+    ));
+    assert!(
+        graph
+            .find_test(&RustTestId::new("broken", "fine"))
+            .is_some()
+    );
+}
+
+#[test]
+fn json_and_dot_describe_the_same_graph() {
+    let graph = basic();
+    let json = graph.to_json();
+    assert_eq!(
+        json["items"].as_array().unwrap().len(),
+        graph.items().count()
+    );
+    assert_eq!(json["tests"].as_array().unwrap().len(), graph.tests().len());
+    let mut dot = Vec::new();
+    graph.to_dot(&mut dot).unwrap();
+    let dot = String::from_utf8(dot).unwrap();
+    assert!(dot.starts_with("digraph"));
+    assert_eq!(dot.matches(" -> ").count(), graph.stats().edges);
+}

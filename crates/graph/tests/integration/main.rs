@@ -1,0 +1,4 @@
+//! Integration tests of hourglass-graph on fixture workspaces.
+
+mod graph;
+mod workspace;
