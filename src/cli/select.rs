@@ -327,9 +327,9 @@ pub fn rules(context: &Context) -> Result<Rules, Failure> {
                 hourglass_config::RuleAction::Tests => RuleAction::Tests(rule.tests),
             };
             let reason = rule.reason;
-            rule.paths.into_iter().map(move |pattern| {
-                PathRule::new(pattern, action.clone(), reason.as_deref())
-            })
+            rule.paths
+                .into_iter()
+                .map(move |pattern| PathRule::new(pattern, action.clone(), reason.as_deref()))
         })
         .collect();
     Ok(Rules::defaults().with(user))

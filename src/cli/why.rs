@@ -63,7 +63,12 @@ pub fn run(args: WhyArgs, context: &Context) -> CliResult {
             text.trim()
         )));
     };
-    let impact = hourglass_select::analyze(graph, &prepared.changes, &rules(context)?, &prepared.context);
+    let impact = hourglass_select::analyze(
+        graph,
+        &prepared.changes,
+        &rules(context)?,
+        &prepared.context,
+    );
     let explanation = hourglass_select::explain(graph, &impact, index);
     let mut out = stdout();
     match format {

@@ -414,11 +414,23 @@ fn rules_in_hourglass_toml_come_before_the_built_in_ones() {
         .as_array()
         .expect("selected")
         .iter()
-        .map(|t| format!("{} {}", t["binary_id"].as_str().unwrap(), t["name"].as_str().unwrap()))
+        .map(|t| {
+            format!(
+                "{} {}",
+                t["binary_id"].as_str().unwrap(),
+                t["name"].as_str().unwrap()
+            )
+        })
         .collect();
     // alpha's own tests and those of beta, which depends on alpha.
-    assert!(selected.contains(&"alpha tests::adds".to_owned()), "{selected:?}");
-    assert!(selected.contains(&"beta::api quadruple_of_two".to_owned()), "{selected:?}");
+    assert!(
+        selected.contains(&"alpha tests::adds".to_owned()),
+        "{selected:?}"
+    );
+    assert!(
+        selected.contains(&"beta::api quadruple_of_two".to_owned()),
+        "{selected:?}"
+    );
     assert_eq!(json["run_all"], false);
 
     std::fs::remove_file(repo.join("assets/logo.svg")).unwrap();

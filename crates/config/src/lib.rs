@@ -183,7 +183,10 @@ impl Options {
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |nl| before.len() - nl - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |nl| before.len() - nl - 1)
+        + 1;
     (line, column)
 }
 
@@ -241,10 +244,19 @@ impl Settings {
                 .or(base_history.max_output_bytes)
                 .expect("default set"),
             flaky: FlakySettings {
-                window_days: flaky.window_days.or(base_flaky.window_days).expect("default set"),
+                window_days: flaky
+                    .window_days
+                    .or(base_flaky.window_days)
+                    .expect("default set"),
                 min_runs: flaky.min_runs.or(base_flaky.min_runs).expect("default set"),
-                fixed_after: flaky.fixed_after.or(base_flaky.fixed_after).expect("default set"),
-                infra_failure_share: pick(flaky.infra_failure_share, base_flaky.infra_failure_share),
+                fixed_after: flaky
+                    .fixed_after
+                    .or(base_flaky.fixed_after)
+                    .expect("default set"),
+                infra_failure_share: pick(
+                    flaky.infra_failure_share,
+                    base_flaky.infra_failure_share,
+                ),
                 infra_failure_min_tests: flaky
                     .infra_failure_min_tests
                     .or(base_flaky.infra_failure_min_tests)
@@ -254,7 +266,10 @@ impl Settings {
             slow: SlowSettings {
                 top: slow.top.or(base_slow.top).expect("default set"),
                 regression_factor: pick(slow.regression_factor, base_slow.regression_factor),
-                min_segment: slow.min_segment.or(base_slow.min_segment).expect("default set"),
+                min_segment: slow
+                    .min_segment
+                    .or(base_slow.min_segment)
+                    .expect("default set"),
             },
             owners,
         }
@@ -273,15 +288,24 @@ mod tests {
         assert!(flaky.fixed_after.is_some() && flaky.flaky_score.is_some());
         assert!(flaky.infra_failure_share.is_some() && flaky.infra_failure_min_tests.is_some());
         let slow = options.slow.expect("[slow]");
-        assert!(slow.top.is_some() && slow.regression_factor.is_some() && slow.min_segment.is_some());
-        assert!(options.history.expect("[history]").max_output_bytes.is_some());
+        assert!(
+            slow.top.is_some() && slow.regression_factor.is_some() && slow.min_segment.is_some()
+        );
+        assert!(
+            options
+                .history
+                .expect("[history]")
+                .max_output_bytes
+                .is_some()
+        );
         assert!(options.select.expect("[select]").rules.is_some());
     }
 
     #[test]
     fn user_values_win_and_unset_keys_keep_the_default() {
         let text = "[flaky]\nmin-runs = 4\n";
-        let settings = Settings::resolve(Options::parse(text, Path::new("hourglass.toml")).unwrap());
+        let settings =
+            Settings::resolve(Options::parse(text, Path::new("hourglass.toml")).unwrap());
         let defaults = Settings::defaults();
         assert_eq!(settings.flaky.min_runs, 4);
         assert_eq!(settings.flaky.window_days, defaults.flaky.window_days);
@@ -295,7 +319,8 @@ paths = ["docs/**"]
 action = "run-all"
 reason = "the docs are tested"
 "#;
-        let settings = Settings::resolve(Options::parse(text, Path::new("hourglass.toml")).unwrap());
+        let settings =
+            Settings::resolve(Options::parse(text, Path::new("hourglass.toml")).unwrap());
         assert_eq!(settings.select_rules[0].action, RuleAction::RunAll);
         assert_eq!(settings.select_rules[0].paths, ["docs/**"]);
         assert_eq!(settings.select_rules.len(), 1);
@@ -313,9 +338,18 @@ reason = "the docs are tested"
     #[test]
     fn owners_accept_one_or_many() {
         let text = "[owners]\n\"src/a/**\" = \"@a\"\n\"src/b/**\" = [\"@b\", \"@c\"]\n";
-        let settings = Settings::resolve(Options::parse(text, Path::new("hourglass.toml")).unwrap());
-        assert!(settings.owners.contains(&("src/a/**".into(), vec!["@a".into()])));
-        assert!(settings.owners.contains(&("src/b/**".into(), vec!["@b".into(), "@c".into()])));
+        let settings =
+            Settings::resolve(Options::parse(text, Path::new("hourglass.toml")).unwrap());
+        assert!(
+            settings
+                .owners
+                .contains(&("src/a/**".into(), vec!["@a".into()]))
+        );
+        assert!(
+            settings
+                .owners
+                .contains(&("src/b/**".into(), vec!["@b".into(), "@c".into()]))
+        );
     }
 
     #[test]
