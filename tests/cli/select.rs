@@ -286,12 +286,17 @@ fn nextest_accepts_the_filterset_and_lists_exactly_the_selection() {
     );
     let filterset = stdout(&repo.run(&["select", "--format", "nextest"]));
     let target = tempfile::tempdir().unwrap();
-    let output = std::process::Command::new("cargo")
-        .args(["nextest", "list", "--offline", "-E", filterset.trim()])
+    let mut list = std::process::Command::new("cargo");
+    list.args(["nextest", "list", "--offline", "-E", filterset.trim()])
         .current_dir(repo.path())
-        .env("CARGO_TARGET_DIR", target.path())
-        .output()
-        .expect("run cargo nextest");
+        .env("CARGO_TARGET_DIR", target.path());
+    // Under nextest, NEXTEST_* (the profile, say) would leak into the inner run.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("NEXTEST") {
+            list.env_remove(key);
+        }
+    }
+    let output = list.output().expect("run cargo nextest");
     assert!(output.status.success(), "{}", stderr(&output));
     let listed = stdout(&output);
     let mut listed: Vec<&str> = listed.lines().map(str::trim).collect();

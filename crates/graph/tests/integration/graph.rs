@@ -40,14 +40,19 @@ fn affected(graph: &Graph, changed: &[hourglass_graph::ItemId]) -> BTreeSet<Stri
 
 /// `(binary id, test name, ignored)` of every test `cargo nextest list` finds in `dir`.
 fn nextest_list(dir: &Path, target_dir: &Path, args: &[&str]) -> BTreeSet<(String, String, bool)> {
-    let output = Command::new("cargo")
-        .args(["nextest", "list", "--message-format", "json"])
+    let mut list = Command::new("cargo");
+    list.args(["nextest", "list", "--message-format", "json"])
         .args(args)
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", target_dir)
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("run cargo nextest list");
+        .env_remove("RUSTFLAGS");
+    // Under nextest, NEXTEST_* (the profile, say) would leak into the inner run.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("NEXTEST") {
+            list.env_remove(key);
+        }
+    }
+    let output = list.output().expect("run cargo nextest list");
     assert!(
         output.status.success(),
         "cargo nextest list failed: {}",
