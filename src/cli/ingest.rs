@@ -51,9 +51,10 @@ pub struct IngestArgs {
     #[arg(long, value_name = "NAME")]
     pub job: Option<String>,
     /// Keep at most this many bytes of output (system-out, system-err,
-    /// failure bodies) per test.
-    #[arg(long, value_name = "N", default_value_t = ReadOptions::default().max_output_bytes)]
-    pub max_output_bytes: usize,
+    /// failure bodies) per test [default: `max-output-bytes` of hourglass.toml,
+    /// 8192].
+    #[arg(long, value_name = "N")]
+    pub max_output_bytes: Option<usize>,
     #[arg(long, value_enum, default_value_t = IngestFormat::Human)]
     pub format: IngestFormat,
     /// JUnit XML files, directories (searched for *.xml) or glob patterns.
@@ -129,7 +130,11 @@ pub fn run(args: IngestArgs, context: &Context) -> CliResult {
         anyhow::Error::new(error).context(format!("cannot open {}", db.display()))
     })?;
 
-    let options = ReadOptions::with_max_output_bytes(args.max_output_bytes);
+    let max_output_bytes = match args.max_output_bytes {
+        Some(bytes) => bytes,
+        None => hourglass_config::Settings::load(&context.repo_root())?.max_output_bytes,
+    };
+    let options = ReadOptions::with_max_output_bytes(max_output_bytes);
     let total_bytes: u64 = prepared.iter().map(|file| file.bytes).sum();
     let progress = progress_bar(prepared.len(), total_bytes);
     let report_line = |line: String| match &progress {

@@ -472,3 +472,54 @@ fn fixtures_from_real_runners_ingest() {
         }
     }
 }
+
+#[test]
+fn hourglass_toml_sets_how_much_output_is_kept_and_the_flag_wins() {
+    let repo = TempRepo::new();
+    repo.write("hourglass.toml", "[history]\nmax-output-bytes = 16\n");
+    let noisy = "\
+<testsuite name=\"noisy\" tests=\"1\">
+  <testcase classname=\"noisy\" name=\"talks\" time=\"0.1\">
+    <system-out>0123456789abcdefghijklmnopqrstuvwxyz</system-out>
+  </testcase>
+</testsuite>
+";
+    repo.write("a/junit.xml", noisy);
+    assert_exit(&run(&repo, &["ingest", "--run-id", "r1", "a/junit.xml"]), 0);
+    repo.write("b/junit.xml", noisy);
+    assert_exit(
+        &run(
+            &repo,
+            &[
+                "ingest",
+                "--run-id",
+                "r2",
+                "--max-output-bytes",
+                "4",
+                "b/junit.xml",
+            ],
+        ),
+        0,
+    );
+    let rows = export(&repo);
+    let kept = |run: &str| {
+        let row = rows
+            .iter()
+            .find(|row| row["run_id"] == run)
+            .expect("a row of the run");
+        (
+            row["output"].as_str().unwrap_or("").len(),
+            row["output_dropped_bytes"].as_u64().unwrap_or(0),
+        )
+    };
+    let (kept_r1, dropped_r1) = kept("r1");
+    assert!(
+        kept_r1 <= 16 && dropped_r1 > 0,
+        "r1 kept {kept_r1}, dropped {dropped_r1}"
+    );
+    let (kept_r2, dropped_r2) = kept("r2");
+    assert!(
+        kept_r2 <= 4 && dropped_r2 > dropped_r1,
+        "r2 kept {kept_r2}, dropped {dropped_r2}"
+    );
+}
