@@ -52,6 +52,12 @@ pub fn run(args: GraphArgs, context: &Context) -> CliResult {
                 "build time   {:.1} ms",
                 stats.build_time.as_secs_f64() * 1000.0
             )?;
+            let phases: Vec<String> = stats
+                .phases
+                .iter()
+                .map(|phase| format!("{} {:.1} ms", phase.name, phase.time.as_secs_f64() * 1000.0))
+                .collect();
+            writeln!(out, "  of which    {}", phases.join(", "))?;
             for (path, line, column, message) in graph.parse_errors() {
                 writeln!(out, "parse error  {path}:{line}:{column}: {message}")?;
             }

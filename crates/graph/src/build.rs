@@ -1,6 +1,5 @@
 //! Building a [`Graph`]: module trees, items, name resolution, edges and tests.
 
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,13 +7,14 @@ use std::time::Instant;
 use hourglass_model::{LineRange, RustTestId};
 use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::cache;
-use crate::facts::{FileFacts, Ref, UseEntry};
+use crate::facts::{FileFacts, PackedRefs, RefView, UseEntry};
 use crate::workspace::{self, PackageId, TargetKind};
 use crate::{
     BuildOptions, EdgeReason, FileEntry, Graph, GraphError, GraphStats, Item, ItemId, ItemKind,
-    Test, TestIndex,
+    Phase, Test, TestIndex,
 };
 
 /// A crate: one target of one package.
@@ -27,9 +27,9 @@ struct Crate {
     harness: bool,
     root_module: usize,
     /// Names of other workspace crates visible as `name::…`.
-    externs: HashMap<String, usize>,
+    externs: FxHashMap<String, usize>,
     /// Names of crates from outside the workspace (and the standard library).
-    foreign: HashSet<String>,
+    foreign: FxHashSet<String>,
     /// Crates whose items this crate can name: itself and its workspace dependencies.
     visible: Vec<bool>,
 }
@@ -39,9 +39,9 @@ struct Module {
     krate: usize,
     parent: Option<usize>,
     item: ItemId,
-    children: HashMap<String, usize>,
-    names: HashMap<String, Vec<ItemId>>,
-    uses: HashMap<String, Vec<Vec<String>>>,
+    children: FxHashMap<String, usize>,
+    names: FxHashMap<String, Vec<ItemId>>,
+    uses: FxHashMap<String, Vec<Vec<String>>>,
     globs: Vec<Vec<String>>,
 }
 
@@ -75,17 +75,19 @@ struct Builder<'a> {
     packages: Vec<workspace::Package>,
     crates: Vec<Crate>,
     modules: Vec<Module>,
-    module_index: HashMap<(usize, Vec<String>), usize>,
+    module_index: FxHashMap<(usize, Vec<String>), usize>,
     items: Vec<Item>,
     /// Module of each item.
     item_module: Vec<usize>,
     /// For each item: (instance, raw index), `None` for synthetic items.
     item_source: Vec<Option<(usize, u32)>>,
     files: Vec<SourceFile>,
-    file_index: HashMap<String, Option<usize>>,
+    file_index: FxHashMap<String, Option<usize>>,
     instances: Vec<Instance>,
     cache_hits: usize,
-    edges: Vec<(ItemId, ItemId, EdgeReason)>,
+    edges: Vec<RawEdge>,
+    /// Pass-through nodes that stand for a name used by many items ([`HUB_FAN_OUT`]).
+    name_hubs: Vec<ItemId>,
 }
 
 pub(crate) fn build(root: &Path, options: &BuildOptions) -> Result<Graph, GraphError> {
@@ -97,21 +99,37 @@ pub(crate) fn build(root: &Path, options: &BuildOptions) -> Result<Graph, GraphE
         packages: workspace.packages.clone(),
         crates: Vec::new(),
         modules: Vec::new(),
-        module_index: HashMap::new(),
+        module_index: FxHashMap::default(),
         items: Vec::new(),
         item_module: Vec::new(),
         item_source: Vec::new(),
         files: Vec::new(),
-        file_index: HashMap::new(),
+        file_index: FxHashMap::default(),
         instances: Vec::new(),
         cache_hits: 0,
         edges: Vec::new(),
+        name_hubs: Vec::new(),
     };
+    let mut phases = Vec::new();
+    let mut last = started;
+    let mut mark = |phase: &'static str| {
+        let now = Instant::now();
+        phases.push(Phase {
+            name: phase,
+            time: now - last,
+        });
+        last = now;
+    };
+    mark("manifests");
     builder.discover();
+    mark("modules");
     builder.link_crates();
     builder.resolve_all();
+    mark("resolve");
     builder.structural_edges();
     let mut graph = builder.finish(&workspace.root);
+    mark("assemble");
+    graph.stats.phases = phases;
     graph.stats.build_time = started.elapsed();
     Ok(graph)
 }
@@ -158,6 +176,30 @@ enum Resolution {
 
 const MAX_DEPTH: u32 = 4;
 
+/// A name with more candidates than this reaches its users through one hub node per crate
+/// instead of an edge from every candidate to every user.
+const HUB_FAN_OUT: usize = 4;
+
+type RawEdge = (ItemId, ItemId, EdgeReason);
+
+/// The edges of one module's items, and the hubs its items use (`(hub, user)`).
+type ModuleEdges<'a> = (Vec<RawEdge>, Vec<(HubKey<'a>, ItemId)>);
+
+/// What one reference, written in one module, reaches.
+enum Target<'a> {
+    Items(Vec<(ItemId, EdgeReason)>),
+    Hub(HubKey<'a>),
+}
+
+/// A name that many items resolve loosely ([`EdgeReason::MethodName`],
+/// [`EdgeReason::NameMatch`]), as seen from one crate.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct HubKey<'a> {
+    reason: EdgeReason,
+    name: &'a str,
+    krate: usize,
+}
+
 impl Builder<'_> {
     // ---------------------------------------------------------------- discovery
 
@@ -173,8 +215,8 @@ impl Builder<'_> {
                     runs_tests: target.test && target.binary_id.is_some(),
                     harness: target.harness,
                     root_module: usize::MAX,
-                    externs: HashMap::new(),
-                    foreign: HashSet::new(),
+                    externs: FxHashMap::default(),
+                    foreign: FxHashSet::default(),
                     visible: Vec::new(),
                 });
                 pending.push(Pending {
@@ -186,7 +228,7 @@ impl Builder<'_> {
                 });
             }
         }
-        let mut visited: HashSet<(usize, String)> = HashSet::new();
+        let mut visited: FxHashSet<(usize, String)> = FxHashSet::default();
         while !pending.is_empty() {
             self.load_files(pending.iter().map(|p| p.path.as_str()));
             let mut next = Vec::new();
@@ -254,9 +296,9 @@ impl Builder<'_> {
             krate,
             parent,
             item,
-            children: HashMap::new(),
-            names: HashMap::new(),
-            uses: HashMap::new(),
+            children: FxHashMap::default(),
+            names: FxHashMap::default(),
+            uses: FxHashMap::default(),
             globs: Vec::new(),
         });
         self.module_index.insert((krate, path), index);
@@ -476,7 +518,7 @@ impl Builder<'_> {
         for krate in 0..crate_count {
             let package_index = self.crates[krate].package.index();
             let package = &self.packages[package_index];
-            let mut externs = HashMap::new();
+            let mut externs = FxHashMap::default();
             for dep in &package.dependencies {
                 if let Some(lib) = lib_of[dep.package.index()] {
                     externs.insert(dep.name.clone(), lib);
@@ -488,7 +530,7 @@ impl Builder<'_> {
             {
                 externs.insert(package.lib_crate_name(), lib);
             }
-            let mut foreign: HashSet<String> = package
+            let mut foreign: FxHashSet<String> = package
                 .external_dependencies
                 .iter()
                 .map(|name| name.replace('-', "_"))
@@ -555,12 +597,12 @@ impl Builder<'_> {
         }
     }
 
-    fn resolve(&self, module: usize, path: &[String], depth: u32) -> Resolution {
+    fn resolve<S: AsRef<str>>(&self, module: usize, path: &[S], depth: u32) -> Resolution {
         if depth > MAX_DEPTH || path.is_empty() {
             return Resolution::Unresolved;
         }
         let krate = &self.crates[self.modules[module].krate];
-        let first = path[0].as_str();
+        let first = path[0].as_ref();
         let mut current: Vec<Res> = match first {
             "crate" => vec![Res::Module(krate.root_module)],
             "self" => vec![Res::Module(module)],
@@ -588,7 +630,7 @@ impl Builder<'_> {
             }
         };
         for segment in &path[1..] {
-            let segment = segment.as_str();
+            let segment = segment.as_ref();
             if segment == "super" {
                 current = current
                     .into_iter()
@@ -635,10 +677,10 @@ impl Builder<'_> {
 
     fn resolve_all(&mut self) {
         // Indexes for loose matching.
-        let mut by_name: HashMap<&str, Vec<ItemId>> = HashMap::new();
-        let mut by_assoc: HashMap<String, Vec<ItemId>> = HashMap::new();
-        let mut methods: HashMap<&str, Vec<ItemId>> = HashMap::new();
-        let mut macros: HashMap<String, Vec<(ItemId, bool)>> = HashMap::new();
+        let mut by_name: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
+        let mut by_assoc: FxHashMap<String, Vec<ItemId>> = FxHashMap::default();
+        let mut methods: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
+        let mut macros: FxHashMap<String, Vec<(ItemId, bool)>> = FxHashMap::default();
         for (index, item) in self.items.iter().enumerate() {
             let id = ItemId(index as u32);
             if matches!(item.kind, ItemKind::Impl | ItemKind::Other) {
@@ -683,88 +725,212 @@ impl Builder<'_> {
             .collect();
 
         let this = &*self;
-        let edges: Vec<(ItemId, ItemId, EdgeReason)> = (0..this.items.len())
-            .into_par_iter()
-            .flat_map_iter(|index| {
-                let mut out = Vec::new();
-                let Some((instance, raw)) = this.item_source[index] else {
-                    return out.into_iter();
-                };
-                let to = ItemId(index as u32);
-                let module = this.item_module[index];
-                let krate = &this.crates[this.modules[module].krate];
+        // Items grouped by module: what a reference resolves to depends only on the module it is
+        // written in, so each module resolves each distinct reference once.
+        let mut by_module: Vec<Vec<u32>> = vec![Vec::new(); this.modules.len()];
+        for (index, source) in this.item_source.iter().enumerate() {
+            if source.is_some() {
+                by_module[this.item_module[index]].push(index as u32);
+            }
+        }
+        let per_module: Vec<ModuleEdges<'_>> = by_module
+            .par_iter()
+            .enumerate()
+            .filter(|(_, items)| !items.is_empty())
+            .map(|(module, items)| {
+                let krate_index = this.modules[module].krate;
+                let krate = &this.crates[krate_index];
                 let visible = |id: &ItemId| {
                     let m = this.item_module[id.index()];
                     krate.visible[this.modules[m].krate]
                 };
-                let facts = &this.files[this.instances[instance].file].facts;
-                let raw = &facts.items[raw as usize];
-                let mut push = |from: ItemId, reason: EdgeReason| {
-                    if from != to {
-                        out.push((from, to, reason));
+                let hub = |reason: EdgeReason, name| {
+                    Target::Hub(HubKey {
+                        reason,
+                        name,
+                        krate: krate_index,
+                    })
+                };
+                let loose = |candidates: &[ItemId], reason: EdgeReason| {
+                    Target::Items(
+                        candidates
+                            .iter()
+                            .filter(|id| visible(id))
+                            .map(|&id| (id, reason))
+                            .collect(),
+                    )
+                };
+                let target_of = |line: &str| -> Target<'_> {
+                    match PackedRefs::view(line) {
+                        RefView::Path(text) => {
+                            let path: Vec<&str> = text.split("::").collect();
+                            match this.resolve(module, &path, 0) {
+                                Resolution::Found(found) => Target::Items(
+                                    found
+                                        .into_iter()
+                                        .map(|res| {
+                                            let from = match res {
+                                                Res::Item(id) => id,
+                                                Res::Module(m) => this.modules[m].item,
+                                            };
+                                            (from, reason_for(this.items[from.index()].kind))
+                                        })
+                                        .collect(),
+                                ),
+                                Resolution::Foreign => Target::Items(Vec::new()),
+                                // A local variable, a generic parameter or a prelude name.
+                                Resolution::Unresolved
+                                    if path.len() == 1 && !unknown_glob[module] =>
+                                {
+                                    Target::Items(Vec::new())
+                                }
+                                Resolution::Unresolved => {
+                                    let name = path.last().copied().unwrap_or("");
+                                    let assoc_key = (path.len() >= 2)
+                                        .then(|| format!("{}::{name}", path[path.len() - 2]));
+                                    let found = match assoc_key
+                                        .and_then(|key| by_assoc.get_key_value(&key))
+                                    {
+                                        Some((key, ids)) => Some((key.as_str(), ids.as_slice())),
+                                        None => by_name
+                                            .get_key_value(name)
+                                            .map(|(key, ids)| (*key, ids.as_slice())),
+                                    };
+                                    let Some((key, candidates)) = found else {
+                                        return Target::Items(Vec::new());
+                                    };
+                                    if candidates.len() > HUB_FAN_OUT {
+                                        hub(EdgeReason::NameMatch, key)
+                                    } else {
+                                        loose(candidates, EdgeReason::NameMatch)
+                                    }
+                                }
+                            }
+                        }
+                        RefView::Method(name) => match methods.get_key_value(name) {
+                            Some((key, candidates)) if candidates.len() > HUB_FAN_OUT => {
+                                hub(EdgeReason::MethodName, key)
+                            }
+                            Some((_, candidates)) => loose(candidates, EdgeReason::MethodName),
+                            None => Target::Items(Vec::new()),
+                        },
+                        RefView::Macro(path) => {
+                            let name = path.rsplit("::").next().unwrap_or("");
+                            Target::Items(
+                                macros
+                                    .get(name)
+                                    .into_iter()
+                                    .flatten()
+                                    .filter(|(id, _)| visible(id))
+                                    .map(|&(id, proc)| {
+                                        let reason = if proc {
+                                            EdgeReason::ProcMacro
+                                        } else {
+                                            EdgeReason::MacroUse
+                                        };
+                                        (id, reason)
+                                    })
+                                    .collect(),
+                            )
+                        }
+                        RefView::Ident(name) => match by_name.get_key_value(name) {
+                            Some((key, candidates)) if candidates.len() > HUB_FAN_OUT => {
+                                hub(EdgeReason::NameMatch, key)
+                            }
+                            Some((_, candidates)) => loose(candidates, EdgeReason::NameMatch),
+                            None => Target::Items(Vec::new()),
+                        },
                     }
                 };
-                for reference in &raw.refs {
-                    match reference {
-                        Ref::Path(path) => match this.resolve(module, path, 0) {
-                            Resolution::Found(found) => {
-                                for res in found {
-                                    let from = match res {
-                                        Res::Item(id) => id,
-                                        Res::Module(m) => this.modules[m].item,
-                                    };
-                                    push(from, reason_for(this.items[from.index()].kind));
-                                }
-                            }
-                            Resolution::Foreign => {}
-                            Resolution::Unresolved => {
-                                if path.len() == 1 && !unknown_glob[module] {
-                                    // A local variable, a generic parameter or a prelude name.
-                                    continue;
-                                }
-                                let name = path.last().map_or("", String::as_str);
-                                let assoc = (path.len() >= 2)
-                                    .then(|| format!("{}::{name}", path[path.len() - 2]))
-                                    .and_then(|key| by_assoc.get(&key));
-                                let candidates = assoc.or_else(|| by_name.get(name));
-                                for id in candidates.into_iter().flatten().filter(|id| visible(id))
-                                {
-                                    push(*id, EdgeReason::NameMatch);
-                                }
-                            }
-                        },
-                        Ref::Method(name) => {
-                            for id in methods.get(name.as_str()).into_iter().flatten() {
-                                if visible(id) {
-                                    push(*id, EdgeReason::MethodName);
-                                }
-                            }
-                        }
-                        Ref::Macro(path) => {
-                            let name = path.last().map_or("", String::as_str);
-                            for (id, proc) in macros.get(name).into_iter().flatten() {
-                                if visible(id) {
-                                    let reason = if *proc {
-                                        EdgeReason::ProcMacro
-                                    } else {
-                                        EdgeReason::MacroUse
-                                    };
-                                    push(*id, reason);
-                                }
-                            }
-                        }
-                        Ref::Ident(name) => {
-                            for id in by_name.get(name.as_str()).into_iter().flatten() {
-                                if visible(id) {
-                                    push(*id, EdgeReason::NameMatch);
-                                }
-                            }
+                let mut memo: FxHashMap<&str, Target<'_>> = FxHashMap::default();
+                let mut out = Vec::new();
+                let mut via_hub = Vec::new();
+                for &index in items {
+                    let to = ItemId(index);
+                    let Some((instance, raw)) = this.item_source[index as usize] else {
+                        continue;
+                    };
+                    let facts = &this.files[this.instances[instance].file].facts;
+                    for line in facts.items[raw as usize].refs.lines() {
+                        let target = memo.entry(line).or_insert_with(|| target_of(line));
+                        match target {
+                            Target::Items(found) => out.extend(
+                                found
+                                    .iter()
+                                    .filter(|(from, _)| *from != to)
+                                    .map(|&(from, reason)| (from, to, reason)),
+                            ),
+                            Target::Hub(key) => via_hub.push((*key, to)),
                         }
                     }
                 }
-                out.into_iter()
+                (out, via_hub)
             })
             .collect();
+
+        // One hub per (reason, name, crate): the candidates of that name visible from the crate
+        // reach the hub, the hub reaches every item of the crate that uses the name. Reachability
+        // is the same as with an edge from each candidate to each user, at a fraction of the
+        // edges.
+        let mut hubs: FxHashMap<HubKey<'_>, (ItemId, Vec<ItemId>)> = FxHashMap::default();
+        let mut edges: Vec<RawEdge> = Vec::new();
+        let mut next_hub = self.items.len() as u32;
+        for (direct, via_hub) in per_module {
+            edges.extend(direct);
+            for (key, to) in via_hub {
+                let entry = hubs.entry(key).or_insert_with(|| {
+                    let id = ItemId(next_hub);
+                    next_hub += 1;
+                    (id, Vec::new())
+                });
+                entry.1.push(to);
+            }
+        }
+        let mut hub_list: Vec<(HubKey<'_>, ItemId, Vec<ItemId>)> = hubs
+            .into_iter()
+            .map(|(key, (id, users))| (key, id, users))
+            .collect();
+        hub_list.sort_by_key(|(_, id, _)| *id);
+        let mut hub_items = Vec::with_capacity(hub_list.len());
+        for (key, hub, users) in &hub_list {
+            let krate = &this.crates[key.krate];
+            let candidates: &[ItemId] = match key.reason {
+                EdgeReason::MethodName => methods.get(key.name).map_or(&[], Vec::as_slice),
+                _ => by_assoc
+                    .get(key.name)
+                    .or_else(|| by_name.get(key.name))
+                    .map_or(&[], Vec::as_slice),
+            };
+            for &candidate in candidates {
+                let m = this.item_module[candidate.index()];
+                if krate.visible[this.modules[m].krate] {
+                    edges.push((candidate, *hub, key.reason));
+                }
+            }
+            for &user in users {
+                edges.push((*hub, user, key.reason));
+            }
+            let root = &this.items[this.modules[krate.root_module].item.index()];
+            let label = match key.reason {
+                EdgeReason::MethodName => format!(".{}() (any receiver)", key.name),
+                _ => format!("{} (unresolved name)", key.name),
+            };
+            hub_items.push(Item {
+                kind: ItemKind::Other,
+                name: label,
+                file: root.file.clone(),
+                lines: root.lines,
+                package: root.package,
+                krate: root.krate.clone(),
+            });
+        }
+        for item in hub_items {
+            let id = ItemId(self.items.len() as u32);
+            self.items.push(item);
+            self.item_module.push(usize::MAX);
+            self.item_source.push(None);
+            self.name_hubs.push(id);
+        }
         self.edges.extend(edges);
     }
 
@@ -864,7 +1030,7 @@ impl Builder<'_> {
     fn finish(mut self, root: &Path) -> Graph {
         // Synthetic nodes: one per binary (reached by everything in it, reaching the test,
         // bench and example targets of its package) and per `harness = false` target.
-        let mut hubs: HashMap<usize, ItemId> = HashMap::new();
+        let mut hubs: FxHashMap<usize, ItemId> = FxHashMap::default();
         let crate_items: Vec<Vec<ItemId>> = {
             let mut lists = vec![Vec::new(); self.crates.len()];
             for (index, &module) in self.item_module.iter().enumerate() {
@@ -975,13 +1141,14 @@ impl Builder<'_> {
         order.sort_by(|&a, &b| tests[a].id.cmp(&tests[b].id));
         let tests: Vec<Test> = order.iter().map(|&i| tests[i].clone()).collect();
         let test_nodes: Vec<ItemId> = order.iter().map(|&i| test_nodes[i]).collect();
-        let mut tests_by_id = HashMap::new();
+        let mut tests_by_id = FxHashMap::default();
         for (index, test) in tests.iter().enumerate() {
             tests_by_id.insert(test.id.clone(), TestIndex(index as u32));
         }
 
         // Edges, deduplicated (the first reason wins).
-        let mut seen: HashSet<(u32, u32)> = HashSet::with_capacity(self.edges.len());
+        let mut seen: FxHashSet<(u32, u32)> =
+            FxHashSet::with_capacity_and_hasher(self.edges.len(), rustc_hash::FxBuildHasher);
         let mut graph: DiGraph<(), EdgeReason, u32> =
             DiGraph::with_capacity(self.items.len(), self.edges.len());
         for _ in 0..self.items.len() {
@@ -998,7 +1165,7 @@ impl Builder<'_> {
         }
 
         // Files.
-        let mut files: HashMap<String, FileEntry> = HashMap::new();
+        let mut files: FxHashMap<String, FileEntry> = FxHashMap::default();
         for file in &self.files {
             files.insert(
                 file.path.clone(),
@@ -1017,7 +1184,7 @@ impl Builder<'_> {
                 entry.in_tree = true;
             }
         }
-        let hub_ids: HashSet<ItemId> = hubs.values().copied().collect();
+        let hub_ids: FxHashSet<ItemId> = hubs.values().chain(&self.name_hubs).copied().collect();
         for (index, item) in self.items.iter().enumerate() {
             let id = ItemId(index as u32);
             if hub_ids.contains(&id) {
@@ -1061,12 +1228,13 @@ impl Builder<'_> {
             targets: self.crates.len(),
             files: in_tree.len(),
             lines: in_tree.iter().map(|e| u64::from(e.lines)).sum(),
-            items: self.items.len() - hubs.len(),
+            items: self.items.len() - hubs.len() - self.name_hubs.len(),
             edges: graph.edge_count(),
             tests: tests.len(),
             parse_errors: in_tree.iter().filter(|e| e.error.is_some()).count(),
             cache_hits: self.cache_hits,
             build_time: std::time::Duration::ZERO,
+            phases: Vec::new(),
         };
         Graph {
             root: root.to_path_buf(),
@@ -1077,6 +1245,7 @@ impl Builder<'_> {
             test_nodes,
             tests_by_id,
             files,
+            name_hubs: self.name_hubs,
             stats,
         }
     }

@@ -58,7 +58,7 @@ pub(crate) struct ModDecl {
 }
 
 /// A reference from an item's body, signature or attributes.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Ref {
     /// A path as written (`Self` already replaced by the impl's type).
     Path(Vec<String>),
@@ -68,6 +68,70 @@ pub(crate) enum Ref {
     Macro(Vec<String>),
     /// An identifier seen in macro input that could not be parsed.
     Ident(String),
+}
+
+/// An item's references packed into one string, one per line: a kind letter (`p` path, `m`
+/// method, `M` macro, `i` identifier) and the text, path segments joined by `::`. One allocation
+/// per item instead of several per reference: a large workspace has millions of references.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct PackedRefs(Box<str>);
+
+/// One reference of [`PackedRefs`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefView<'a> {
+    /// Segments joined by `::`.
+    Path(&'a str),
+    Method(&'a str),
+    /// Segments joined by `::`.
+    Macro(&'a str),
+    Ident(&'a str),
+}
+
+impl PackedRefs {
+    pub(crate) fn new<'r>(refs: impl IntoIterator<Item = &'r Ref>) -> Self {
+        let mut text = String::new();
+        for reference in refs {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            let (kind, segments): (char, &[String]) = match reference {
+                Ref::Path(segments) => ('p', segments),
+                Ref::Method(name) => ('m', std::slice::from_ref(name)),
+                Ref::Macro(segments) => ('M', segments),
+                Ref::Ident(name) => ('i', std::slice::from_ref(name)),
+            };
+            text.push(kind);
+            for (index, segment) in segments.iter().enumerate() {
+                if index > 0 {
+                    text.push_str("::");
+                }
+                text.push_str(segment);
+            }
+        }
+        Self(text.into_boxed_str())
+    }
+
+    /// Each reference as its packed line (kind letter and text): a key that tells references
+    /// apart.
+    pub(crate) fn lines(&self) -> impl Iterator<Item = &str> {
+        self.0.split('\n').filter(|line| !line.is_empty())
+    }
+
+    pub(crate) fn view(line: &str) -> RefView<'_> {
+        let text = line.get(1..).unwrap_or("");
+        match line.as_bytes().first() {
+            Some(b'm') => RefView::Method(text),
+            Some(b'M') => RefView::Macro(text),
+            Some(b'i') => RefView::Ident(text),
+            _ => RefView::Path(text),
+        }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn contains(&self, reference: &Ref) -> bool {
+        let wanted = PackedRefs::new([reference]);
+        self.lines().any(|line| line == &*wanted.0)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,7 +145,7 @@ pub(crate) struct RawItem {
     pub end: u32,
     /// The enclosing impl or trait item (for methods and associated items).
     pub parent: Option<u32>,
-    pub refs: Vec<Ref>,
+    pub refs: PackedRefs,
     pub test: Option<TestAttr>,
     pub imp: Option<ImplInfo>,
     /// Files named by `include_str!`/`include_bytes!`/`include!`, as written.
@@ -340,7 +404,7 @@ impl Extractor {
             start: span.0,
             end: span.1,
             parent: None,
-            refs: collector.refs.into_iter().collect(),
+            refs: PackedRefs::new(&collector.refs),
             test,
             imp: None,
             includes: collector.includes,

@@ -74,6 +74,7 @@ mod build;
 mod cache;
 mod facts;
 mod query;
+pub mod synthetic;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -278,6 +279,17 @@ pub struct GraphStats {
     pub cache_hits: usize,
     #[serde(serialize_with = "serialize_duration_ms", rename = "build_time_ms")]
     pub build_time: Duration,
+    /// Where the build time went, in order: reading manifests, reading files and building the
+    /// module trees (parsing, or the cache), resolving names, and assembling edges, tests and files.
+    pub phases: Vec<Phase>,
+}
+
+/// One step of a graph build and how long it took.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Phase {
+    pub name: &'static str,
+    #[serde(serialize_with = "serialize_duration_ms", rename = "time_ms")]
+    pub time: Duration,
 }
 
 fn serialize_duration_ms<S: serde::Serializer>(
@@ -316,8 +328,10 @@ pub struct Graph {
     tests: Vec<Test>,
     /// The node that stands for each test (its function, or the crate's node).
     test_nodes: Vec<ItemId>,
-    tests_by_id: HashMap<RustTestId, TestIndex>,
-    files: HashMap<String, FileEntry>,
+    tests_by_id: rustc_hash::FxHashMap<RustTestId, TestIndex>,
+    files: rustc_hash::FxHashMap<String, FileEntry>,
+    /// Pass-through nodes for names used by many items, ascending; explanations step over them.
+    name_hubs: Vec<ItemId>,
     stats: GraphStats,
 }
 
@@ -408,6 +422,14 @@ impl Graph {
             },
             _ => FileStatus::Unknown,
         }
+    }
+
+    /// Every file of some module tree (relative, `/` separators), in no particular order.
+    pub fn source_files(&self) -> impl Iterator<Item = &str> {
+        self.files
+            .iter()
+            .filter(|(_, entry)| entry.in_tree)
+            .map(|(path, _)| path.as_str())
     }
 
     /// Every file of a module tree that does not parse: `(path, line, column, message)`.

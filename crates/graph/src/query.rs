@@ -81,7 +81,22 @@ impl Graph {
             node = from.index();
         }
         chain.reverse();
-        Some(chain)
+        // A hub stands for "every item of this name": `from` → hub → `to` reads as one step.
+        let mut collapsed: Vec<Edge> = Vec::with_capacity(chain.len());
+        for edge in chain {
+            match collapsed.last_mut() {
+                Some(last) if last.to == edge.from && self.is_name_hub(edge.from) => {
+                    last.to = edge.to;
+                }
+                _ => collapsed.push(edge),
+            }
+        }
+        Some(collapsed)
+    }
+
+    /// Whether `id` is a pass-through node standing for a name that many items use loosely.
+    pub fn is_name_hub(&self, id: ItemId) -> bool {
+        self.name_hubs.binary_search(&id).is_ok()
     }
 
     /// The items that `id` depends on directly, with the reason.

@@ -2,6 +2,7 @@
 //! code says and against `cargo nextest list`.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -325,4 +326,93 @@ fn json_and_dot_describe_the_same_graph() {
     let dot = String::from_utf8(dot).unwrap();
     assert!(dot.starts_with("digraph"));
     assert_eq!(dot.matches(" -> ").count(), graph.stats().edges);
+}
+
+/// Writes `files` (path, contents) under a new temporary directory.
+fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// A method name implemented by many types goes through one hub node per crate instead of an
+/// edge from every implementation to every caller: each implementation still reaches each
+/// caller, the explanation still reads as one step, and a crate that cannot see an
+/// implementation is not reached by it.
+#[test]
+fn a_method_name_with_many_impls_reaches_every_caller_through_a_hub() {
+    let mut types = String::from("pub trait Area { fn area(&self) -> u32; }\n");
+    for n in 0..8 {
+        let _ = writeln!(
+            types,
+            "pub struct S{n};\nimpl Area for S{n} {{\n    fn area(&self) -> u32 {{ {n} }}\n}}"
+        );
+    }
+    let dir = workspace(&[
+        (
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"shapes\", \"user\", \"other\"]\nresolver = \"2\"\n",
+        ),
+        (
+            "shapes/Cargo.toml",
+            "[package]\nname = \"shapes\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        ("shapes/src/lib.rs", &types),
+        (
+            "user/Cargo.toml",
+            "[package]\nname = \"user\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nshapes = { path = \"../shapes\" }\n",
+        ),
+        (
+            "user/src/lib.rs",
+            "pub fn total<T: shapes::Area>(all: &[T]) -> u32 {\n    all.iter().map(|s| s.area()).sum()\n}\n\n#[test]\nfn sums() {\n    assert_eq!(total(&[shapes::S1]), 1);\n}\n\n#[test]\nfn unrelated() {\n    assert_eq!(1 + 1, 2);\n}\n",
+        ),
+        (
+            "other/Cargo.toml",
+            "[package]\nname = \"other\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        (
+            "other/src/lib.rs",
+            "pub struct Mine;\nimpl Mine {\n    pub fn area(&self) -> u32 { 0 }\n}\n\n#[test]\nfn calls_its_own_area() {\n    let x = Mine;\n    assert_eq!(x.area(), 0);\n}\n",
+        ),
+    ]);
+    let graph = Graph::build(dir.path(), &BuildOptions::default()).unwrap();
+    assert!(
+        graph.items().any(|(id, _)| graph.is_name_hub(id)),
+        "ten methods named `area` go through a hub"
+    );
+    let sums = graph
+        .find_test(&RustTestId::new("user", "sums"))
+        .expect("test sums");
+    for n in 0..8 {
+        let method = item(&graph, "shapes", &format!("S{n}::area"));
+        let reached = affected(&graph, &[method]);
+        assert!(
+            reached.contains("user sums"),
+            "S{n}::area reaches {reached:?}"
+        );
+        assert!(!reached.contains("user unrelated"), "{reached:?}");
+        // `other` does not depend on `shapes`: its `.area()` call cannot reach these impls.
+        assert!(!reached.contains("other calls_its_own_area"), "{reached:?}");
+        let chain = graph.explain(&[method], sums).expect("reached");
+        let method_steps: Vec<_> = chain
+            .iter()
+            .filter(|edge| edge.reason == EdgeReason::MethodName)
+            .collect();
+        assert_eq!(method_steps.len(), 1, "{chain:?}");
+        assert_eq!(method_steps[0].from, method);
+        assert!(
+            chain
+                .iter()
+                .all(|edge| !graph.is_name_hub(edge.from) && !graph.is_name_hub(edge.to))
+        );
+    }
+    // The impl in `other` is within reach of its own test and of nothing in `user`.
+    let mine = item(&graph, "other", "Mine::area");
+    let reached = affected(&graph, &[mine]);
+    assert!(reached.contains("other calls_its_own_area"), "{reached:?}");
+    assert!(!reached.contains("user sums"), "{reached:?}");
 }
