@@ -53,6 +53,8 @@ struct Instance {
     scope_modules: Vec<usize>,
     /// The item of each raw item of the file.
     items: Vec<ItemId>,
+    /// The file is a `#[cfg(test)]` module (or inside one).
+    test_only: bool,
 }
 
 struct SourceFile {
@@ -67,6 +69,8 @@ struct Pending {
     parent_module: Option<usize>,
     /// Children are looked up beside this file (crate roots, `mod.rs`, `#[path]` files).
     owns_dir: bool,
+    /// Declared under `#[cfg(test)]` (here or in an enclosing module).
+    test_only: bool,
 }
 
 struct Builder<'a> {
@@ -182,6 +186,62 @@ const HUB_FAN_OUT: usize = 4;
 
 type RawEdge = (ItemId, ItemId, EdgeReason);
 
+/// Types of the standard prelude and the primitive types: `Vec::new()` names no workspace item
+/// unless the workspace has a type of that name (which `Vec::new` then matches exactly).
+const STD_TYPES: &[&str] = &[
+    "Box",
+    "Option",
+    "Result",
+    "String",
+    "Vec",
+    "Some",
+    "None",
+    "Ok",
+    "Err",
+    "ToString",
+    "ToOwned",
+    "Default",
+    "Iterator",
+    "IntoIterator",
+    "FromIterator",
+    "From",
+    "Into",
+    "TryFrom",
+    "TryInto",
+    "AsRef",
+    "AsMut",
+    "Clone",
+    "PartialEq",
+    "PartialOrd",
+    "Eq",
+    "Ord",
+    "Drop",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "Extend",
+    "Send",
+    "Sync",
+    "Sized",
+    "bool",
+    "char",
+    "str",
+    "u8",
+    "u16",
+    "u32",
+    "u64",
+    "u128",
+    "usize",
+    "i8",
+    "i16",
+    "i32",
+    "i64",
+    "i128",
+    "isize",
+    "f32",
+    "f64",
+];
+
 /// The edges of one module's items, and the hubs its items use (`(hub, user)`).
 type ModuleEdges<'a> = (Vec<RawEdge>, Vec<(HubKey<'a>, ItemId)>);
 
@@ -198,6 +258,8 @@ struct HubKey<'a> {
     reason: EdgeReason,
     name: &'a str,
     krate: usize,
+    /// The users are test code (and may reach the crate's test code).
+    from_test: bool,
 }
 
 impl Builder<'_> {
@@ -225,6 +287,7 @@ impl Builder<'_> {
                     module_path: Vec::new(),
                     parent_module: None,
                     owns_dir: true,
+                    test_only: false,
                 });
             }
         }
@@ -459,6 +522,7 @@ impl Builder<'_> {
                         module_path: module_path.clone(),
                         parent_module: Some(parent_module),
                         owns_dir,
+                        test_only: task.test_only || decl.test_only,
                     });
                 }
             } else {
@@ -474,6 +538,7 @@ impl Builder<'_> {
                         module_path: module_path.clone(),
                         parent_module: Some(parent_module),
                         owns_dir: true,
+                        test_only: task.test_only || decl.test_only,
                     });
                 }
             }
@@ -483,6 +548,7 @@ impl Builder<'_> {
             krate,
             scope_modules,
             items,
+            test_only: task.test_only,
         });
     }
 
@@ -597,6 +663,16 @@ impl Builder<'_> {
         }
     }
 
+    /// Whether `name` is brought into `module` by `use` lines that all point outside the
+    /// workspace (`use serde_json::Value;`): `Value::from` is then not a workspace item.
+    fn imported_from_outside(&self, module: usize, name: &str, depth: u32) -> bool {
+        self.modules[module].uses.get(name).is_some_and(|paths| {
+            paths
+                .iter()
+                .all(|path| matches!(self.resolve(module, path, depth + 1), Resolution::Foreign))
+        })
+    }
+
     fn resolve<S: AsRef<str>>(&self, module: usize, path: &[S], depth: u32) -> Resolution {
         if depth > MAX_DEPTH || path.is_empty() {
             return Resolution::Unresolved;
@@ -619,7 +695,10 @@ impl Builder<'_> {
                         if root != usize::MAX {
                             found.push(Res::Module(root));
                         }
-                    } else if krate.foreign.contains(first) && path.len() > 1 {
+                    } else if path.len() > 1
+                        && (krate.foreign.contains(first)
+                            || self.imported_from_outside(module, first, depth))
+                    {
                         return Resolution::Foreign;
                     }
                 }
@@ -699,7 +778,11 @@ impl Builder<'_> {
                         .or_default()
                         .push(id);
                 }
-                if item.kind == ItemKind::Method {
+                // Method syntax (`x.name()`) calls only functions that take `self`.
+                let takes_self = self.item_source[index].is_some_and(|(instance, raw)| {
+                    self.files[self.instances[instance].file].facts.items[raw as usize].receiver
+                });
+                if item.kind == ItemKind::Method && takes_self {
                     methods.entry(name).or_default().push(id);
                 }
             }
@@ -713,6 +796,19 @@ impl Builder<'_> {
                 }
             }
         }
+        // Tests and `#[cfg(test)]` code exist only in their own crate's test build: only test
+        // code of the same crate can name them, however loosely it matches names.
+        let test_only: Vec<bool> = self
+            .item_source
+            .iter()
+            .map(|source| {
+                source.is_some_and(|(instance, raw)| {
+                    let instance = &self.instances[instance];
+                    instance.test_only
+                        || self.files[instance.file].facts.items[raw as usize].test_only
+                })
+            })
+            .collect();
         // Modules with a glob import that names nothing known: their unresolved single names
         // may come from it.
         let unknown_glob: Vec<bool> = (0..self.modules.len())
@@ -740,27 +836,30 @@ impl Builder<'_> {
             .map(|(module, items)| {
                 let krate_index = this.modules[module].krate;
                 let krate = &this.crates[krate_index];
-                let visible = |id: &ItemId| {
-                    let m = this.item_module[id.index()];
-                    krate.visible[this.modules[m].krate]
+                // `from_test`: the referring item is test code.
+                let visible = |id: &ItemId, from_test: bool| {
+                    let other = this.modules[this.item_module[id.index()]].krate;
+                    krate.visible[other]
+                        && (!test_only[id.index()] || (from_test && other == krate_index))
                 };
-                let hub = |reason: EdgeReason, name| {
-                    Target::Hub(HubKey {
-                        reason,
-                        name,
-                        krate: krate_index,
-                    })
-                };
-                let loose = |candidates: &[ItemId], reason: EdgeReason| {
-                    Target::Items(
-                        candidates
-                            .iter()
-                            .filter(|id| visible(id))
-                            .map(|&id| (id, reason))
-                            .collect(),
-                    )
-                };
-                let target_of = |line: &str| -> Target<'_> {
+                let target_of = |line: &str, from_test: bool| -> Target<'_> {
+                    let hub = |reason: EdgeReason, name| {
+                        Target::Hub(HubKey {
+                            reason,
+                            name,
+                            krate: krate_index,
+                            from_test,
+                        })
+                    };
+                    let loose = |candidates: &[ItemId], reason: EdgeReason| {
+                        Target::Items(
+                            candidates
+                                .iter()
+                                .filter(|id| visible(id, from_test))
+                                .map(|&id| (id, reason))
+                                .collect(),
+                        )
+                    };
                     match PackedRefs::view(line) {
                         RefView::Path(text) => {
                             let path: Vec<&str> = text.split("::").collect();
@@ -799,6 +898,15 @@ impl Builder<'_> {
                                     let Some((key, candidates)) = found else {
                                         return Target::Items(Vec::new());
                                     };
+                                    // `Vec::new`, `u32::from`: an associated item of a prelude
+                                    // or primitive type that no workspace type of that name has.
+                                    if key == name
+                                        && path.len() >= 2
+                                        && !unknown_glob[module]
+                                        && STD_TYPES.contains(&path[path.len() - 2])
+                                    {
+                                        return Target::Items(Vec::new());
+                                    }
                                     if candidates.len() > HUB_FAN_OUT {
                                         hub(EdgeReason::NameMatch, key)
                                     } else {
@@ -821,7 +929,7 @@ impl Builder<'_> {
                                     .get(name)
                                     .into_iter()
                                     .flatten()
-                                    .filter(|(id, _)| visible(id))
+                                    .filter(|(id, _)| visible(id, from_test))
                                     .map(|&(id, proc)| {
                                         let reason = if proc {
                                             EdgeReason::ProcMacro
@@ -842,7 +950,7 @@ impl Builder<'_> {
                         },
                     }
                 };
-                let mut memo: FxHashMap<&str, Target<'_>> = FxHashMap::default();
+                let mut memo: FxHashMap<(&str, bool), Target<'_>> = FxHashMap::default();
                 let mut out = Vec::new();
                 let mut via_hub = Vec::new();
                 for &index in items {
@@ -851,8 +959,11 @@ impl Builder<'_> {
                         continue;
                     };
                     let facts = &this.files[this.instances[instance].file].facts;
+                    let from_test = test_only[index as usize];
                     for line in facts.items[raw as usize].refs.lines() {
-                        let target = memo.entry(line).or_insert_with(|| target_of(line));
+                        let target = memo
+                            .entry((line, from_test))
+                            .or_insert_with(|| target_of(line, from_test));
                         match target {
                             Target::Items(found) => out.extend(
                                 found
@@ -902,8 +1013,10 @@ impl Builder<'_> {
                     .map_or(&[], Vec::as_slice),
             };
             for &candidate in candidates {
-                let m = this.item_module[candidate.index()];
-                if krate.visible[this.modules[m].krate] {
+                let other = this.modules[this.item_module[candidate.index()]].krate;
+                if krate.visible[other]
+                    && (!test_only[candidate.index()] || (key.from_test && other == key.krate))
+                {
                     edges.push((candidate, *hub, key.reason));
                 }
             }
@@ -955,7 +1068,12 @@ impl Builder<'_> {
                 if let Resolution::Found(found) = self.resolve(module, &imp.self_ty, 0) {
                     for res in found {
                         if let Res::Item(ty) = res {
-                            self_types.push(ty);
+                            // A path through a re-export also names the module holding the
+                            // `use`: the impl depends on it, but users of the type reach the
+                            // impl through the type itself, not through that module.
+                            if self.items[ty.index()].kind != ItemKind::Mod {
+                                self_types.push(ty);
+                            }
                             edges.push((ty, id, EdgeReason::ImplOf));
                         }
                     }
@@ -1115,6 +1233,7 @@ impl Builder<'_> {
                     file: item.file.clone(),
                     lines: Some(item.lines),
                     ignored: attr.ignored,
+                    parameterized: attr.parameterized,
                 });
                 test_nodes.push(id);
             }
@@ -1132,6 +1251,7 @@ impl Builder<'_> {
                     file: item.file.clone(),
                     lines: None,
                     ignored: false,
+                    parameterized: false,
                 });
                 test_nodes.push(hub);
             }
@@ -1146,23 +1266,32 @@ impl Builder<'_> {
             tests_by_id.insert(test.id.clone(), TestIndex(index as u32));
         }
 
-        // Edges, deduplicated (the first reason wins).
-        let mut seen: FxHashSet<(u32, u32)> =
-            FxHashSet::with_capacity_and_hasher(self.edges.len(), rustc_hash::FxBuildHasher);
+        // Edges, deduplicated (the first reason wins), in (from, to) order.
+        let mut order: Vec<(u64, u32)> = self
+            .edges
+            .iter()
+            .enumerate()
+            .filter(|(_, (from, to, _))| from != to)
+            .map(|(index, (from, to, _))| {
+                ((u64::from(from.0) << 32) | u64::from(to.0), index as u32)
+            })
+            .collect();
+        order.par_sort_unstable();
+        order.dedup_by_key(|(key, _)| *key);
         let mut graph: DiGraph<(), EdgeReason, u32> =
-            DiGraph::with_capacity(self.items.len(), self.edges.len());
+            DiGraph::with_capacity(self.items.len(), order.len());
         for _ in 0..self.items.len() {
             graph.add_node(());
         }
-        for &(from, to, reason) in &self.edges {
-            if from != to && seen.insert((from.0, to.0)) {
-                graph.add_edge(
-                    NodeIndex::new(from.index()),
-                    NodeIndex::new(to.index()),
-                    reason,
-                );
-            }
+        for &(_, index) in &order {
+            let (from, to, reason) = self.edges[index as usize];
+            graph.add_edge(
+                NodeIndex::new(from.index()),
+                NodeIndex::new(to.index()),
+                reason,
+            );
         }
+        drop(order);
 
         // Files.
         let mut files: FxHashMap<String, FileEntry> = FxHashMap::default();

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::facts::{self, FileFacts};
 
 /// Bumped whenever [`FileFacts`] or its extraction changes.
-const FORMAT: &str = "hourglass-graph-facts-v4";
+const FORMAT: &str = "hourglass-graph-facts-v7";
 
 /// A source file's facts and whether they came from the cache.
 pub(crate) struct Loaded {

@@ -39,6 +39,8 @@ pub(crate) struct Scope {
     pub uses: Vec<UseEntry>,
     /// Index of the `Mod` item of an inline module (none for scope 0).
     pub item: Option<u32>,
+    /// Inside a `#[cfg(test)]` inline module (at any depth).
+    pub test_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +57,8 @@ pub(crate) struct ModDecl {
     pub name: String,
     /// `#[path = "..."]` values (several under `cfg_attr` alternatives).
     pub path_attrs: Vec<String>,
+    /// `#[cfg(test)] mod x;`, or declared inside test-only code.
+    pub test_only: bool,
 }
 
 /// A reference from an item's body, signature or attributes.
@@ -154,11 +158,19 @@ pub(crate) struct RawItem {
     pub proc_macro: Vec<String>,
     /// The method has a body (a default method, for trait methods).
     pub has_body: bool,
+    /// The function takes `self` (in any form): only such a method can be called with method
+    /// syntax, `x.name()`.
+    pub receiver: bool,
+    /// Compiled only in the crate's own test build: a test, or under `#[cfg(test)]` (on the
+    /// item or an enclosing inline module).
+    pub test_only: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub(crate) struct TestAttr {
     pub ignored: bool,
+    /// `#[test_case(..)]`, `#[rstest]`, `#[case(..)]`: nextest names each case `function::case`.
+    pub parameterized: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -315,6 +327,20 @@ fn is_test_attr(attr: &Attribute) -> bool {
     name == "test" || name == "rstest" || name == "test_case" || name == "test_log"
 }
 
+/// An attribute that turns a test into several cases: `test_case`, `rstest`, `case` (any path
+/// segment, so `test_case::test_case` counts).
+fn is_parameterizing_attr(attr: &Attribute) -> bool {
+    attr.path().segments.iter().any(|segment| {
+        segment.ident == "test_case" || segment.ident == "rstest" || segment.ident == "case"
+    })
+}
+
+/// `#[cfg(test)]` exactly.
+fn is_cfg_test(attr: &Attribute) -> bool {
+    attr.path().is_ident("cfg")
+        && matches!(&attr.meta, syn::Meta::List(list) if list.tokens.to_string() == "test")
+}
+
 fn has_attr(attrs: &[Attribute], name: &str) -> bool {
     attrs.iter().any(|a| a.path().is_ident(name))
 }
@@ -378,9 +404,14 @@ impl Extractor {
         self.facts.scopes[scope as usize].uses.extend(uses);
         let mut path = prefix.to_vec();
         path.push(name);
+        let test_only = self.facts.scopes[scope as usize].test_only
+            || attrs
+                .iter()
+                .any(|attr| is_test_attr(attr) || is_cfg_test(attr));
         let test = if attrs.iter().any(is_test_attr) {
             Some(TestAttr {
                 ignored: has_attr(attrs, "ignore"),
+                parameterized: attrs.iter().any(is_parameterizing_attr),
             })
         } else {
             None
@@ -410,6 +441,8 @@ impl Extractor {
             includes: collector.includes,
             proc_macro,
             has_body: false,
+            receiver: false,
+            test_only,
         })
     }
 
@@ -587,6 +620,8 @@ impl Extractor {
                         scope,
                         name: m.ident.to_string(),
                         path_attrs: path_attrs(&m.attrs),
+                        test_only: self.facts.scopes[scope as usize].test_only
+                            || m.attrs.iter().any(is_cfg_test),
                     }),
                     Some((_, items)) => {
                         let index = self.new_item(
@@ -609,11 +644,13 @@ impl Extractor {
                                 .next()
                                 .unwrap_or_else(|| m.ident.to_string()),
                         );
+                        let test_only = parent.test_only || m.attrs.iter().any(is_cfg_test);
                         self.facts.scopes.push(Scope {
                             path,
                             dir,
                             uses: Vec::new(),
                             item: Some(index),
+                            test_only,
                         });
                         let child = (self.facts.scopes.len() - 1) as u32;
                         let mut prefix = prefix.to_vec();
@@ -716,11 +753,16 @@ impl Extractor {
                             end: span.1,
                             parent: Some(owner),
                             refs,
-                            test: Some(TestAttr { ignored }),
+                            test: Some(TestAttr {
+                                ignored,
+                                parameterized: false,
+                            }),
                             imp: None,
                             includes: Vec::new(),
                             proc_macro: Vec::new(),
                             has_body: true,
+                            receiver: false,
+                            test_only: true,
                         });
                     }
                     pending_test = false;
@@ -756,6 +798,7 @@ impl Extractor {
         );
         let self_ty = [name.clone()];
         for member in &t.items {
+            let receiver = matches!(member, TraitItem::Fn(f) if f.sig.receiver().is_some());
             let (kind, ident, attrs, span, has_body) = match member {
                 TraitItem::Fn(f) => {
                     let end = f.default.as_ref().map_or_else(
@@ -805,9 +848,12 @@ impl Extractor {
                 Some(&self_ty),
                 |c| c.visit_trait_item(member),
             );
+            let parent_test_only = self.facts.items[index as usize].test_only;
             let item = &mut self.facts.items[member_index as usize];
+            item.test_only |= parent_test_only;
             item.parent = Some(index);
             item.has_body = has_body;
+            item.receiver = receiver;
         }
     }
 
@@ -913,9 +959,12 @@ impl Extractor {
                 Some(&self_ty),
                 |c| c.visit_impl_item(member),
             );
+            let parent_test_only = self.facts.items[index as usize].test_only;
             let item = &mut self.facts.items[member_index as usize];
+            item.test_only |= parent_test_only;
             item.parent = Some(index);
             item.has_body = true;
+            item.receiver = matches!(member, ImplItem::Fn(f) if f.sig.receiver().is_some());
         }
     }
 }

@@ -58,7 +58,7 @@
 //! - Selection is as good as the graph's edges; see `hourglass_graph` for
 //!   what it cannot see (macro-generated code in particular).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use hourglass_graph::lockfile::{changed_lock_packages, reverse_closure};
 use hourglass_graph::manifest_diff::{ManifestImpact, classify_manifest_change};
@@ -242,7 +242,6 @@ pub fn selection(graph: &Graph, impact: &Impact) -> Selection {
             }
         }
     }
-    let mut sources = SourceCache::default();
     let mut selected: Vec<SelectedTest> = reasons
         .into_iter()
         .map(|(index, mut reasons)| {
@@ -257,7 +256,7 @@ pub fn selection(graph: &Graph, impact: &Impact) -> Selection {
                 name: test.id.name.clone(),
                 reasons,
                 whole_binary: test.item.is_none() || test.id.name.is_empty(),
-                parameterized: sources.parameterized(graph, test),
+                parameterized: test.parameterized,
             }
         })
         .collect();
@@ -274,42 +273,6 @@ pub fn selection(graph: &Graph, impact: &Impact) -> Selection {
         total_tests,
         selected,
         notes: impact.notes.clone(),
-    }
-}
-
-/// Source files read to tell parameterised tests, each read once.
-#[derive(Default)]
-struct SourceCache {
-    files: HashMap<String, Option<Vec<String>>>,
-}
-
-impl SourceCache {
-    /// Whether the attributes of `test` make a parameterised test
-    /// (`#[test_case(..)]`, `#[rstest]`, `#[case]`). An unreadable file
-    /// counts as not parameterised.
-    fn parameterized(&mut self, graph: &Graph, test: &hourglass_graph::Test) -> bool {
-        let Some(lines) = test.lines else {
-            return false;
-        };
-        let text = self.files.entry(test.file.clone()).or_insert_with(|| {
-            std::fs::read_to_string(graph.root().join(&test.file))
-                .ok()
-                .map(|text| text.lines().map(str::to_owned).collect())
-        });
-        let Some(text) = text else { return false };
-        let start = lines.start.saturating_sub(1) as usize;
-        let end = (lines.end as usize).min(text.len());
-        text.get(start..end).is_some_and(|span| {
-            span.iter()
-                .map(|line| line.trim_start())
-                .take_while(|line| !line.contains("fn "))
-                .any(|line| {
-                    line.starts_with("#[")
-                        && (line.contains("test_case")
-                            || line.contains("rstest")
-                            || line.contains("case"))
-                })
-        })
     }
 }
 

@@ -416,3 +416,95 @@ fn a_method_name_with_many_impls_reaches_every_caller_through_a_hub() {
     assert!(reached.contains("other calls_its_own_area"), "{reached:?}");
     assert!(!reached.contains("user sums"), "{reached:?}");
 }
+
+/// A one-package workspace `p` whose `src/lib.rs` is `lib`, plus more files under `src/`.
+fn one_package(lib: &str, more: &[(&str, &str)]) -> (tempfile::TempDir, Graph) {
+    let mut files = vec![
+        (
+            "Cargo.toml",
+            "[package]\nname = \"p\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nserde_json = \"1\"\n",
+        ),
+        ("src/lib.rs", lib),
+    ];
+    files.extend_from_slice(more);
+    let dir = workspace(&files);
+    let graph = Graph::build(dir.path(), &BuildOptions::default()).unwrap();
+    (dir, graph)
+}
+
+/// Method syntax calls only functions that take `self`; `Vec::new()` and a name imported from
+/// another crate do not reach workspace functions that merely share the last name.
+#[test]
+fn loose_name_matches_skip_what_the_language_rules_out() {
+    let (_dir, graph) = one_package(
+        "use serde_json::Value;\n\
+         pub struct A;\n\
+         impl A {\n    pub fn build() -> A { A }\n    pub fn from(x: u32) -> u32 { x }\n    pub fn new() -> A { A }\n    pub fn size(&self) -> u32 { 1 }\n}\n\
+         pub fn caller(v: Vec<u32>) -> usize {\n    let _ = v.build();\n    let _ = Value::from(1);\n    let _ = Vec::<u32>::new();\n    v.size()\n}\n\
+         #[test]\nfn t() {\n    assert_eq!(caller(vec![]), 0);\n}\n",
+        &[],
+    );
+    let t = graph.find_test(&RustTestId::new("p", "t")).expect("test t");
+    for (name, reaches) in [
+        ("A::build", false),
+        ("A::from", false),
+        ("A::new", false),
+        ("A::size", true),
+    ] {
+        let id = item(&graph, "p", name);
+        let reached = affected(&graph, &[id]);
+        assert_eq!(reached.contains("p t"), reaches, "{name}: {reached:?}");
+        assert_eq!(graph.explain(&[id], t).is_some(), reaches, "{name}");
+    }
+}
+
+/// Tests and `#[cfg(test)]` code exist only in their crate's test build: other code cannot name
+/// them, however loosely names match, while test code of the same crate still can.
+#[test]
+fn test_code_is_matched_loosely_only_from_test_code() {
+    let (_dir, graph) = one_package(
+        "#[macro_export]\nmacro_rules! twice { ($e:expr) => { $e + $e } }\n\
+         pub fn shipped() -> u32 {\n    twice!(helper())\n}\n\
+         pub fn helper() -> u32 { 1 }\n\
+         #[cfg(test)]\nmod tests;\n\
+         #[cfg(test)]\nmod inline {\n    pub fn fixture() -> u32 { 2 }\n    #[test]\n    fn uses_fixture() {\n        assert_eq!(crate::twice!(fixture()), 4);\n    }\n}\n",
+        &[(
+            "src/tests.rs",
+            "pub fn helper() -> u32 { 3 }\n#[test]\nfn shipped_works() {\n    assert_eq!(crate::shipped(), 2);\n}\n",
+        )],
+    );
+    // `shipped` names `helper` only inside macro input: a loose match. The test-only `helper`
+    // of `tests.rs` cannot be it.
+    let test_helper = graph
+        .items()
+        .find(|(_, item)| item.name == "tests::helper")
+        .map(|(id, _)| id)
+        .expect("tests::helper");
+    let shipped = item(&graph, "p", "shipped");
+    let reached_from_test_helper: Vec<_> = graph
+        .affected_tests(&[test_helper])
+        .into_iter()
+        .map(|(test, _)| graph.test(test).id.to_string())
+        .collect();
+    assert!(
+        !reached_from_test_helper.contains(&"p tests::shipped_works".to_owned()),
+        "{reached_from_test_helper:?}"
+    );
+    assert!(
+        graph
+            .explain(
+                &[test_helper],
+                graph
+                    .find_test(&RustTestId::new("p", "tests::shipped_works"))
+                    .unwrap()
+            )
+            .is_none()
+    );
+    // The real `helper` still reaches the test through `shipped`.
+    let helper = item(&graph, "p", "helper");
+    assert!(affected(&graph, &[helper]).contains("p tests::shipped_works"));
+    assert!(affected(&graph, &[shipped]).contains("p tests::shipped_works"));
+    // Test code of the same crate matches test code loosely: `fixture` in macro input.
+    let fixture = item(&graph, "p", "inline::fixture");
+    assert!(affected(&graph, &[fixture]).contains("p inline::uses_fixture"));
+}
