@@ -809,6 +809,31 @@ impl Builder<'_> {
                 })
             })
             .collect();
+        // Associated items whose owner is not a workspace struct, enum or union (a trait, or a
+        // blanket impl's type parameter): the only items `Vec::name` can mean.
+        let nominal: FxHashSet<&str> = self
+            .items
+            .iter()
+            .filter(|item| {
+                matches!(
+                    item.kind,
+                    ItemKind::Struct | ItemKind::Enum | ItemKind::Union
+                )
+            })
+            .map(|item| last_name(&item.name))
+            .collect();
+        let nameable_through_std: Vec<bool> = self
+            .items
+            .iter()
+            .map(|item| {
+                let mut parts = item.name.rsplit("::");
+                matches!(
+                    item.kind,
+                    ItemKind::Method | ItemKind::Const | ItemKind::TypeAlias
+                ) && parts.next().is_some()
+                    && parts.next().is_some_and(|owner| !nominal.contains(owner))
+            })
+            .collect();
         // Modules with a glob import that names nothing known: their unresolved single names
         // may come from it.
         let unknown_glob: Vec<bool> = (0..self.modules.len())
@@ -899,13 +924,19 @@ impl Builder<'_> {
                                         return Target::Items(Vec::new());
                                     };
                                     // `Vec::new`, `u32::from`: an associated item of a prelude
-                                    // or primitive type that no workspace type of that name has.
+                                    // or primitive type, which no workspace type has. Only trait
+                                    // items (a trait's own, or a blanket impl's) can be named so.
                                     if key == name
                                         && path.len() >= 2
                                         && !unknown_glob[module]
                                         && STD_TYPES.contains(&path[path.len() - 2])
                                     {
-                                        return Target::Items(Vec::new());
+                                        let traitlike: Vec<ItemId> = candidates
+                                            .iter()
+                                            .copied()
+                                            .filter(|id| nameable_through_std[id.index()])
+                                            .collect();
+                                        return loose(&traitlike, EdgeReason::NameMatch);
                                     }
                                     if candidates.len() > HUB_FAN_OUT {
                                         hub(EdgeReason::NameMatch, key)

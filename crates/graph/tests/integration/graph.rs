@@ -440,7 +440,9 @@ fn loose_name_matches_skip_what_the_language_rules_out() {
         "use serde_json::Value;\n\
          pub struct A;\n\
          impl A {\n    pub fn build() -> A { A }\n    pub fn from(x: u32) -> u32 { x }\n    pub fn new() -> A { A }\n    pub fn size(&self) -> u32 { 1 }\n}\n\
-         pub fn caller(v: Vec<u32>) -> usize {\n    let _ = v.build();\n    let _ = Value::from(1);\n    let _ = Vec::<u32>::new();\n    v.size()\n}\n\
+         pub trait Make { fn make() -> u32; }\n\
+         impl<T: Clone> Make for T {\n    fn make() -> u32 { 7 }\n}\n\
+         pub fn caller(v: Vec<u32>) -> usize {\n    let _ = v.build();\n    let _ = Value::from(1);\n    let _ = Vec::<u32>::new();\n    let _ = String::make();\n    v.size()\n}\n\
          #[test]\nfn t() {\n    assert_eq!(caller(vec![]), 0);\n}\n",
         &[],
     );
@@ -450,6 +452,8 @@ fn loose_name_matches_skip_what_the_language_rules_out() {
         ("A::from", false),
         ("A::new", false),
         ("A::size", true),
+        // `String::make()` can only be the blanket impl's (or the trait's) `make`.
+        ("T::make", true),
     ] {
         let id = item(&graph, "p", name);
         let reached = affected(&graph, &[id]);
