@@ -76,6 +76,8 @@ struct Pending {
 struct Builder<'a> {
     root: &'a Path,
     cache_dir: Option<&'a Path>,
+    /// Names with more loose candidates than this go through a hub.
+    hub_fan_out: usize,
     packages: Vec<workspace::Package>,
     crates: Vec<Crate>,
     modules: Vec<Module>,
@@ -94,12 +96,17 @@ struct Builder<'a> {
     name_hubs: Vec<ItemId>,
 }
 
-pub(crate) fn build(root: &Path, options: &BuildOptions) -> Result<Graph, GraphError> {
+pub(crate) fn build(
+    root: &Path,
+    options: &BuildOptions,
+    hub_fan_out: usize,
+) -> Result<Graph, GraphError> {
     let started = Instant::now();
     let workspace = workspace::load(root)?;
     let mut builder = Builder {
         root: &workspace.root,
         cache_dir: options.cache_dir.as_deref(),
+        hub_fan_out,
         packages: workspace.packages.clone(),
         crates: Vec::new(),
         modules: Vec::new(),
@@ -182,7 +189,7 @@ const MAX_DEPTH: u32 = 4;
 
 /// A name with more candidates than this reaches its users through one hub node per crate
 /// instead of an edge from every candidate to every user.
-const HUB_FAN_OUT: usize = 4;
+pub(crate) const HUB_FAN_OUT: usize = 4;
 
 type RawEdge = (ItemId, ItemId, EdgeReason);
 
@@ -845,6 +852,7 @@ impl Builder<'_> {
             })
             .collect();
 
+        let hub_fan_out = self.hub_fan_out;
         let this = &*self;
         // Items grouped by module: what a reference resolves to depends only on the module it is
         // written in, so each module resolves each distinct reference once.
@@ -938,7 +946,7 @@ impl Builder<'_> {
                                             .collect();
                                         return loose(&traitlike, EdgeReason::NameMatch);
                                     }
-                                    if candidates.len() > HUB_FAN_OUT {
+                                    if candidates.len() > hub_fan_out {
                                         hub(EdgeReason::NameMatch, key)
                                     } else {
                                         loose(candidates, EdgeReason::NameMatch)
@@ -947,7 +955,7 @@ impl Builder<'_> {
                             }
                         }
                         RefView::Method(name) => match methods.get_key_value(name) {
-                            Some((key, candidates)) if candidates.len() > HUB_FAN_OUT => {
+                            Some((key, candidates)) if candidates.len() > hub_fan_out => {
                                 hub(EdgeReason::MethodName, key)
                             }
                             Some((_, candidates)) => loose(candidates, EdgeReason::MethodName),
@@ -973,7 +981,7 @@ impl Builder<'_> {
                             )
                         }
                         RefView::Ident(name) => match by_name.get_key_value(name) {
-                            Some((key, candidates)) if candidates.len() > HUB_FAN_OUT => {
+                            Some((key, candidates)) if candidates.len() > hub_fan_out => {
                                 hub(EdgeReason::NameMatch, key)
                             }
                             Some((_, candidates)) => loose(candidates, EdgeReason::NameMatch),

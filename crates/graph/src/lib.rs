@@ -353,7 +353,17 @@ pub struct Graph {
 impl Graph {
     /// Reads the workspace at `workspace_root` and builds its graph.
     pub fn build(workspace_root: &Path, options: &BuildOptions) -> Result<Graph, GraphError> {
-        build::build(workspace_root, options)
+        build::build(workspace_root, options, build::HUB_FAN_OUT)
+    }
+
+    /// [`Graph::build`] with an edge from every loose candidate to every user instead of hubs:
+    /// the reference the hubs are checked against in tests.
+    #[doc(hidden)]
+    pub fn build_without_hubs(
+        workspace_root: &Path,
+        options: &BuildOptions,
+    ) -> Result<Graph, GraphError> {
+        build::build(workspace_root, options, usize::MAX)
     }
 
     /// The workspace root (absolute).

@@ -512,3 +512,50 @@ fn test_code_is_matched_loosely_only_from_test_code() {
     let fixture = item(&graph, "p", "inline::fixture");
     assert!(affected(&graph, &[fixture]).contains("p inline::uses_fixture"));
 }
+
+/// Hubs change how many edges the graph has, never what reaches what: for every item of the
+/// fixtures and of this repository, the tests it reaches are the same with hubs and with an
+/// edge from every candidate to every user.
+#[test]
+fn hubs_leave_every_item_reaching_the_same_tests() {
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for root in [fixture("graph-basic"), fixture("safety-shapes"), repository] {
+        let options = BuildOptions::default();
+        let hubs = Graph::build(&root, &options).unwrap();
+        let direct = Graph::build_without_hubs(&root, &options).unwrap();
+        assert_eq!(
+            hubs.stats().items,
+            direct.stats().items,
+            "{}",
+            root.display()
+        );
+        assert!(hubs.stats().edges <= direct.stats().edges);
+        let mut compared = 0;
+        for (id, item) in direct.items() {
+            if item.kind == ItemKind::Other || direct.is_name_hub(id) {
+                continue;
+            }
+            assert_eq!(hubs.item(id), item, "item ids agree");
+            assert_eq!(
+                affected(&hubs, &[id]),
+                affected(&direct, &[id]),
+                "{} in {}",
+                item.name,
+                root.display()
+            );
+            compared += 1;
+        }
+        assert!(
+            compared > 20,
+            "{compared} items compared in {}",
+            root.display()
+        );
+        if root.ends_with("../..") {
+            assert!(
+                hubs.items().any(|(id, _)| hubs.is_name_hub(id))
+                    && hubs.stats().edges < direct.stats().edges,
+                "this repository has names that go through hubs"
+            );
+        }
+    }
+}
