@@ -998,7 +998,10 @@ impl Builder<'_> {
                         continue;
                     };
                     let facts = &this.files[this.instances[instance].file].facts;
-                    let from_test = test_only[index as usize];
+                    // An integration test or bench target is compiled only as a test: all of
+                    // its code is test code.
+                    let from_test = test_only[index as usize]
+                        || matches!(krate.kind, TargetKind::Test | TargetKind::Bench);
                     for line in facts.items[raw as usize].refs.lines() {
                         let target = memo
                             .entry((line, from_test))

@@ -42,10 +42,9 @@ pub(crate) fn load(path: &Path, cache_dir: Option<&Path>) -> Option<Loaded> {
 }
 
 fn load_bytes(bytes: &[u8], cache_dir: Option<&Path>) -> Loaded {
-    let source = String::from_utf8_lossy(bytes);
     let Some(cache_dir) = cache_dir else {
         return Loaded {
-            facts: Arc::new(facts::extract(&source)),
+            facts: Arc::new(facts::extract(&String::from_utf8_lossy(bytes))),
             cache_hit: false,
         };
     };
@@ -62,7 +61,7 @@ fn load_bytes(bytes: &[u8], cache_dir: Option<&Path>) -> Loaded {
             cache_hit: true,
         };
     }
-    let facts = facts::extract(&source);
+    let facts = facts::extract(&String::from_utf8_lossy(bytes));
     // A cache that cannot be written only costs time.
     let _ = store(&entry, &facts);
     Loaded {

@@ -513,6 +513,24 @@ fn test_code_is_matched_loosely_only_from_test_code() {
     assert!(affected(&graph, &[fixture]).contains("p inline::uses_fixture"));
 }
 
+/// An integration test target is compiled only as a test: a helper there that is not marked
+/// as test code may still name one of its tests.
+#[test]
+fn all_code_of_an_integration_test_target_is_test_code() {
+    let (_dir, graph) = one_package(
+        "pub fn lib_fn() -> u32 { 1 }\n",
+        &[(
+            "tests/flow.rs",
+            "macro_rules! run { ($e:expr) => { $e } }\n\
+             #[test]\nfn step() { assert_eq!(p::lib_fn(), 1); }\n\
+             fn all_steps() { run!(step()) }\n\
+             #[test]\nfn whole_flow() { all_steps(); }\n",
+        )],
+    );
+    let step = item(&graph, "p::flow", "step");
+    assert!(affected(&graph, &[step]).contains("p::flow whole_flow"));
+}
+
 /// Hubs change how many edges the graph has, never what reaches what: for every item of the
 /// fixtures and of this repository, the tests it reaches are the same with hubs and with an
 /// edge from every candidate to every user.
