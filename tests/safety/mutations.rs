@@ -55,6 +55,8 @@ const CORE_LEVEL: &str = "crates/shapes-core/src/units/level.rs";
 const CORE_RATIO: &str = "crates/shapes-core/src/extra/ratio.rs";
 const CORE_TESTING: &str = "crates/shapes-core/src/testing.rs";
 const CORE_TRAITS_TEST: &str = "crates/shapes-core/tests/traits.rs";
+const CORE_NAMING: &str = "crates/shapes-core/src/naming.rs";
+const CORE_FLOW_TEST: &str = "crates/shapes-core/tests/flow.rs";
 const MACROS_LIB: &str = "crates/shapes-macros/src/lib.rs";
 const DERIVE_LIB: &str = "crates/shapes-derive/src/lib.rs";
 const FACADE_MANIFEST: &str = "crates/shapes-facade/Cargo.toml";
@@ -333,6 +335,33 @@ pub const MUTATIONS: &[Mutation] = &[
         CORE_TRAITS_TEST,
         "        \"Plain\"\n",
         "        \"Simple\"\n",
+    ),
+    // Names matched only loosely: a blanket impl's associated function called
+    // through a prelude type, a method on a receiver of unknown type, and an
+    // integration test's helper naming a test inside a macro.
+    kill(
+        "blanket-impl-through-prelude-type",
+        CORE_NAMING,
+        "fn badge() -> u32 {\n        7",
+        "fn badge() -> u32 {\n        8",
+    ),
+    kill(
+        "method-on-unknown-receiver",
+        CORE_NAMING,
+        "self.start + 1",
+        "self.start + 2",
+    ),
+    kill(
+        "associated-fn-called-by-path",
+        CORE_NAMING,
+        "Counter { start: 1 }",
+        "Counter { start: 0 }",
+    ),
+    kill(
+        "integration-test-step-named-in-a-macro",
+        CORE_FLOW_TEST,
+        "string_badge(), 14",
+        "string_badge(), 15",
     ),
     // Manifests and profiles.
     kill(
