@@ -1308,32 +1308,24 @@ impl Builder<'_> {
             tests_by_id.insert(test.id.clone(), TestIndex(index as u32));
         }
 
-        // Edges, deduplicated (the first reason wins), in (from, to) order.
-        let mut order: Vec<(u64, u32)> = self
-            .edges
-            .iter()
-            .enumerate()
-            .filter(|(_, (from, to, _))| from != to)
-            .map(|(index, (from, to, _))| {
-                ((u64::from(from.0) << 32) | u64::from(to.0), index as u32)
-            })
-            .collect();
-        order.par_sort_unstable();
-        order.dedup_by_key(|(key, _)| *key);
+        // Edges, deduplicated (the first reason wins).
+        let mut seen: FxHashSet<(u32, u32)> =
+            FxHashSet::with_capacity_and_hasher(self.edges.len(), rustc_hash::FxBuildHasher);
         let mut graph: DiGraph<(), EdgeReason, u32> =
-            DiGraph::with_capacity(self.items.len(), order.len());
+            DiGraph::with_capacity(self.items.len(), self.edges.len());
         for _ in 0..self.items.len() {
             graph.add_node(());
         }
-        for &(_, index) in &order {
-            let (from, to, reason) = self.edges[index as usize];
-            graph.add_edge(
-                NodeIndex::new(from.index()),
-                NodeIndex::new(to.index()),
-                reason,
-            );
+        for &(from, to, reason) in &self.edges {
+            if from != to && seen.insert((from.0, to.0)) {
+                graph.add_edge(
+                    NodeIndex::new(from.index()),
+                    NodeIndex::new(to.index()),
+                    reason,
+                );
+            }
         }
-        drop(order);
+        drop(seen);
 
         // Files.
         let mut files: FxHashMap<String, FileEntry> = FxHashMap::default();
