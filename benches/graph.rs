@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput};
 use hourglass_graph::{BuildOptions, Graph, LineRange};
 
+/// The allocator of the `hourglass` binary, so that these figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rust_files(root: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(root)
         .into_iter()

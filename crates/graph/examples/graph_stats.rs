@@ -17,6 +17,10 @@ use std::time::{Duration, Instant};
 
 use hourglass_graph::{BuildOptions, Graph};
 
+/// The allocator of the `hourglass` binary, so that these figures are the command's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();
     runs[runs.len() / 2]
