@@ -39,7 +39,7 @@ fn ingest(input: &Path, db: &Path, content_hash: [u8; 32]) -> (u64, u64) {
     let mut testcases = 0;
     let outcome = store
         .ingest_file(&run, &file, &mut |sink| {
-            let summary = read_file(input, &ReadOptions::default(), sink)?;
+            let summary = read_file(input, &ReadOptions::default(), &mut |result| sink(&result))?;
             testcases = summary.testcases;
             Ok(())
         })

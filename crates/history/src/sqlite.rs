@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use hourglass_model::{Attempt, AttemptOutcome, Outcome, Property, RunMeta, TestKey, TestResult};
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension, Row, params};
 
 use crate::schema;
 use crate::{
@@ -48,6 +48,9 @@ impl SqliteStore {
         }
         let mut connection = Connection::open(path)?;
         connection.busy_timeout(BUSY_TIMEOUT)?;
+        // 16 KiB pages for a new file (an existing one keeps its own): fewer
+        // B-tree pages to split and to write for a big file's results.
+        connection.pragma_update(None, "page_size", 16 * 1024)?;
         retry_busy(|| {
             connection
                 .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
@@ -58,6 +61,11 @@ impl SqliteStore {
         connection.pragma_update(None, "cache_size", -32 * 1024)?;
         connection.set_prepared_statement_cache_capacity(32);
         schema::migrate_to(&mut connection, version)?;
+        // The foreign keys are declared, not enforced on writes: the writer
+        // only writes ids it has just read or created in the same
+        // transaction, so a per-row check of each would only repeat that
+        // (and costs more than a tenth of a big file's ingest).
+        connection.pragma_update(None, "foreign_keys", false)?;
         Ok(Self { connection })
     }
 
@@ -171,28 +179,96 @@ struct ResultWriter<'c> {
     run: i64,
     run_ts: i64,
     results: u64,
+    /// The class of the latest result: consecutive testcases mostly share it.
+    class: CurrentClass,
+    find_class: CachedStatement<'c>,
+    insert_class: CachedStatement<'c>,
+    find_test: CachedStatement<'c>,
+    insert_test: CachedStatement<'c>,
+    insert_result: CachedStatement<'c>,
+}
+
+/// A class id with the suite and classname it stands for.
+#[derive(Default)]
+struct CurrentClass {
+    id: Option<i64>,
+    suite: String,
+    classname: String,
+    /// Created by this transaction: its tests are most likely new too.
+    created: bool,
 }
 
 const RESULT_COLUMNS: &str = "status, duration_s, message, failure_type, file, line, output, \
      output_dropped_bytes, attempts, properties, attempt_count";
 
-impl ResultWriter<'_> {
-    fn test_id(&self, key: &TestKey) -> Result<i64, StoreError> {
+impl<'c> ResultWriter<'c> {
+    fn new(connection: &'c Connection, run: i64, run_ts: i64) -> Result<Self, StoreError> {
+        Ok(Self {
+            connection,
+            run,
+            run_ts,
+            results: 0,
+            class: CurrentClass::default(),
+            find_class: connection
+                .prepare_cached("SELECT id FROM classes WHERE suite = ?1 AND classname = ?2")?,
+            insert_class: connection
+                .prepare_cached("INSERT INTO classes (suite, classname) VALUES (?1, ?2)")?,
+            find_test: connection
+                .prepare_cached("SELECT id FROM tests WHERE class = ?1 AND name = ?2")?,
+            insert_test: connection.prepare_cached(
+                "INSERT INTO tests (class, name) VALUES (?1, ?2) ON CONFLICT (class, name) DO NOTHING",
+            )?,
+            insert_result: connection.prepare_cached(
+                "INSERT INTO results (run, test, run_ts, status, duration_s, message, failure_type, \
+                 file, line, output, output_dropped_bytes, attempt_count, attempts, properties) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
+                 ON CONFLICT (run, test) DO NOTHING",
+            )?,
+        })
+    }
+
+    /// The id of the key's class, and whether this transaction created it.
+    fn class_id(&mut self, key: &TestKey) -> Result<(i64, bool), StoreError> {
+        let current = &mut self.class;
+        if let Some(id) = current.id
+            && current.suite == key.suite
+            && current.classname == key.classname
+        {
+            return Ok((id, current.created));
+        }
         let found = self
-            .connection
-            .prepare_cached(
-                "SELECT id FROM tests WHERE suite = ?1 AND classname = ?2 AND name = ?3",
-            )?
-            .query_row(params![key.suite, key.classname, key.name], |row| {
-                row.get(0)
-            })
+            .find_class
+            .query_row(params![key.suite, key.classname], |row| row.get(0))
+            .optional()?;
+        let (id, created) = if let Some(id) = found {
+            (id, false)
+        } else {
+            self.insert_class
+                .execute(params![key.suite, key.classname])?;
+            (self.connection.last_insert_rowid(), true)
+        };
+        current.id = Some(id);
+        current.created = created;
+        current.suite.clone_from(&key.suite);
+        current.classname.clone_from(&key.classname);
+        Ok((id, created))
+    }
+
+    fn test_id(&mut self, key: &TestKey) -> Result<i64, StoreError> {
+        let (class, created) = self.class_id(key)?;
+        // In a class this transaction created, a test is new unless it is a
+        // rerun: try the insert first. Elsewhere, look it up first.
+        if created && self.insert_test.execute(params![class, key.name])? == 1 {
+            return Ok(self.connection.last_insert_rowid());
+        }
+        let found = self
+            .find_test
+            .query_row(params![class, key.name], |row| row.get(0))
             .optional()?;
         if let Some(id) = found {
             return Ok(id);
         }
-        self.connection
-            .prepare_cached("INSERT INTO tests (suite, classname, name) VALUES (?1, ?2, ?3)")?
-            .execute(params![key.suite, key.classname, key.name])?;
+        self.insert_test.execute(params![class, key.name])?;
         Ok(self.connection.last_insert_rowid())
     }
 
@@ -200,30 +276,22 @@ impl ResultWriter<'_> {
         let test = self.test_id(&result.key)?;
         let attempts = attempts_json(result)?;
         let properties = json_list(&result.properties)?;
-        let inserted = self
-            .connection
-            .prepare_cached(
-                "INSERT INTO results (run, test, run_ts, status, duration_s, message, failure_type, \
-                 file, line, output, output_dropped_bytes, attempt_count, attempts, properties) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
-                 ON CONFLICT (run, test) DO NOTHING",
-            )?
-            .execute(params![
-                self.run,
-                test,
-                self.run_ts,
-                result.outcome.as_str(),
-                result.duration_s,
-                result.message,
-                result.failure_type,
-                result.file,
-                result.line,
-                result.output,
-                result.output_dropped_bytes as i64,
-                result.attempts.len() as i64,
-                attempts,
-                properties,
-            ])?;
+        let inserted = self.insert_result.execute(params![
+            self.run,
+            test,
+            self.run_ts,
+            result.outcome.as_str(),
+            result.duration_s,
+            result.message,
+            result.failure_type,
+            result.file,
+            result.line,
+            result.output,
+            result.output_dropped_bytes as i64,
+            result.attempts.len() as i64,
+            attempts,
+            properties,
+        ])?;
         self.results += 1;
         if inserted == 0 {
             self.merge(test, result)?;
@@ -412,14 +480,9 @@ impl HistoryStore for SqliteStore {
             (connection.last_insert_rowid(), ts)
         };
 
-        let mut writer = ResultWriter {
-            connection,
-            run: run_row,
-            run_ts,
-            results: 0,
-        };
+        let mut writer = ResultWriter::new(connection, run_row, run_ts)?;
         let mut store_failure = None;
-        let produced = produce(&mut |result| match writer.write(&result) {
+        let produced = produce(&mut |result| match writer.write(result) {
             Ok(()) => Ok(()),
             Err(error) => {
                 let message = error.to_string();
@@ -450,6 +513,7 @@ impl HistoryStore for SqliteStore {
                 ingested_at
             ])?;
         let results = writer.results;
+        drop(writer);
         transaction.commit()?;
         Ok(IngestOutcome::Stored { results })
     }
@@ -504,12 +568,16 @@ impl HistoryStore for SqliteStore {
             .enumerate()
             .map(|(index, (id, info))| (id, (index as u64, Rc::new(info))))
             .collect();
+        // CROSS JOIN keeps this join order: classes and tests are read in key
+        // order off their unique indexes, each test's results in time order
+        // off theirs, so nothing is sorted.
         let mut statement = self.connection.prepare(
-            "SELECT t.suite, t.classname, t.name, r.run, r.status, r.duration_s, \
+            "SELECT c.suite, c.classname, t.name, r.run, r.status, r.duration_s, \
              r.attempt_count, r.file \
-             FROM tests t JOIN results r ON r.test = t.id \
+             FROM classes c CROSS JOIN tests t ON t.class = c.id \
+             CROSS JOIN results r ON r.test = t.id \
              WHERE r.run_ts >= ?1 \
-             ORDER BY t.suite, t.classname, t.name, r.run_ts, r.run",
+             ORDER BY c.suite, c.classname, t.name, r.run_ts, r.run",
         )?;
         let mut rows = statement.query(params![earliest_ts])?;
         while let Some(row) = rows.next()? {
@@ -544,9 +612,10 @@ impl HistoryStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let runs = self.selected_runs(&ResultFilter::default())?;
         let sql = format!(
-            "SELECT t.suite, t.classname, t.name, {} \
-             FROM results r JOIN tests t ON t.id = r.test WHERE r.run = ?1 \
-             ORDER BY t.suite, t.classname, t.name",
+            "SELECT c.suite, c.classname, t.name, {} \
+             FROM results r JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class \
+             WHERE r.run = ?1 \
+             ORDER BY c.suite, c.classname, t.name",
             RESULT_COLUMNS
                 .split(", ")
                 .map(|column| format!("r.{column}"))
