@@ -60,12 +60,13 @@ impl SqliteStore {
         // instead of spilling pages to the WAL midway.
         connection.pragma_update(None, "cache_size", -32 * 1024)?;
         connection.set_prepared_statement_cache_capacity(32);
-        schema::migrate_to(&mut connection, version)?;
-        // The foreign keys are declared, not enforced on writes: the writer
-        // only writes ids it has just read or created in the same
-        // transaction, so a per-row check of each would only repeat that
-        // (and costs more than a tenth of a big file's ingest).
+        // The foreign keys are declared, not enforced: the writer only
+        // writes ids it has just read or created in the same transaction, so
+        // a per-row check of each would only repeat that (and costs more than
+        // a tenth of a big file's ingest); and a migration copies an older
+        // file's rows as they are.
         connection.pragma_update(None, "foreign_keys", false)?;
+        schema::migrate_to(&mut connection, version)?;
         Ok(Self { connection })
     }
 

@@ -212,6 +212,28 @@ fn migrating_to_tests_keyed_by_class_keeps_test_ids_and_results() {
 }
 
 #[test]
+fn a_result_without_its_test_is_carried_over_by_the_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    {
+        let old = SqliteStore::open_at_version(&path, 2).unwrap();
+        seed(&old, 2);
+        // Written by a tool that did not enforce foreign keys.
+        old.connection()
+            .execute(
+                "INSERT INTO results (run, test, status, attempt_count, run_ts) \
+                 VALUES (1, 99, 'passed', 0, 1767600000000)",
+                [],
+            )
+            .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(version(store.connection()).unwrap(), latest_version());
+    assert_eq!(crate::support::count(&store, "results"), 2);
+    assert_eq!(exported(&store).len(), 1);
+}
+
+#[test]
 fn every_migration_step_is_applied_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.db");
