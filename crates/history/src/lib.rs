@@ -23,13 +23,13 @@
 //!   with `PRAGMA user_version` and an ordered list of migrations
 //!   ([`schema::MIGRATIONS`]); opening a store applies the missing ones in
 //!   one transaction. A new file gets 16 KiB pages.
-//! - **Writing.** Each result costs two inserts (its test, when new, and the
-//!   result), with statements prepared once per file. The class of the
-//!   latest result is remembered, since a file's testcases come class by
-//!   class; in a class the transaction created, the test is inserted
-//!   without a lookup first. Foreign keys are declared but not checked on
-//!   each insert: every id written was read or created in the same
-//!   transaction.
+//! - **Writing.** Each result costs at most two statements: its test is
+//!   looked up, or inserted when new, then the result is inserted; they are
+//!   prepared once per file. The class of the latest result is remembered,
+//!   since a file's testcases come class by class; in a class the
+//!   transaction created, the test is inserted without a lookup first.
+//!   Foreign keys are declared but not enforced: every id written was read
+//!   or created in the same transaction.
 //! - **Ingest.** One `BEGIN IMMEDIATE` transaction per file: the file is
 //!   stored whole or not at all. The results arrive through a *producer*
 //!   (a closure that pushes `TestResult`s into a sink, typically the JUnit
@@ -51,9 +51,9 @@
 //! - **Durability.** With WAL and `synchronous = NORMAL`, a committed file
 //!   survives the process crashing; an operating-system crash or a power
 //!   loss can undo the files committed since the last checkpoint (SQLite
-//!   syncs at each checkpoint, at the latest when a big transaction commits
-//!   or the last connection closes), but never leaves a file half stored
-//!   or the database corrupt.
+//!   checkpoints, and syncs, at the first commit after the log passes 1,000
+//!   pages and when the last connection closes), but never leaves a file
+//!   half stored or the database corrupt.
 //! - **Reading.** Iteration is a callback over one SQLite statement, so
 //!   memory does not grow with the history; only the list of runs (small) is
 //!   held.
