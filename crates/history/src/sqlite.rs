@@ -269,7 +269,13 @@ impl<'c> ResultWriter<'c> {
         if let Some(id) = found {
             return Ok(id);
         }
-        self.insert_test.execute(params![class, key.name])?;
+        if self.insert_test.execute(params![class, key.name])? == 0 {
+            // Under the write lock a test is either found or inserted.
+            return Err(StoreError::Corrupt {
+                what: "test",
+                detail: format!("{key} is neither stored nor insertable"),
+            });
+        }
         Ok(self.connection.last_insert_rowid())
     }
 
