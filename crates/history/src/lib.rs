@@ -17,8 +17,9 @@
 //!   JUnit files stored into a run, by blake3 content hash), `classes` (one
 //!   row per `(suite, classname)`), `tests` (one row per name in a class, so
 //!   the long suite and class names are stored once per class) and
-//!   `results` (one row per test per run, stored in `(run, test)` order
-//!   without a rowid, with the run's time copied in so that one test's
+//!   `results` (one row per test per run, its rowid `run << 32 | test`, so
+//!   that a run's results are stored together in test order and need no
+//!   index of their own; the run's time is copied in so that one test's
 //!   results over time are read off one index). The schema is versioned
 //!   with `PRAGMA user_version` and an ordered list of migrations
 //!   ([`schema::MIGRATIONS`]); opening a store applies the missing ones in
@@ -116,6 +117,10 @@ pub enum StoreError {
     },
     #[error("not an RFC 3339 timestamp: {text:?}")]
     Timestamp { text: String },
+    #[error(
+        "the history has no room for a {what} id of {id}: a result is keyed by its run id (31 bits) and test id (32 bits)"
+    )]
+    KeySpace { what: &'static str, id: i64 },
     #[error("a stored {what} cannot be read back: {detail}")]
     Corrupt { what: &'static str, detail: String },
     #[error("stopped reading the history")]

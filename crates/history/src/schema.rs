@@ -69,9 +69,9 @@ pub const MIGRATIONS: &[&str] = &[
     // 3: smaller, faster to write. Tests are keyed by their class, so that
     // suite and classname are stored once per class instead of twice per
     // test (in the table and in its unique index); test ids are kept.
-    // Results are stored in the order of their key (run, test), without a
-    // rowid and a separate unique index. (Tables are dropped only once
-    // nothing refers to them, so foreign keys hold at every step.)
+    // A result's rowid is `run << 32 | test`, so results are stored in
+    // (run, test) order and that rowid is their unique key, with no index
+    // of its own to maintain.
     r"
     CREATE TABLE classes (
         id         INTEGER PRIMARY KEY,
@@ -92,6 +92,7 @@ pub const MIGRATIONS: &[&str] = &[
         JOIN classes c ON c.suite = t.suite AND c.classname = t.classname
         ORDER BY t.id;
     CREATE TABLE results_by_key (
+        id                    INTEGER PRIMARY KEY,
         run                   INTEGER NOT NULL REFERENCES runs (id),
         test                  INTEGER NOT NULL REFERENCES tests_by_class (id),
         status                TEXT NOT NULL,
@@ -105,11 +106,10 @@ pub const MIGRATIONS: &[&str] = &[
         attempt_count         INTEGER NOT NULL DEFAULT 0,
         attempts              TEXT,
         properties            TEXT,
-        run_ts                INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (run, test)
-    ) WITHOUT ROWID;
+        run_ts                INTEGER NOT NULL DEFAULT 0
+    );
     INSERT INTO results_by_key
-        SELECT run, test, status, duration_s, message, failure_type, file, line, output,
+        SELECT (run << 32) | test, run, test, status, duration_s, message, failure_type, file, line, output,
                output_dropped_bytes, attempt_count, attempts, properties, run_ts
         FROM results ORDER BY run, test;
     DROP TABLE results;

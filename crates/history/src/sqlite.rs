@@ -220,10 +220,11 @@ impl<'c> ResultWriter<'c> {
                 "INSERT INTO tests (class, name) VALUES (?1, ?2) ON CONFLICT (class, name) DO NOTHING",
             )?,
             insert_result: connection.prepare_cached(
-                "INSERT INTO results (run, test, run_ts, status, duration_s, message, failure_type, \
-                 file, line, output, output_dropped_bytes, attempt_count, attempts, properties) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
-                 ON CONFLICT (run, test) DO NOTHING",
+                "INSERT INTO results (id, run, test, run_ts, status, duration_s, message, \
+                 failure_type, file, line, output, output_dropped_bytes, attempt_count, attempts, \
+                 properties) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                 ON CONFLICT (id) DO NOTHING",
             )?,
         })
     }
@@ -283,7 +284,9 @@ impl<'c> ResultWriter<'c> {
         let test = self.test_id(&result.key)?;
         let attempts = attempts_json(result)?;
         let properties = json_list(&result.properties)?;
+        let key = result_key(self.run, test)?;
         let inserted = self.insert_result.execute(params![
+            key,
             self.run,
             test,
             self.run_ts,
@@ -301,31 +304,28 @@ impl<'c> ResultWriter<'c> {
         ])?;
         self.results += 1;
         if inserted == 0 {
-            self.merge(test, result)?;
+            self.merge(key, result)?;
         }
         Ok(())
     }
 
     /// The test already has a result in this run: fold this one into it.
-    fn merge(&self, test: i64, later: &TestResult) -> Result<(), StoreError> {
-        let sql = format!("SELECT {RESULT_COLUMNS} FROM results WHERE run = ?1 AND test = ?2");
+    fn merge(&self, key: i64, later: &TestResult) -> Result<(), StoreError> {
+        let sql = format!("SELECT {RESULT_COLUMNS} FROM results WHERE id = ?1");
         let mut stored = self
             .connection
             .prepare_cached(&sql)?
-            .query_row(params![self.run, test], |row| {
-                read_result(row, 0, later.key.clone())
-            })??;
+            .query_row(params![key], |row| read_result(row, 0, later.key.clone()))??;
         stored.absorb_rerun(later.clone());
         self.connection
             .prepare_cached(
-                "UPDATE results SET status = ?3, duration_s = ?4, message = ?5, failure_type = ?6, \
-                 file = ?7, line = ?8, output = ?9, output_dropped_bytes = ?10, \
-                 attempt_count = ?11, attempts = ?12, properties = ?13 \
-                 WHERE run = ?1 AND test = ?2",
+                "UPDATE results SET status = ?2, duration_s = ?3, message = ?4, failure_type = ?5, \
+                 file = ?6, line = ?7, output = ?8, output_dropped_bytes = ?9, \
+                 attempt_count = ?10, attempts = ?11, properties = ?12 \
+                 WHERE id = ?1",
             )?
             .execute(params![
-                self.run,
-                test,
+                key,
                 stored.outcome.as_str(),
                 stored.duration_s,
                 stored.message,
@@ -340,6 +340,29 @@ impl<'c> ResultWriter<'c> {
             ])?;
         Ok(())
     }
+}
+
+/// The rowid of a run's result for a test: `run << 32 | test`, so that a
+/// run's results are stored together, in test order.
+fn result_key(run: i64, test: i64) -> Result<i64, StoreError> {
+    if !(0..1 << 31).contains(&run) {
+        return Err(StoreError::KeySpace {
+            what: "run",
+            id: run,
+        });
+    }
+    if !(0..1 << 32).contains(&test) {
+        return Err(StoreError::KeySpace {
+            what: "test",
+            id: test,
+        });
+    }
+    Ok(run << 32 | test)
+}
+
+/// The rowids of one run's results.
+fn run_keys(run: i64) -> (i64, i64) {
+    (run << 32, run << 32 | 0xFFFF_FFFF)
 }
 
 /// The attempt a result with one plain attempt has: same outcome,
@@ -532,11 +555,12 @@ impl HistoryStore for SqliteStore {
              coalesce(sum(status = 'passed'), 0), coalesce(sum(status = 'failed'), 0), \
              coalesce(sum(status = 'error'), 0), coalesce(sum(status = 'skipped'), 0), \
              coalesce(sum(status = 'flaky'), 0), total(duration_s) \
-             FROM results WHERE run = ?1",
+             FROM results WHERE id BETWEEN ?2 AND ?3",
         )?;
         let mut runs = Vec::with_capacity(selected.len());
         for (index, (id, info)) in selected.into_iter().enumerate() {
-            let summary = counts.query_row(params![id], |row| {
+            let (first, last) = run_keys(id);
+            let summary = counts.query_row(params![id, first, last], |row| {
                 let count = |i| row.get::<_, i64>(i).map(|n| n as u64);
                 Ok(RunSummary {
                     index: index as u64,
@@ -621,7 +645,7 @@ impl HistoryStore for SqliteStore {
         let sql = format!(
             "SELECT c.suite, c.classname, t.name, {} \
              FROM results r JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class \
-             WHERE r.run = ?1 \
+             WHERE r.id BETWEEN ?1 AND ?2 \
              ORDER BY c.suite, c.classname, t.name",
             RESULT_COLUMNS
                 .split(", ")
@@ -631,7 +655,8 @@ impl HistoryStore for SqliteStore {
         );
         let mut statement = self.connection.prepare(&sql)?;
         for (id, info) in runs {
-            let mut rows = statement.query(params![id])?;
+            let (first, last) = run_keys(id);
+            let mut rows = statement.query(params![first, last])?;
             while let Some(row) = rows.next()? {
                 let key = TestKey {
                     suite: row.get(0)?,
@@ -647,5 +672,28 @@ impl HistoryStore for SqliteStore {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_keys_order_by_run_then_test_and_fall_in_their_run_range() {
+        let key = result_key(3, 7).unwrap();
+        let (first, last) = run_keys(3);
+        assert!((first..=last).contains(&key));
+        assert!(result_key(3, (1 << 32) - 1).unwrap() <= last);
+        assert!(result_key(4, 0).unwrap() > last);
+        assert!(result_key(3, 8).unwrap() > key);
+        assert!(matches!(
+            result_key(3, 1 << 32),
+            Err(StoreError::KeySpace { what: "test", .. })
+        ));
+        assert!(matches!(
+            result_key(1 << 31, 1),
+            Err(StoreError::KeySpace { what: "run", .. })
+        ));
     }
 }
