@@ -78,7 +78,7 @@ fn store(c: &mut Criterion) {
                     let observation = test.observations[index];
                     let mut result = TestResult::new(test.key.clone(), observation.outcome);
                     result.duration_s = observation.duration_s;
-                    sink(result)?;
+                    sink(&result)?;
                 }
                 Ok(())
             })

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Condvar, Mutex};
 
 use anyhow::anyhow;
@@ -423,10 +423,13 @@ enum Message {
     Done(Result<FileSummary, ReadError>),
 }
 
-/// A file being parsed: its index and the channel its results come on.
+/// A file being parsed: its index, the channel its results come on, and the
+/// one that takes the emptied batches back to the parser, so that results
+/// are freed, and their memory reused, by the thread that made them.
 struct InFlight {
     index: usize,
     results: Receiver<Message>,
+    spent: Sender<Vec<TestResult>>,
 }
 
 /// A counting semaphore bounding the files in flight.
@@ -490,7 +493,7 @@ fn ingest_all(
             scope.spawn(move || parse_worker(files, options, next, window, &announce));
         }
         drop(announce);
-        let mut waiting: BTreeMap<usize, Receiver<Message>> = BTreeMap::new();
+        let mut waiting: BTreeMap<usize, InFlight> = BTreeMap::new();
         for (index, file) in files.iter().enumerate() {
             let results = loop {
                 if let Some(results) = waiting.remove(&index) {
@@ -498,13 +501,13 @@ fn ingest_all(
                 }
                 match announced.recv() {
                     Ok(in_flight) => {
-                        waiting.insert(in_flight.index, in_flight.results);
+                        waiting.insert(in_flight.index, in_flight);
                     }
                     Err(_) => break None,
                 }
             };
             let finished = match results {
-                Some(results) => store_one(store, meta, file, &results),
+                Some(in_flight) => store_one(store, meta, file, &in_flight),
                 None => Finished {
                     file: failed_report(file.display.clone(), None, "not read".into()),
                     warning: None,
@@ -533,7 +536,13 @@ fn parse_worker(
             return;
         };
         let (send, results) = sync_channel(BATCHES_IN_FLIGHT);
-        if announce.send(InFlight { index, results }).is_err() {
+        let (spent, returned) = channel::<Vec<TestResult>>();
+        let in_flight = InFlight {
+            index,
+            results,
+            spent,
+        };
+        if announce.send(in_flight).is_err() {
             return;
         }
         if file.hash.is_err() {
@@ -543,7 +552,11 @@ fn parse_worker(
         let outcome = hourglass_junit::read_file(&file.path, options, &mut |result| {
             batch.push(result);
             if batch.len() == BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                let mut next = returned
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                next.clear();
+                let full = std::mem::replace(&mut batch, next);
                 send.send(Message::Results(full))
                     .map_err(|_| "the writer stopped reading")?;
             }
@@ -560,7 +573,7 @@ fn store_one(
     store: &mut SqliteStore,
     meta: &RunMeta,
     file: &Prepared,
-    results: &Receiver<Message>,
+    in_flight: &InFlight,
 ) -> Finished {
     let content_hash = match &file.hash {
         Ok(hash) => *hash,
@@ -580,12 +593,14 @@ fn store_one(
     };
     let mut summary: Option<FileSummary> = None;
     let outcome = store.ingest_file(meta, &ingest, &mut |sink| {
-        for message in results {
+        for message in &in_flight.results {
             match message {
                 Message::Results(batch) => {
-                    for result in batch {
+                    for result in &batch {
                         sink(result)?;
                     }
+                    // The parser may have finished the file: then the batch is freed here.
+                    let _ = in_flight.spent.send(batch);
                 }
                 Message::Done(Ok(done)) => {
                     summary = Some(done);

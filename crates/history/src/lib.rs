@@ -14,13 +14,23 @@
 //! # How it works
 //!
 //! - **Schema.** `runs` (one row per CI run, unique `run_id`), `files` (the
-//!   JUnit files stored into a run, by blake3 content hash), `tests` (one row
-//!   per `(suite, classname, name)`) and `results` (one row per test per
-//!   run, unique `(run, test)`, with the run's time copied in so that one
-//!   test's results over time are read off one index). The schema is
-//!   versioned with `PRAGMA user_version` and an ordered list of migrations
+//!   JUnit files stored into a run, by blake3 content hash), `classes` (one
+//!   row per `(suite, classname)`), `tests` (one row per name in a class, so
+//!   the long suite and class names are stored once per class) and
+//!   `results` (one row per test per run, its rowid `run << 32 | test`, so
+//!   that a run's results are stored together in test order and need no
+//!   index of their own; the run's time is copied in so that one test's
+//!   results over time are read off one index). The schema is versioned
+//!   with `PRAGMA user_version` and an ordered list of migrations
 //!   ([`schema::MIGRATIONS`]); opening a store applies the missing ones in
-//!   one transaction.
+//!   one transaction. A new file gets 16 KiB pages.
+//! - **Writing.** Each result costs at most two statements: its test is
+//!   looked up, or inserted when new, then the result is inserted; they are
+//!   prepared once per file. The class of the latest result is remembered,
+//!   since a file's testcases come class by class; in a class the
+//!   transaction created, the test is inserted without a lookup first.
+//!   Foreign keys are declared but not enforced: every id written was read
+//!   or created in the same transaction.
 //! - **Ingest.** One `BEGIN IMMEDIATE` transaction per file: the file is
 //!   stored whole or not at all. The results arrive through a *producer*
 //!   (a closure that pushes `TestResult`s into a sink, typically the JUnit
@@ -39,6 +49,12 @@
 //! - **Concurrency.** WAL journal, `synchronous = NORMAL`, a busy timeout,
 //!   and `BEGIN IMMEDIATE` retried while the database is busy: several
 //!   processes can ingest into one file at once; writers take turns.
+//! - **Durability.** With WAL and `synchronous = NORMAL`, a committed file
+//!   survives the process crashing; an operating-system crash or a power
+//!   loss can undo the files committed since the last checkpoint (SQLite
+//!   checkpoints, and syncs, at the first commit after the log passes 1,000
+//!   pages and when the last connection closes), but never leaves a file
+//!   half stored or the database corrupt.
 //! - **Reading.** Iteration is a callback over one SQLite statement, so
 //!   memory does not grow with the history; only the list of runs (small) is
 //!   held.
@@ -71,8 +87,9 @@ pub type ProduceError = Box<dyn Error + Send + Sync>;
 /// closed pipe, say).
 pub type VisitError = Box<dyn Error + Send + Sync>;
 
-/// A sink the producer pushes results into.
-pub type Sink<'a> = dyn FnMut(TestResult) -> Result<(), SinkError> + 'a;
+/// A sink the producer pushes results into. The sink only reads a result,
+/// so the producer keeps it (and may reuse its memory).
+pub type Sink<'a> = dyn FnMut(&TestResult) -> Result<(), SinkError> + 'a;
 /// A producer: pushes every result of one file into the sink it is given.
 pub type Producer<'a> = dyn FnMut(&mut Sink<'_>) -> Result<(), ProduceError> + 'a;
 
@@ -100,6 +117,10 @@ pub enum StoreError {
     },
     #[error("not an RFC 3339 timestamp: {text:?}")]
     Timestamp { text: String },
+    #[error(
+        "the history has no room for a {what} id of {id}: a result is keyed by its run id (31 bits) and test id (32 bits)"
+    )]
+    KeySpace { what: &'static str, id: i64 },
     #[error("a stored {what} cannot be read back: {detail}")]
     Corrupt { what: &'static str, detail: String },
     #[error("stopped reading the history")]

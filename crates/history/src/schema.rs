@@ -66,6 +66,58 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX runs_by_commit ON runs ("commit");
     CREATE INDEX runs_by_time ON runs (ts, run_id);
     "#,
+    // 3: smaller, faster to write. Tests are keyed by their class, so that
+    // suite and classname are stored once per class instead of twice per
+    // test (in the table and in its unique index); test ids are kept.
+    // A result's rowid is `run << 32 | test`, so results are stored in
+    // (run, test) order and that rowid is their unique key, with no index
+    // of its own to maintain.
+    r"
+    CREATE TABLE classes (
+        id         INTEGER PRIMARY KEY,
+        suite      TEXT NOT NULL,
+        classname  TEXT NOT NULL,
+        UNIQUE (suite, classname)
+    );
+    INSERT INTO classes (suite, classname)
+        SELECT DISTINCT suite, classname FROM tests ORDER BY suite, classname;
+    CREATE TABLE tests_by_class (
+        id     INTEGER PRIMARY KEY,
+        class  INTEGER NOT NULL REFERENCES classes (id),
+        name   TEXT NOT NULL,
+        UNIQUE (class, name)
+    );
+    INSERT INTO tests_by_class (id, class, name)
+        SELECT t.id, c.id, t.name FROM tests t
+        JOIN classes c ON c.suite = t.suite AND c.classname = t.classname
+        ORDER BY t.id;
+    CREATE TABLE results_by_key (
+        id                    INTEGER PRIMARY KEY,
+        run                   INTEGER NOT NULL REFERENCES runs (id),
+        test                  INTEGER NOT NULL REFERENCES tests_by_class (id),
+        status                TEXT NOT NULL,
+        duration_s            REAL,
+        message               TEXT,
+        failure_type          TEXT,
+        file                  TEXT,
+        line                  INTEGER,
+        output                TEXT,
+        output_dropped_bytes  INTEGER NOT NULL DEFAULT 0,
+        attempt_count         INTEGER NOT NULL DEFAULT 0,
+        attempts              TEXT,
+        properties            TEXT,
+        run_ts                INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO results_by_key
+        SELECT (run << 32) | test, run, test, status, duration_s, message, failure_type, file, line, output,
+               output_dropped_bytes, attempt_count, attempts, properties, run_ts
+        FROM results ORDER BY run, test;
+    DROP TABLE results;
+    DROP TABLE tests;
+    ALTER TABLE tests_by_class RENAME TO tests;
+    ALTER TABLE results_by_key RENAME TO results;
+    CREATE INDEX results_by_test_time ON results (test, run_ts, run);
+    ",
 ];
 
 /// The schema version this code writes.

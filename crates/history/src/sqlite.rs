@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use hourglass_model::{Attempt, AttemptOutcome, Outcome, Property, RunMeta, TestKey, TestResult};
-use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, params};
+use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension, Row, params};
 
 use crate::schema;
 use crate::{
@@ -48,6 +48,9 @@ impl SqliteStore {
         }
         let mut connection = Connection::open(path)?;
         connection.busy_timeout(BUSY_TIMEOUT)?;
+        // 16 KiB pages for a new file (an existing one keeps its own): fewer
+        // B-tree pages to split and to write for a big file's results.
+        connection.pragma_update(None, "page_size", 16 * 1024)?;
         retry_busy(|| {
             connection
                 .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
@@ -57,6 +60,12 @@ impl SqliteStore {
         // instead of spilling pages to the WAL midway.
         connection.pragma_update(None, "cache_size", -32 * 1024)?;
         connection.set_prepared_statement_cache_capacity(32);
+        // The foreign keys are declared, not enforced: the writer only
+        // writes ids it has just read or created in the same transaction, so
+        // a per-row check of each would only repeat that (and costs more than
+        // a tenth of a big file's ingest); and a migration copies an older
+        // file's rows as they are.
+        connection.pragma_update(None, "foreign_keys", false)?;
         schema::migrate_to(&mut connection, version)?;
         Ok(Self { connection })
     }
@@ -171,28 +180,103 @@ struct ResultWriter<'c> {
     run: i64,
     run_ts: i64,
     results: u64,
+    /// The class of the latest result: consecutive testcases mostly share it.
+    class: CurrentClass,
+    find_class: CachedStatement<'c>,
+    insert_class: CachedStatement<'c>,
+    find_test: CachedStatement<'c>,
+    insert_test: CachedStatement<'c>,
+    insert_result: CachedStatement<'c>,
+}
+
+/// A class id with the suite and classname it stands for.
+#[derive(Default)]
+struct CurrentClass {
+    id: Option<i64>,
+    suite: String,
+    classname: String,
+    /// Created by this transaction: its tests are most likely new too.
+    created: bool,
 }
 
 const RESULT_COLUMNS: &str = "status, duration_s, message, failure_type, file, line, output, \
      output_dropped_bytes, attempts, properties, attempt_count";
 
-impl ResultWriter<'_> {
-    fn test_id(&self, key: &TestKey) -> Result<i64, StoreError> {
+impl<'c> ResultWriter<'c> {
+    fn new(connection: &'c Connection, run: i64, run_ts: i64) -> Result<Self, StoreError> {
+        Ok(Self {
+            connection,
+            run,
+            run_ts,
+            results: 0,
+            class: CurrentClass::default(),
+            find_class: connection
+                .prepare_cached("SELECT id FROM classes WHERE suite = ?1 AND classname = ?2")?,
+            insert_class: connection
+                .prepare_cached("INSERT INTO classes (suite, classname) VALUES (?1, ?2)")?,
+            find_test: connection
+                .prepare_cached("SELECT id FROM tests WHERE class = ?1 AND name = ?2")?,
+            insert_test: connection.prepare_cached(
+                "INSERT INTO tests (class, name) VALUES (?1, ?2) ON CONFLICT (class, name) DO NOTHING",
+            )?,
+            insert_result: connection.prepare_cached(
+                "INSERT INTO results (id, run, test, run_ts, status, duration_s, message, \
+                 failure_type, file, line, output, output_dropped_bytes, attempt_count, attempts, \
+                 properties) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
+                 ON CONFLICT (id) DO NOTHING",
+            )?,
+        })
+    }
+
+    /// The id of the key's class, and whether this transaction created it.
+    fn class_id(&mut self, key: &TestKey) -> Result<(i64, bool), StoreError> {
+        let current = &mut self.class;
+        if let Some(id) = current.id
+            && current.suite == key.suite
+            && current.classname == key.classname
+        {
+            return Ok((id, current.created));
+        }
         let found = self
-            .connection
-            .prepare_cached(
-                "SELECT id FROM tests WHERE suite = ?1 AND classname = ?2 AND name = ?3",
-            )?
-            .query_row(params![key.suite, key.classname, key.name], |row| {
-                row.get(0)
-            })
+            .find_class
+            .query_row(params![key.suite, key.classname], |row| row.get(0))
+            .optional()?;
+        let (id, created) = if let Some(id) = found {
+            (id, false)
+        } else {
+            self.insert_class
+                .execute(params![key.suite, key.classname])?;
+            (self.connection.last_insert_rowid(), true)
+        };
+        current.id = Some(id);
+        current.created = created;
+        current.suite.clone_from(&key.suite);
+        current.classname.clone_from(&key.classname);
+        Ok((id, created))
+    }
+
+    fn test_id(&mut self, key: &TestKey) -> Result<i64, StoreError> {
+        let (class, created) = self.class_id(key)?;
+        // In a class this transaction created, a test is new unless it is a
+        // rerun: try the insert first. Elsewhere, look it up first.
+        if created && self.insert_test.execute(params![class, key.name])? == 1 {
+            return Ok(self.connection.last_insert_rowid());
+        }
+        let found = self
+            .find_test
+            .query_row(params![class, key.name], |row| row.get(0))
             .optional()?;
         if let Some(id) = found {
             return Ok(id);
         }
-        self.connection
-            .prepare_cached("INSERT INTO tests (suite, classname, name) VALUES (?1, ?2, ?3)")?
-            .execute(params![key.suite, key.classname, key.name])?;
+        if self.insert_test.execute(params![class, key.name])? == 0 {
+            // Under the write lock a test is either found or inserted.
+            return Err(StoreError::Corrupt {
+                what: "test",
+                detail: format!("{key} is neither stored nor insertable"),
+            });
+        }
         Ok(self.connection.last_insert_rowid())
     }
 
@@ -200,57 +284,48 @@ impl ResultWriter<'_> {
         let test = self.test_id(&result.key)?;
         let attempts = attempts_json(result)?;
         let properties = json_list(&result.properties)?;
-        let inserted = self
-            .connection
-            .prepare_cached(
-                "INSERT INTO results (run, test, run_ts, status, duration_s, message, failure_type, \
-                 file, line, output, output_dropped_bytes, attempt_count, attempts, properties) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
-                 ON CONFLICT (run, test) DO NOTHING",
-            )?
-            .execute(params![
-                self.run,
-                test,
-                self.run_ts,
-                result.outcome.as_str(),
-                result.duration_s,
-                result.message,
-                result.failure_type,
-                result.file,
-                result.line,
-                result.output,
-                result.output_dropped_bytes as i64,
-                result.attempts.len() as i64,
-                attempts,
-                properties,
-            ])?;
+        let key = result_key(self.run, test)?;
+        let inserted = self.insert_result.execute(params![
+            key,
+            self.run,
+            test,
+            self.run_ts,
+            result.outcome.as_str(),
+            result.duration_s,
+            result.message,
+            result.failure_type,
+            result.file,
+            result.line,
+            result.output,
+            result.output_dropped_bytes as i64,
+            result.attempts.len() as i64,
+            attempts,
+            properties,
+        ])?;
         self.results += 1;
         if inserted == 0 {
-            self.merge(test, result)?;
+            self.merge(key, result)?;
         }
         Ok(())
     }
 
     /// The test already has a result in this run: fold this one into it.
-    fn merge(&self, test: i64, later: &TestResult) -> Result<(), StoreError> {
-        let sql = format!("SELECT {RESULT_COLUMNS} FROM results WHERE run = ?1 AND test = ?2");
+    fn merge(&self, key: i64, later: &TestResult) -> Result<(), StoreError> {
+        let sql = format!("SELECT {RESULT_COLUMNS} FROM results WHERE id = ?1");
         let mut stored = self
             .connection
             .prepare_cached(&sql)?
-            .query_row(params![self.run, test], |row| {
-                read_result(row, 0, later.key.clone())
-            })??;
+            .query_row(params![key], |row| read_result(row, 0, later.key.clone()))??;
         stored.absorb_rerun(later.clone());
         self.connection
             .prepare_cached(
-                "UPDATE results SET status = ?3, duration_s = ?4, message = ?5, failure_type = ?6, \
-                 file = ?7, line = ?8, output = ?9, output_dropped_bytes = ?10, \
-                 attempt_count = ?11, attempts = ?12, properties = ?13 \
-                 WHERE run = ?1 AND test = ?2",
+                "UPDATE results SET status = ?2, duration_s = ?3, message = ?4, failure_type = ?5, \
+                 file = ?6, line = ?7, output = ?8, output_dropped_bytes = ?9, \
+                 attempt_count = ?10, attempts = ?11, properties = ?12 \
+                 WHERE id = ?1",
             )?
             .execute(params![
-                self.run,
-                test,
+                key,
                 stored.outcome.as_str(),
                 stored.duration_s,
                 stored.message,
@@ -265,6 +340,29 @@ impl ResultWriter<'_> {
             ])?;
         Ok(())
     }
+}
+
+/// The rowid of a run's result for a test: `run << 32 | test`, so that a
+/// run's results are stored together, in test order.
+fn result_key(run: i64, test: i64) -> Result<i64, StoreError> {
+    if !(0..1 << 31).contains(&run) {
+        return Err(StoreError::KeySpace {
+            what: "run",
+            id: run,
+        });
+    }
+    if !(0..1 << 32).contains(&test) {
+        return Err(StoreError::KeySpace {
+            what: "test",
+            id: test,
+        });
+    }
+    Ok(run << 32 | test)
+}
+
+/// The rowids of one run's results.
+fn run_keys(run: i64) -> (i64, i64) {
+    (run << 32, run << 32 | 0xFFFF_FFFF)
 }
 
 /// The attempt a result with one plain attempt has: same outcome,
@@ -412,14 +510,9 @@ impl HistoryStore for SqliteStore {
             (connection.last_insert_rowid(), ts)
         };
 
-        let mut writer = ResultWriter {
-            connection,
-            run: run_row,
-            run_ts,
-            results: 0,
-        };
+        let mut writer = ResultWriter::new(connection, run_row, run_ts)?;
         let mut store_failure = None;
-        let produced = produce(&mut |result| match writer.write(&result) {
+        let produced = produce(&mut |result| match writer.write(result) {
             Ok(()) => Ok(()),
             Err(error) => {
                 let message = error.to_string();
@@ -450,6 +543,7 @@ impl HistoryStore for SqliteStore {
                 ingested_at
             ])?;
         let results = writer.results;
+        drop(writer);
         transaction.commit()?;
         Ok(IngestOutcome::Stored { results })
     }
@@ -461,11 +555,12 @@ impl HistoryStore for SqliteStore {
              coalesce(sum(status = 'passed'), 0), coalesce(sum(status = 'failed'), 0), \
              coalesce(sum(status = 'error'), 0), coalesce(sum(status = 'skipped'), 0), \
              coalesce(sum(status = 'flaky'), 0), total(duration_s) \
-             FROM results WHERE run = ?1",
+             FROM results WHERE id BETWEEN ?2 AND ?3",
         )?;
         let mut runs = Vec::with_capacity(selected.len());
         for (index, (id, info)) in selected.into_iter().enumerate() {
-            let summary = counts.query_row(params![id], |row| {
+            let (first, last) = run_keys(id);
+            let summary = counts.query_row(params![id, first, last], |row| {
                 let count = |i| row.get::<_, i64>(i).map(|n| n as u64);
                 Ok(RunSummary {
                     index: index as u64,
@@ -504,12 +599,16 @@ impl HistoryStore for SqliteStore {
             .enumerate()
             .map(|(index, (id, info))| (id, (index as u64, Rc::new(info))))
             .collect();
+        // CROSS JOIN keeps this join order: classes and tests are read in key
+        // order off their unique indexes, each test's results in time order
+        // off theirs, so nothing is sorted.
         let mut statement = self.connection.prepare(
-            "SELECT t.suite, t.classname, t.name, r.run, r.status, r.duration_s, \
+            "SELECT c.suite, c.classname, t.name, r.run, r.status, r.duration_s, \
              r.attempt_count, r.file \
-             FROM tests t JOIN results r ON r.test = t.id \
+             FROM classes c CROSS JOIN tests t ON t.class = c.id \
+             CROSS JOIN results r ON r.test = t.id \
              WHERE r.run_ts >= ?1 \
-             ORDER BY t.suite, t.classname, t.name, r.run_ts, r.run",
+             ORDER BY c.suite, c.classname, t.name, r.run_ts, r.run",
         )?;
         let mut rows = statement.query(params![earliest_ts])?;
         while let Some(row) = rows.next()? {
@@ -544,9 +643,10 @@ impl HistoryStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let runs = self.selected_runs(&ResultFilter::default())?;
         let sql = format!(
-            "SELECT t.suite, t.classname, t.name, {} \
-             FROM results r JOIN tests t ON t.id = r.test WHERE r.run = ?1 \
-             ORDER BY t.suite, t.classname, t.name",
+            "SELECT c.suite, c.classname, t.name, {} \
+             FROM results r JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class \
+             WHERE r.id BETWEEN ?1 AND ?2 \
+             ORDER BY c.suite, c.classname, t.name",
             RESULT_COLUMNS
                 .split(", ")
                 .map(|column| format!("r.{column}"))
@@ -555,7 +655,8 @@ impl HistoryStore for SqliteStore {
         );
         let mut statement = self.connection.prepare(&sql)?;
         for (id, info) in runs {
-            let mut rows = statement.query(params![id])?;
+            let (first, last) = run_keys(id);
+            let mut rows = statement.query(params![first, last])?;
             while let Some(row) = rows.next()? {
                 let key = TestKey {
                     suite: row.get(0)?,
@@ -571,5 +672,28 @@ impl HistoryStore for SqliteStore {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_keys_order_by_run_then_test_and_fall_in_their_run_range() {
+        let key = result_key(3, 7).unwrap();
+        let (first, last) = run_keys(3);
+        assert!((first..=last).contains(&key));
+        assert!(result_key(3, (1 << 32) - 1).unwrap() <= last);
+        assert!(result_key(4, 0).unwrap() > last);
+        assert!(result_key(3, 8).unwrap() > key);
+        assert!(matches!(
+            result_key(3, 1 << 32),
+            Err(StoreError::KeySpace { what: "test", .. })
+        ));
+        assert!(matches!(
+            result_key(1 << 31, 1),
+            Err(StoreError::KeySpace { what: "run", .. })
+        ));
     }
 }

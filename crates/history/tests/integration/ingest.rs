@@ -67,8 +67,8 @@ fn a_producer_failing_midway_stores_nothing_of_the_file() {
         &run("r1", "2026-03-01T10:00:00Z"),
         &file("truncated.xml"),
         &mut |sink| {
-            sink(result("a.B", "one", Outcome::Passed, 0.1))?;
-            sink(result("a.B", "two", Outcome::Passed, 0.1))?;
+            sink(&result("a.B", "one", Outcome::Passed, 0.1))?;
+            sink(&result("a.B", "two", Outcome::Passed, 0.1))?;
             Err(Box::new(Truncated))
         },
     );
@@ -221,4 +221,46 @@ fn a_store_reopens_with_its_data() {
     }
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(exported(&store).len(), 1);
+}
+
+#[test]
+fn tests_keep_one_id_when_their_class_comes_back_after_another() {
+    let (_dir, mut store) = temp_store();
+    let results = [
+        result("a.A", "one", Outcome::Failed, 1.0),
+        result("b.B", "one", Outcome::Passed, 1.0),
+        // A rerun of a.A one, after another class.
+        result("a.A", "one", Outcome::Passed, 1.0),
+        result("a.A", "two", Outcome::Passed, 1.0),
+    ];
+    let first = ingest(
+        &mut store,
+        &run("r1", "2026-03-01T10:00:00Z"),
+        &file("first.xml"),
+        &results,
+    );
+    assert_eq!(first.unwrap(), IngestOutcome::Stored { results: 4 });
+    assert_eq!(count(&store, "classes"), 2);
+    assert_eq!(count(&store, "tests"), 3);
+    assert_eq!(count(&store, "results"), 3);
+    let flaky: Vec<_> = exported(&store)
+        .into_iter()
+        .filter(|row| row.result.outcome == Outcome::Flaky)
+        .map(|row| row.result.key.to_string())
+        .collect();
+    assert_eq!(flaky, ["a.A one"]);
+
+    // Another run finds the same tests.
+    ingest(
+        &mut store,
+        &run("r2", "2026-03-02T10:00:00Z"),
+        &file("second.xml"),
+        &results,
+    )
+    .unwrap();
+    assert_eq!(count(&store, "classes"), 2);
+    assert_eq!(count(&store, "tests"), 3);
+    assert_eq!(count(&store, "results"), 6);
+    // Every id written refers to a stored row.
+    assert_eq!(count(&store, "pragma_foreign_key_check"), 0);
 }

@@ -92,6 +92,148 @@ fn every_earlier_version_migrates_to_the_latest_and_keeps_its_data() {
 }
 
 #[test]
+fn migrating_to_tests_keyed_by_class_keeps_test_ids_and_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    {
+        let old = SqliteStore::open_at_version(&path, 2).unwrap();
+        old.connection()
+            .execute_batch(
+                r#"INSERT INTO runs (id, run_id, "commit", branch, timestamp, ts, job, created_at)
+                   VALUES (1, 'old-run', 'c0ffee', 'main', '2026-01-05T08:00:00Z', 1767600000000,
+                           NULL, '2026-01-05T08:00:00Z');
+                   INSERT INTO tests (id, suite, classname, name) VALUES
+                       (7, 'suite', 'c', 'b'), (3, 'suite', 'c', 'a'), (5, 'other', 'c', 'a');
+                   INSERT INTO results (run, test, status, duration_s, message, output,
+                                        attempt_count, run_ts)
+                   VALUES (1, 7, 'failed', 2.5, 'boom', 'log', 0, 1767600000000),
+                          (1, 3, 'passed', 0.5, NULL, NULL, 0, 1767600000000),
+                          (1, 5, 'skipped', NULL, NULL, NULL, 0, 1767600000000);"#,
+            )
+            .unwrap();
+    }
+    let mut store = SqliteStore::open(&path).unwrap();
+    let results_sql: String = store
+        .connection()
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE name = 'results'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        results_sql.contains(r#"REFERENCES "tests" (id)"#),
+        "{results_sql}"
+    );
+    let dangling: i64 = store
+        .connection()
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(dangling, 0);
+    let ids: Vec<(i64, String, String, String)> = store
+        .connection()
+        .prepare(
+            "SELECT t.id, c.suite, c.classname, t.name FROM tests t \
+             JOIN classes c ON c.id = t.class ORDER BY t.id",
+        )
+        .unwrap()
+        .query_map([], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let text = |s: &str| s.to_owned();
+    assert_eq!(
+        ids,
+        [
+            (3, text("suite"), text("c"), text("a")),
+            (5, text("other"), text("c"), text("a")),
+            (7, text("suite"), text("c"), text("b")),
+        ]
+    );
+    let rows: Vec<_> = exported(&store)
+        .into_iter()
+        .map(|row| {
+            let result = row.result;
+            (
+                result.key.suite,
+                result.key.name,
+                result.outcome,
+                result.duration_s,
+                result.message,
+                result.output,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (text("other"), text("a"), Outcome::Skipped, None, None, None),
+            (
+                text("suite"),
+                text("a"),
+                Outcome::Passed,
+                Some(0.5),
+                None,
+                None
+            ),
+            (
+                text("suite"),
+                text("b"),
+                Outcome::Failed,
+                Some(2.5),
+                Some(text("boom")),
+                Some(text("log"))
+            ),
+        ]
+    );
+    // A new run of a migrated test is stored under its old id.
+    let mut again = result("c", "b", Outcome::Passed, 1.0);
+    again.key.suite = "suite".into();
+    ingest(
+        &mut store,
+        &run("new-run", "2026-01-12T08:00:00Z"),
+        &file("new.xml"),
+        &[again],
+    )
+    .unwrap();
+    let test: i64 = store
+        .connection()
+        .query_row(
+            "SELECT test FROM results WHERE run = (SELECT id FROM runs WHERE run_id = 'new-run')",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(test, 7);
+}
+
+#[test]
+fn a_result_without_its_test_is_carried_over_by_the_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    {
+        let old = SqliteStore::open_at_version(&path, 2).unwrap();
+        seed(&old, 2);
+        // Written by a tool that did not enforce foreign keys.
+        old.connection()
+            .execute(
+                "INSERT INTO results (run, test, status, attempt_count, run_ts) \
+                 VALUES (1, 99, 'passed', 0, 1767600000000)",
+                [],
+            )
+            .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(version(store.connection()).unwrap(), latest_version());
+    assert_eq!(crate::support::count(&store, "results"), 2);
+    assert_eq!(exported(&store).len(), 1);
+}
+
+#[test]
 fn every_migration_step_is_applied_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("history.db");

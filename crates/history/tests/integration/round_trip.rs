@@ -93,7 +93,7 @@ proptest! {
         let file = FileIngest { path: "generated.xml".into(), content_hash: [9; 32] };
         let outcome = store.ingest_file(&meta, &file, &mut |sink| {
             for result in unique.values() {
-                sink(result.clone())?;
+                sink(result)?;
             }
             Ok(())
         }).unwrap();

@@ -56,7 +56,7 @@ pub fn ingest(
 ) -> Result<IngestOutcome, StoreError> {
     store.ingest_file(run, file, &mut |sink| {
         for result in results {
-            sink(result.clone())?;
+            sink(result)?;
         }
         Ok(())
     })
