@@ -138,6 +138,21 @@ mod tests {
     }
 
     #[test]
+    fn truncated_empty_or_foreign_entries_decode_to_nothing() {
+        let facts = facts::extract("fn a() { b(); }\n");
+        let entry = encode(&facts).unwrap();
+        assert!(decode(&entry).is_some());
+        for cut in [0, 1, 31, 32, 33, entry.len() - 1] {
+            assert!(decode(&entry[..cut]).is_none(), "cut at {cut}");
+        }
+        // A checksum that matches a payload postcard cannot read.
+        let payload = b"{\"not\": \"postcard\"}";
+        let mut foreign = blake3::hash(payload).as_bytes().to_vec();
+        foreign.extend_from_slice(payload);
+        assert!(decode(&foreign).is_none());
+    }
+
+    #[test]
     fn a_corrupt_entry_is_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("a.rs");
