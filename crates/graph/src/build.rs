@@ -75,7 +75,7 @@ struct Pending {
 
 struct Builder<'a> {
     root: &'a Path,
-    cache_dir: Option<&'a Path>,
+    cache: cache::Cache,
     /// Names with more loose candidates than this go through a hub.
     hub_fan_out: usize,
     packages: Vec<workspace::Package>,
@@ -105,7 +105,7 @@ pub(crate) fn build(
     let workspace = workspace::load(root)?;
     let mut builder = Builder {
         root: &workspace.root,
-        cache_dir: options.cache_dir.as_deref(),
+        cache: cache::Cache::open(options.cache_dir.as_deref()),
         hub_fan_out,
         packages: workspace.packages.clone(),
         crates: Vec::new(),
@@ -133,6 +133,7 @@ pub(crate) fn build(
     };
     mark("manifests");
     builder.discover();
+    std::mem::replace(&mut builder.cache, cache::Cache::open(None)).finish();
     mark("modules");
     builder.link_crates();
     builder.resolve_all();
@@ -323,11 +324,11 @@ impl Builder<'_> {
         wanted.sort();
         wanted.dedup();
         let root = self.root;
-        let cache_dir = self.cache_dir;
+        let cache = &self.cache;
         let loaded: Vec<_> = wanted
             .into_par_iter()
             .map(|path| {
-                let loaded = cache::load(&root.join(&path), cache_dir);
+                let loaded = cache.load(&root.join(&path));
                 (path, loaded)
             })
             .collect();

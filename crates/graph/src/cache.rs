@@ -1,18 +1,31 @@
-//! The per-file parse cache: [`FileFacts`] in postcard's compact binary encoding under
-//! `<cache_dir>/<aa>/<hash>.bin`, keyed by the blake3 hash of the file's content and the facts
-//! format version. Each entry starts with the blake3 hash of the rest, so a damaged entry is never
-//! taken for facts. Files are written to a temporary name and renamed into place, so a reader
-//! never sees half a file; an unreadable, damaged or stale entry is ignored and rewritten.
+//! The parse cache: the [`FileFacts`] of every file of the last build in one pack,
+//! `<cache_dir>/facts.pack`, each entry keyed by the blake3 hash of the file's content and the
+//! facts format version, and stored in postcard's compact binary encoding behind the blake3 hash
+//! of the encoding, so a damaged entry is never taken for facts.
+//!
+//! A build reads the pack once ([`Cache::open`]), looks every file up by its content hash, parses
+//! only the files it does not find, and writes a new pack when anything was missing or left over
+//! ([`Cache::finish`]): the pack holds exactly the files of the latest build, so it does not grow
+//! with history. The pack is written to a temporary name and renamed into place, so a reader
+//! never sees half of one; an unreadable or damaged pack or entry only costs a parse.
+//!
+//! Pack layout: the magic line `FORMAT\n`, then entries of a 32-byte key, a little-endian `u32`
+//! length and that many bytes (a 32-byte checksum and the postcard payload).
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::facts::{self, FileFacts};
 
-/// Bumped whenever [`FileFacts`] or its extraction changes.
-const FORMAT: &str = "hourglass-graph-facts-v7";
+/// Bumped whenever [`FileFacts`], its extraction or the pack layout changes.
+const FORMAT: &str = "hourglass-graph-facts-v8";
+
+const PACK: &str = "facts.pack";
+
+type Key = [u8; 32];
 
 /// A source file's facts and whether they came from the cache.
 pub(crate) struct Loaded {
@@ -20,58 +33,169 @@ pub(crate) struct Loaded {
     pub(crate) cache_hit: bool,
 }
 
-/// Reads `path` and returns its facts, from the cache when possible. `None` when the file
-/// cannot be read (it does not exist).
-pub(crate) fn load(path: &Path, cache_dir: Option<&Path>) -> Option<Loaded> {
-    // One reused buffer per thread: a fresh allocation for every file touches fresh memory,
-    // which costs more than reading the file.
-    thread_local! {
-        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    BUFFER.with_borrow_mut(|buffer| {
-        buffer.clear();
-        fs::File::open(path)
-            .and_then(|mut file| file.read_to_end(buffer))
-            .ok()?;
-        let loaded = load_bytes(buffer, cache_dir);
-        if buffer.capacity() > 16 << 20 {
-            *buffer = Vec::new();
+/// The pack of the last build and what this build adds to it. Shared by the threads that load
+/// files.
+pub(crate) struct Cache {
+    dir: Option<PathBuf>,
+    /// The pack read at the start, and where each of its entries lies in it.
+    pack: Vec<u8>,
+    stored: HashMap<Key, std::ops::Range<usize>>,
+    /// Keys of the stored entries this build used.
+    used: Mutex<Vec<Key>>,
+    /// Entries this build made (files it parsed).
+    fresh: Mutex<Vec<(Key, Vec<u8>)>>,
+}
+
+impl Cache {
+    /// Reads the pack under `dir`; `None` = no cache (every file is parsed, nothing written).
+    pub(crate) fn open(dir: Option<&Path>) -> Cache {
+        let pack = dir
+            .and_then(|dir| fs::read(dir.join(PACK)).ok())
+            .unwrap_or_default();
+        let stored = read_pack(&pack);
+        Cache {
+            dir: dir.map(Path::to_path_buf),
+            pack,
+            stored,
+            used: Mutex::new(Vec::new()),
+            fresh: Mutex::new(Vec::new()),
         }
-        Some(loaded)
-    })
-}
+    }
 
-fn load_bytes(bytes: &[u8], cache_dir: Option<&Path>) -> Loaded {
-    let Some(cache_dir) = cache_dir else {
-        return Loaded {
-            facts: Arc::new(facts::extract(&String::from_utf8_lossy(bytes))),
-            cache_hit: false,
-        };
-    };
-    let mut hasher = blake3::Hasher::new();
-    hasher.update(FORMAT.as_bytes());
-    hasher.update(bytes);
-    let hash = hasher.finalize().to_hex();
-    let entry = entry_path(cache_dir, hash.as_str());
-    if let Ok(stored) = fs::read(&entry)
-        && let Some(facts) = decode(&stored)
-    {
-        return Loaded {
+    /// Reads `path` and returns its facts, from the cache when possible. `None` when the file
+    /// cannot be read (it does not exist).
+    pub(crate) fn load(&self, path: &Path) -> Option<Loaded> {
+        // One reused buffer per thread: a fresh allocation for every file touches fresh
+        // memory, which costs more than reading the file.
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Vec<u8>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        BUFFER.with_borrow_mut(|buffer| {
+            buffer.clear();
+            fs::File::open(path)
+                .and_then(|mut file| file.read_to_end(buffer))
+                .ok()?;
+            let loaded = self.load_bytes(buffer);
+            if buffer.capacity() > 16 << 20 {
+                *buffer = Vec::new();
+            }
+            Some(loaded)
+        })
+    }
+
+    fn load_bytes(&self, bytes: &[u8]) -> Loaded {
+        if self.dir.is_none() {
+            return Loaded {
+                facts: Arc::new(facts::extract(&String::from_utf8_lossy(bytes))),
+                cache_hit: false,
+            };
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(FORMAT.as_bytes());
+        hasher.update(bytes);
+        let key: Key = *hasher.finalize().as_bytes();
+        if let Some(range) = self.stored.get(&key)
+            && let Some(facts) = decode(&self.pack[range.clone()])
+        {
+            self.used
+                .lock()
+                .expect("no thread panics holding the cache")
+                .push(key);
+            return Loaded {
+                facts: Arc::new(facts),
+                cache_hit: true,
+            };
+        }
+        let facts = facts::extract(&String::from_utf8_lossy(bytes));
+        // An entry that cannot be encoded only costs a parse next time.
+        let entry = encode(&facts).unwrap_or_default();
+        self.fresh
+            .lock()
+            .expect("no thread panics holding the cache")
+            .push((key, entry));
+        Loaded {
             facts: Arc::new(facts),
-            cache_hit: true,
-        };
+            cache_hit: false,
+        }
     }
-    let facts = facts::extract(&String::from_utf8_lossy(bytes));
-    // A cache that cannot be written only costs time.
-    let _ = store(&entry, &facts);
-    Loaded {
-        facts: Arc::new(facts),
-        cache_hit: false,
+
+    /// Writes a new pack when this build parsed a file or left a stored entry unused. A pack
+    /// that cannot be written only costs time.
+    pub(crate) fn finish(self) {
+        let Some(dir) = self.dir else { return };
+        let mut used = self
+            .used
+            .into_inner()
+            .expect("no thread panics holding the cache");
+        let fresh = self
+            .fresh
+            .into_inner()
+            .expect("no thread panics holding the cache");
+        used.sort_unstable();
+        used.dedup();
+        if fresh.is_empty() && used.len() == self.stored.len() {
+            return;
+        }
+        let mut entries: HashMap<Key, Vec<u8>> = used
+            .into_iter()
+            .filter_map(|key| {
+                let range = self.stored.get(&key)?.clone();
+                Some((key, self.pack[range].to_vec()))
+            })
+            .collect();
+        entries.extend(fresh.into_iter().filter(|(_, entry)| !entry.is_empty()));
+        let _ = write_pack(&dir, &entries);
     }
 }
 
-fn entry_path(cache_dir: &Path, hash: &str) -> PathBuf {
-    cache_dir.join(&hash[..2]).join(format!("{hash}.bin"))
+/// Where each entry of `bytes` lies; what follows a truncated entry is left out.
+fn read_pack(bytes: &[u8]) -> HashMap<Key, std::ops::Range<usize>> {
+    let mut entries = HashMap::new();
+    let magic = format!("{FORMAT}\n");
+    if !bytes.starts_with(magic.as_bytes()) {
+        return entries;
+    }
+    let mut at = magic.len();
+    while at < bytes.len() {
+        let Some((key, tail)) = bytes[at..].split_first_chunk::<32>() else {
+            break;
+        };
+        let Some((length, _)) = tail.split_first_chunk::<4>() else {
+            break;
+        };
+        let start = at + 36;
+        let end = start + u32::from_le_bytes(*length) as usize;
+        if end > bytes.len() {
+            break;
+        }
+        entries.insert(*key, start..end);
+        at = end;
+    }
+    entries
+}
+
+fn write_pack(dir: &Path, entries: &HashMap<Key, Vec<u8>>) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let mut keys: Vec<&Key> = entries.keys().collect();
+    keys.sort();
+    let size: usize = entries.values().map(|entry| entry.len() + 36).sum();
+    let mut out = Vec::with_capacity(FORMAT.len() + 1 + size);
+    out.extend_from_slice(FORMAT.as_bytes());
+    out.push(b'\n');
+    for key in keys {
+        let entry = &entries[key];
+        let length = u32::try_from(entry.len()).map_err(std::io::Error::other)?;
+        out.extend_from_slice(key);
+        out.extend_from_slice(&length.to_le_bytes());
+        out.extend_from_slice(entry);
+    }
+    let pack = dir.join(PACK);
+    let temp = dir.join(format!("{PACK}.{}.tmp", std::process::id()));
+    fs::write(&temp, out)?;
+    fs::rename(&temp, &pack).inspect_err(|_| {
+        let _ = fs::remove_file(&temp);
+    })
 }
 
 /// An entry: the 32-byte blake3 hash of the payload, then the payload.
@@ -91,34 +215,17 @@ fn decode(stored: &[u8]) -> Option<FileFacts> {
     postcard::from_bytes(payload).ok()
 }
 
-fn store(entry: &Path, facts: &FileFacts) -> std::io::Result<()> {
-    let dir = entry.parent().expect("cache entries live in a directory");
-    fs::create_dir_all(dir)?;
-    let text = encode(facts)?;
-    let mut temp = tempfile_name(entry);
-    fs::write(&temp, text)?;
-    if let Err(error) = fs::rename(&temp, entry) {
-        let _ = fs::remove_file(&temp);
-        temp.clear();
-        return Err(error);
-    }
-    Ok(())
-}
-
-fn tempfile_name(entry: &Path) -> PathBuf {
-    let unique = format!(
-        "{}.{}.{:?}.tmp",
-        entry.display(),
-        std::process::id(),
-        std::thread::current().id()
-    )
-    .replace(['(', ')'], "");
-    PathBuf::from(unique)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One build's worth of cache: open, load `source`, finish.
+    fn load_once(source: &Path, cache: &Path) -> Loaded {
+        let opened = Cache::open(Some(cache));
+        let loaded = opened.load(source).unwrap();
+        opened.finish();
+        loaded
+    }
 
     #[test]
     fn a_second_load_of_the_same_content_is_a_cache_hit() {
@@ -126,15 +233,29 @@ mod tests {
         let source = dir.path().join("a.rs");
         fs::write(&source, "fn a() { b(); }\n").unwrap();
         let cache = dir.path().join("cache");
-        let first = load(&source, Some(&cache)).unwrap();
+        let first = load_once(&source, &cache);
         assert!(!first.cache_hit);
-        let second = load(&source, Some(&cache)).unwrap();
+        let second = load_once(&source, &cache);
         assert!(second.cache_hit);
         assert_eq!(second.facts.items.len(), first.facts.items.len());
         fs::write(&source, "fn a() { c(); }\nfn d() {}\n").unwrap();
-        let third = load(&source, Some(&cache)).unwrap();
+        let third = load_once(&source, &cache);
         assert!(!third.cache_hit);
         assert_eq!(third.facts.items.len(), 2);
+    }
+
+    #[test]
+    fn the_pack_keeps_only_the_files_of_the_latest_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let source = dir.path().join("a.rs");
+        for n in 0..5 {
+            fs::write(&source, format!("fn f{n}() {{}}\n")).unwrap();
+            load_once(&source, &cache);
+        }
+        let pack = read_pack(&fs::read(cache.join(PACK)).unwrap());
+        assert_eq!(pack.len(), 1);
+        assert!(load_once(&source, &cache).cache_hit);
     }
 
     #[test]
@@ -153,24 +274,28 @@ mod tests {
     }
 
     #[test]
-    fn a_corrupt_entry_is_rebuilt() {
+    fn a_damaged_or_truncated_pack_is_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("a.rs");
-        fs::write(&source, "fn a() {}\n").unwrap();
+        fs::write(&source, "fn a() {}\nfn b() {}\n").unwrap();
         let cache = dir.path().join("cache");
-        load(&source, Some(&cache)).unwrap();
-        for entry in walkdir::WalkDir::new(&cache) {
-            let entry = entry.unwrap();
-            if entry.file_type().is_file() {
-                let mut bytes = fs::read(entry.path()).unwrap();
-                let last = bytes.len() - 1;
-                bytes[last] ^= 0x55;
-                fs::write(entry.path(), bytes).unwrap();
-            }
+        load_once(&source, &cache);
+        let pack = cache.join(PACK);
+        let whole = fs::read(&pack).unwrap();
+        let mut flipped = whole.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0x55;
+        for damaged in [
+            flipped,
+            whole[..whole.len() / 2].to_vec(),
+            Vec::new(),
+            b"not a pack".to_vec(),
+        ] {
+            fs::write(&pack, &damaged).unwrap();
+            let again = load_once(&source, &cache);
+            assert!(!again.cache_hit);
+            assert_eq!(again.facts.items.len(), 2);
+            assert!(load_once(&source, &cache).cache_hit, "rebuilt");
         }
-        let again = load(&source, Some(&cache)).unwrap();
-        assert!(!again.cache_hit);
-        assert_eq!(again.facts.items.len(), 1);
-        assert!(load(&source, Some(&cache)).unwrap().cache_hit);
     }
 }

@@ -58,9 +58,10 @@
 //!   reached by any change to any item of its crate.
 //! - **Speed.** Files are parsed in parallel (rayon); the facts extracted from a file (items,
 //!   spans, references packed into one string per item, `mod` declarations, includes — not the
-//!   syn tree) are cached under [`BuildOptions::cache_dir`] in a compact binary form, keyed by
-//!   the blake3 hash of the file's content, checksummed, and written atomically, so a warm build
-//!   re-parses only changed files. Names are resolved in parallel per module, each distinct
+//!   syn tree) are cached under [`BuildOptions::cache_dir`] in one pack in a compact binary
+//!   form, keyed by the blake3 hash of the file's content, checksummed, and written atomically;
+//!   a warm build re-parses only changed files, and the pack holds only the files of the latest
+//!   build. Names are resolved in parallel per module, each distinct
 //!   reference of a module once. [`GraphStats::phases`] says where the time went.
 //!
 //! # Limitations
@@ -119,7 +120,8 @@ pub fn parse_files_only(paths: &[PathBuf]) -> usize {
 /// How to build a [`Graph`].
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
-    /// Directory for the per-file parse cache (keyed by content hash); `None` = no cache.
+    /// Directory for the parse cache (one pack of facts keyed by content hash); `None` = no
+    /// cache.
     pub cache_dir: Option<PathBuf>,
 }
 
