@@ -194,60 +194,12 @@ pub(crate) const HUB_FAN_OUT: usize = 4;
 
 type RawEdge = (ItemId, ItemId, EdgeReason);
 
-/// Types of the standard prelude and the primitive types: `Vec::new()` names no workspace item
-/// unless the workspace has a type of that name (which `Vec::new` then matches exactly).
+/// Concrete types of the standard prelude and the primitive types: `Vec::new()` names no
+/// workspace item but a trait's (an impl named `Vec::new` is found by that name first). Traits
+/// are not here: `Default::default()` dispatches to any type's impl.
 const STD_TYPES: &[&str] = &[
-    "Box",
-    "Option",
-    "Result",
-    "String",
-    "Vec",
-    "Some",
-    "None",
-    "Ok",
-    "Err",
-    "ToString",
-    "ToOwned",
-    "Default",
-    "Iterator",
-    "IntoIterator",
-    "FromIterator",
-    "From",
-    "Into",
-    "TryFrom",
-    "TryInto",
-    "AsRef",
-    "AsMut",
-    "Clone",
-    "PartialEq",
-    "PartialOrd",
-    "Eq",
-    "Ord",
-    "Drop",
-    "Fn",
-    "FnMut",
-    "FnOnce",
-    "Extend",
-    "Send",
-    "Sync",
-    "Sized",
-    "bool",
-    "char",
-    "str",
-    "u8",
-    "u16",
-    "u32",
-    "u64",
-    "u128",
-    "usize",
-    "i8",
-    "i16",
-    "i32",
-    "i64",
-    "i128",
-    "isize",
-    "f32",
-    "f64",
+    "Box", "Option", "Result", "String", "Vec", "bool", "char", "str", "u8", "u16", "u32", "u64",
+    "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64",
 ];
 
 /// The edges of one module's items, and the hubs its items use (`(hub, user)`).
@@ -671,16 +623,6 @@ impl Builder<'_> {
         }
     }
 
-    /// Whether `name` is brought into `module` by `use` lines that all point outside the
-    /// workspace (`use serde_json::Value;`): `Value::from` is then not a workspace item.
-    fn imported_from_outside(&self, module: usize, name: &str, depth: u32) -> bool {
-        self.modules[module].uses.get(name).is_some_and(|paths| {
-            paths
-                .iter()
-                .all(|path| matches!(self.resolve(module, path, depth + 1), Resolution::Foreign))
-        })
-    }
-
     fn resolve<S: AsRef<str>>(&self, module: usize, path: &[S], depth: u32) -> Resolution {
         if depth > MAX_DEPTH || path.is_empty() {
             return Resolution::Unresolved;
@@ -703,10 +645,7 @@ impl Builder<'_> {
                         if root != usize::MAX {
                             found.push(Res::Module(root));
                         }
-                    } else if path.len() > 1
-                        && (krate.foreign.contains(first)
-                            || self.imported_from_outside(module, first, depth))
-                    {
+                    } else if krate.foreign.contains(first) && path.len() > 1 {
                         return Resolution::Foreign;
                     }
                 }
@@ -853,6 +792,13 @@ impl Builder<'_> {
             })
             .collect();
 
+        // Whether an item of crate `krate` (test code or not) may name `candidate` loosely: its
+        // crate can see the candidate's, and test code is named only by test code of its crate.
+        let may_name = |krate: usize, from_test: bool, candidate: ItemId| {
+            let other = self.modules[self.item_module[candidate.index()]].krate;
+            self.crates[krate].visible[other]
+                && (!test_only[candidate.index()] || (from_test && other == krate))
+        };
         let hub_fan_out = self.hub_fan_out;
         let this = &*self;
         // Items grouped by module: what a reference resolves to depends only on the module it is
@@ -871,11 +817,7 @@ impl Builder<'_> {
                 let krate_index = this.modules[module].krate;
                 let krate = &this.crates[krate_index];
                 // `from_test`: the referring item is test code.
-                let visible = |id: &ItemId, from_test: bool| {
-                    let other = this.modules[this.item_module[id.index()]].krate;
-                    krate.visible[other]
-                        && (!test_only[id.index()] || (from_test && other == krate_index))
-                };
+                let visible = |id: &ItemId, from_test: bool| may_name(krate_index, from_test, *id);
                 let target_of = |line: &str, from_test: bool| -> Target<'_> {
                     let hub = |reason: EdgeReason, name| {
                         Target::Hub(HubKey {
@@ -1056,10 +998,7 @@ impl Builder<'_> {
                     .map_or(&[], Vec::as_slice),
             };
             for &candidate in candidates {
-                let other = this.modules[this.item_module[candidate.index()]].krate;
-                if krate.visible[other]
-                    && (!test_only[candidate.index()] || (key.from_test && other == key.krate))
-                {
+                if may_name(key.krate, key.from_test, candidate) {
                     edges.push((candidate, *hub, key.reason));
                 }
             }

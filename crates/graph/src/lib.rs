@@ -36,11 +36,13 @@
 //!   reach the workspace proc-macro function that defines them. A path that cannot be resolved
 //!   is resolved by its last segment across the crate and its dependencies
 //!   ([`EdgeReason::NameMatch`]) instead of being dropped, except where the language rules the
-//!   workspace out: a path whose first segment a `use` brings from outside the workspace
-//!   (`use serde_json::Value;` then `Value::from`), an associated item of a prelude or primitive
-//!   type no workspace type shares a name with (`Vec::new`, `u32::from`), and test code
-//!   (`#[test]` functions, `#[cfg(test)]` items and modules), which only test code of its own
-//!   crate can name. When in doubt the graph has the edge.
+//!   workspace out: an associated item of a concrete prelude or primitive type (`Vec::new`,
+//!   `u32::from`) is only a trait's or a blanket impl's (an impl written for `Vec` is found as
+//!   `Vec::new` first), and test code (`#[test]` functions, `#[cfg(test)]` items and modules, all
+//!   code of integration-test and bench targets) is named only by test code of its own crate. A
+//!   path through a trait or a type from another crate (`Default::default()`, `Value::from`)
+//!   dispatches to impls in the workspace and stays a loose match. When in doubt the graph has
+//!   the edge.
 //! - **Hubs.** A name that more than four items match loosely (a method name, an unresolved
 //!   name) reaches its users through one pass-through node per crate: the candidates visible
 //!   from that crate reach the hub, the hub reaches each user. Reachability is the same as with

@@ -432,17 +432,16 @@ fn one_package(lib: &str, more: &[(&str, &str)]) -> (tempfile::TempDir, Graph) {
     (dir, graph)
 }
 
-/// Method syntax calls only functions that take `self`; `Vec::new()` and a name imported from
-/// another crate do not reach workspace functions that merely share the last name.
+/// Method syntax calls only functions that take `self`; `Vec::new()` and `u32::from()` do not
+/// reach workspace functions that merely share the last name.
 #[test]
 fn loose_name_matches_skip_what_the_language_rules_out() {
     let (_dir, graph) = one_package(
-        "use serde_json::Value;\n\
-         pub struct A;\n\
+        "pub struct A;\n\
          impl A {\n    pub fn build() -> A { A }\n    pub fn from(x: u32) -> u32 { x }\n    pub fn new() -> A { A }\n    pub fn size(&self) -> u32 { 1 }\n}\n\
          pub trait Make { fn make() -> u32; }\n\
          impl<T: Clone> Make for T {\n    fn make() -> u32 { 7 }\n}\n\
-         pub fn caller(v: Vec<u32>) -> usize {\n    let _ = v.build();\n    let _ = Value::from(1);\n    let _ = Vec::<u32>::new();\n    let _ = String::make();\n    v.size()\n}\n\
+         pub fn caller(v: Vec<u32>) -> usize {\n    let _ = v.build();\n    let _ = u32::from(1u8);\n    let _ = Vec::<u32>::new();\n    let _ = String::make();\n    v.size()\n}\n\
          #[test]\nfn t() {\n    assert_eq!(caller(vec![]), 0);\n}\n",
         &[],
     );
@@ -575,5 +574,37 @@ fn hubs_leave_every_item_reaching_the_same_tests() {
                 "this repository has names that go through hubs"
             );
         }
+    }
+}
+
+/// A path through a trait (`Default::default()`, `fmt::Display::fmt`) or through a type from
+/// another crate (`Value::from`) dispatches to impls in the workspace: those stay loose matches.
+#[test]
+fn trait_and_foreign_type_paths_still_reach_workspace_impls() {
+    let (_dir, graph) = one_package(
+        "use serde_json::Value;\n\
+         use std::fmt;\n\
+         pub struct Local(u32);\n\
+         impl From<Local> for Value {\n    fn from(l: Local) -> Value { Value::Null }\n}\n\
+         impl fmt::Display for Local {\n    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { Ok(()) }\n}\n\
+         impl Default for Local {\n    fn default() -> Local { Local(3) }\n}\n\
+         pub fn reset<T: Default>(slot: &mut T) {\n    *slot = Default::default();\n}\n\
+         pub fn show<T: fmt::Display>(x: &T, f: &mut fmt::Formatter<'_>) -> fmt::Result {\n    fmt::Display::fmt(x, f)\n}\n\
+         pub fn to_json<T>(x: T) -> Value where Value: From<T> {\n    Value::from(x)\n}\n",
+        &[],
+    );
+    for (user, dependency) in [
+        ("reset", "Local::default"),
+        ("show", "Local::fmt"),
+        ("to_json", "Value::from"),
+    ] {
+        let user_id = item(&graph, "p", user);
+        let dependency_id = item(&graph, "p", dependency);
+        let deps = graph.dependencies_of(user_id);
+        assert!(
+            deps.iter()
+                .any(|edge| edge.from == dependency_id && edge.reason == EdgeReason::NameMatch),
+            "{user} depends on {dependency}: {deps:?}"
+        );
     }
 }
