@@ -330,6 +330,7 @@ fn repository_files(root: &Path) -> Vec<String> {
 fn rust_test_files(root: &Path) -> Vec<((String, String), String)> {
     let options = hourglass_graph::BuildOptions {
         cache_dir: Some(root.join(".hourglass").join("cache").join("graph")),
+        source: None,
     };
     match hourglass_graph::Graph::build(root, &options) {
         Ok(graph) => graph

@@ -32,6 +32,7 @@ pub fn run(args: GraphArgs, context: &Context) -> CliResult {
     let root = context.repo_root();
     let options = BuildOptions {
         cache_dir: (!no_cache).then(|| root.join(".hourglass").join("cache").join("graph")),
+        source: None,
     };
     let graph = Graph::build(&root, &options).map_err(Failure::input)?;
     let mut out = super::stdout();

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use hourglass_git::Head;
-use hourglass_graph::{BuildOptions, Graph};
+use std::sync::Arc;
+
+use hourglass_git::{Head, RevisionTree};
+use hourglass_graph::{BuildOptions, Graph, SourceTree};
 use hourglass_model::{ChangeSet, FileChange};
 use hourglass_select::{
     ChangeContext, ManifestChange, PathRule, RuleAction, Rules, Selection, output,
@@ -60,16 +62,46 @@ pub struct Prepared {
     pub changes: ChangeSet,
     pub context: ChangeContext,
     pub notes: Vec<String>,
-    /// Keeps a materialized head revision alive while the graph is used.
-    _head_dir: Option<ScratchDir>,
 }
 
-/// A directory removed when dropped.
-struct ScratchDir(PathBuf);
+/// A revision's tree as the graph's source of files: paths under the repository root are looked
+/// up in the revision, read from git's object store.
+#[derive(Debug)]
+struct RevisionSource {
+    repo_root: PathBuf,
+    tree: RevisionTree,
+}
 
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+impl RevisionSource {
+    fn relative<'p>(&self, path: &'p Path) -> Option<std::borrow::Cow<'p, str>> {
+        path.strip_prefix(&self.repo_root)
+            .ok()
+            .map(|rest| rest.to_string_lossy())
+    }
+}
+
+impl SourceTree for RevisionSource {
+    fn read_into(&self, path: &Path, into: &mut Vec<u8>) -> bool {
+        self.relative(path)
+            .is_some_and(|path| self.tree.read_into(&path, into))
+    }
+
+    fn content_id(&self, path: &Path) -> Option<[u8; 20]> {
+        self.tree.blob_id(&self.relative(path)?)
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        self.relative(path)
+            .is_some_and(|path| self.tree.is_file(&path))
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        self.relative(path)
+            .is_some_and(|path| self.tree.is_dir(&path))
+    }
+
+    fn read_dir(&self, path: &Path) -> Option<Vec<(String, bool)>> {
+        self.tree.read_dir(&self.relative(path)?)
     }
 }
 
@@ -109,22 +141,31 @@ pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failu
         ));
     }
 
-    let mut head_dir = None;
-    let graph_root = match (&head, &change.diff) {
+    // The graph of a revision reads its files from git, not from the work tree.
+    let source: Option<Arc<dyn SourceTree>> = match (&head, &change.diff) {
         (Head::Rev(rev), None) => {
-            let dir = scratch_dir()?;
-            hourglass_git::materialize(&repo_root, rev, &dir.0)
-                .with_context(|| format!("writing revision `{rev}` to a scratch directory"))?;
-            let root = dir.0.join(&prefix);
-            head_dir = Some(dir);
-            root
+            let repo_root = std::path::absolute(&repo_root).unwrap_or_else(|_| repo_root.clone());
+            let tree = RevisionTree::open(&repo_root, rev)
+                .with_context(|| format!("reading the tree of revision `{rev}`"))?;
+            Some(Arc::new(RevisionSource { repo_root, tree }))
         }
-        _ => workspace.clone(),
+        _ => None,
+    };
+    let graph_root = if source.is_some() {
+        let repo_root = std::path::absolute(&repo_root).unwrap_or_else(|_| repo_root.clone());
+        if prefix.is_empty() {
+            repo_root
+        } else {
+            repo_root.join(&prefix)
+        }
+    } else {
+        workspace.clone()
     };
     let state_dir = repo_root.join(".hourglass");
     keep_out_of_git(&state_dir);
     let options = BuildOptions {
         cache_dir: Some(state_dir.join("cache").join("graph")),
+        source,
     };
     let graph = Graph::build(&graph_root, &options)
         .with_context(|| format!("building the test graph of {}", graph_root.display()))?;
@@ -140,7 +181,6 @@ pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failu
         changes,
         context: change_context,
         notes,
-        _head_dir: head_dir,
     })
 }
 
@@ -246,16 +286,6 @@ fn rebase_paths(changes: ChangeSet, prefix: &str) -> (ChangeSet, usize) {
         })
         .collect();
     (ChangeSet { files }, outside)
-}
-
-fn scratch_dir() -> Result<ScratchDir, Failure> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let dir = std::env::temp_dir().join(format!("hourglass-head-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(ScratchDir(dir))
 }
 
 /// Old and new contents of changed `Cargo.toml` files and of the root

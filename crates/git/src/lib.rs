@@ -9,9 +9,10 @@
 //!   unstaged and untracked files), as a [`ChangeSet`].
 //! - [`parse_patch`]: the same from the text of a unified diff (`git diff`
 //!   output, `--diff FILE`), without a repository.
-//! - [`file_at`] and [`materialize`]: a file's contents at a revision, and a
-//!   revision's whole tree written into a directory, so that a caller can
-//!   build a test graph of a revision other than the working tree.
+//! - [`file_at`] and [`RevisionTree`]: a file's contents at a revision, and a
+//!   revision's whole tree read from the object store as it is asked for, so
+//!   that a caller can build a test graph of a revision other than the working
+//!   tree without writing the revision out.
 //!
 //! # How it works
 //!
@@ -48,7 +49,7 @@ mod tree;
 
 pub use diff::{Head, changes, merge_base_of};
 pub use patch::parse_patch;
-pub use tree::{file_at, materialize};
+pub use tree::{RevisionTree, file_at};
 
 /// An error from git or from reading a patch.
 #[derive(Debug, thiserror::Error)]

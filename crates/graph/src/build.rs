@@ -102,10 +102,10 @@ pub(crate) fn build(
     hub_fan_out: usize,
 ) -> Result<Graph, GraphError> {
     let started = Instant::now();
-    let workspace = workspace::load(root)?;
+    let workspace = crate::source::with_source(options.source.clone(), || workspace::load(root))?;
     let mut builder = Builder {
         root: &workspace.root,
-        cache: cache::Cache::open(options.cache_dir.as_deref()),
+        cache: cache::Cache::open(options.cache_dir.as_deref(), options.source.clone()),
         hub_fan_out,
         packages: workspace.packages.clone(),
         crates: Vec::new(),
@@ -133,7 +133,7 @@ pub(crate) fn build(
     };
     mark("manifests");
     builder.discover();
-    std::mem::replace(&mut builder.cache, cache::Cache::open(None)).finish();
+    std::mem::replace(&mut builder.cache, cache::Cache::open(None, None)).finish();
     mark("modules");
     builder.link_crates();
     builder.resolve_all();

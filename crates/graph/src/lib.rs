@@ -84,6 +84,7 @@
 
 pub mod lockfile;
 pub mod manifest_diff;
+pub mod source;
 pub mod workspace;
 
 mod build;
@@ -101,6 +102,7 @@ use petgraph::graph::DiGraph;
 use serde::{Deserialize, Serialize};
 
 pub use hourglass_model::{LineRange, RustTestId};
+pub use source::{FileSystem, SourceTree};
 pub use workspace::{DepKind, Package, PackageDep, PackageId, Target, TargetKind};
 
 /// Parses every file with `syn` in parallel and nothing else; returns how many parsed. The
@@ -125,6 +127,9 @@ pub struct BuildOptions {
     /// Directory for the parse cache (one pack of facts keyed by content hash); `None` = no
     /// cache.
     pub cache_dir: Option<PathBuf>,
+    /// Where the files are read from; `None` = the file system. Paths the source is asked for
+    /// lie under the workspace root given to [`Graph::build`].
+    pub source: Option<std::sync::Arc<dyn source::SourceTree>>,
 }
 
 /// An item: an index into the graph's items.

@@ -16,8 +16,10 @@
 //! workspace directory is treated as external.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use crate::source::{self, SourceTree};
 
 use serde::Serialize;
 use toml::{Table, Value};
@@ -256,7 +258,7 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (u64, u64) {
 }
 
 fn read_manifest(path: &Path) -> Result<Table, ManifestError> {
-    let text = fs::read_to_string(path).map_err(|source| ManifestError::Io {
+    let text = source::read_to_string(path).map_err(|source| ManifestError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -323,6 +325,11 @@ fn string_array(value: &Value) -> Option<Vec<String>> {
         .iter()
         .map(|item| item.as_str().map(str::to_owned))
         .collect()
+}
+
+/// [`load`] from another tree of files than the file system (a revision in git, say).
+pub fn load_from(root: &Path, tree: Arc<dyn SourceTree>) -> Result<Workspace, ManifestError> {
+    source::with_source(Some(tree), || load(root))
 }
 
 /// Reads the workspace rooted at `root` (the directory holding the root `Cargo.toml`).
@@ -491,15 +498,7 @@ fn expand_member(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
         let mut next = Vec::new();
         if part == "**" {
             for dir in &current {
-                for entry in walkdir::WalkDir::new(dir)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .filter_map(Result::ok)
-                {
-                    if entry.file_type().is_dir() {
-                        next.push(entry.into_path());
-                    }
-                }
+                next.extend(source::walk_dirs(dir));
             }
         } else {
             let matcher = globset::GlobBuilder::new(&part)
@@ -508,16 +507,15 @@ fn expand_member(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
                 .map_err(|error| format!("invalid member pattern `{pattern}`: {error}"))?
                 .compile_matcher();
             for dir in &current {
-                let Ok(entries) = fs::read_dir(dir) else {
+                let Some(entries) = source::read_dir(dir) else {
                     continue;
                 };
-                let mut names: Vec<_> = entries
-                    .filter_map(Result::ok)
-                    .map(|entry| entry.file_name())
-                    .filter(|name| matcher.is_match(Path::new(name)))
-                    .collect();
-                names.sort();
-                next.extend(names.into_iter().map(|name| dir.join(name)));
+                next.extend(
+                    entries
+                        .into_iter()
+                        .filter(|(name, _)| matcher.is_match(Path::new(name)))
+                        .map(|(name, _)| dir.join(name)),
+                );
             }
         }
         current = next;
@@ -530,7 +528,10 @@ fn expand_member(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
             current
         });
     }
-    Ok(current.into_iter().filter(|path| path.is_dir()).collect())
+    Ok(current
+        .into_iter()
+        .filter(|path| source::is_dir(path))
+        .collect())
 }
 
 /// A dependency declaration before it is matched with a member.
@@ -769,7 +770,7 @@ impl Discovery<'_> {
 
         let mut bins_inferred = Vec::new();
         let main = self.dir.join("src/main.rs");
-        if main.exists() {
+        if source::exists(&main) {
             bins_inferred.push((self.package_name.to_owned(), main));
         }
         bins_inferred.extend(infer_from_directory(&self.dir.join("src/bin")));
@@ -822,7 +823,7 @@ impl Discovery<'_> {
         autolib: Option<bool>,
     ) -> Result<Option<Target>, ManifestError> {
         let inferred = Some(self.dir.join("src/lib.rs"))
-            .filter(|path| path.exists() && autolib != Some(false));
+            .filter(|path| source::exists(path) && autolib != Some(false));
         let table = match section {
             Some(Value::Table(table)) => table.clone(),
             Some(_) => {
@@ -849,7 +850,7 @@ impl Discovery<'_> {
             self.dir.join(path)
         } else if let Some(path) = inferred {
             path
-        } else if self.edition_2015 && legacy.exists() {
+        } else if self.edition_2015 && source::exists(&legacy) {
             legacy
         } else {
             return Err(ManifestError::invalid(
@@ -984,7 +985,7 @@ impl Discovery<'_> {
                 TargetKind::Bench if spec.name == "bench" => vec![src.join("bench.rs")],
                 _ => Vec::new(),
             };
-            if let Some(path) = legacy.into_iter().find(|path| path.exists()) {
+            if let Some(path) = legacy.into_iter().find(|path| source::exists(path)) {
                 return Ok(path);
             }
         }
@@ -1052,7 +1053,7 @@ impl Discovery<'_> {
                     "`package.build` must be a path or a boolean",
                 ));
             }
-            None if build_rs.is_file() => vec![build_rs],
+            None if source::is_file(&build_rs) => vec![build_rs],
             None => Vec::new(),
         };
         Ok(paths
@@ -1078,20 +1079,19 @@ impl Discovery<'_> {
 
 /// `dir/*.rs` (named by stem) and `dir/*/main.rs` (named by folder), skipping dotfiles, sorted.
 fn infer_from_directory(dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(entries) = fs::read_dir(dir) else {
+    let Some(entries) = source::read_dir(dir) else {
         return Vec::new();
     };
     let mut found: Vec<(String, PathBuf)> = entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let file_name = entry.file_name().to_str()?.to_owned();
+        .into_iter()
+        .filter_map(|(file_name, is_dir)| {
             if file_name.starts_with('.') {
                 return None;
             }
-            let path = entry.path();
-            if entry.file_type().ok()?.is_dir() {
+            let path = dir.join(&file_name);
+            if is_dir {
                 let main = path.join("main.rs");
-                main.exists().then_some((file_name, main))
+                source::exists(&main).then_some((file_name, main))
             } else if path.extension().is_some_and(|ext| ext == "rs") {
                 let stem = path.file_stem()?.to_str()?.to_owned();
                 Some((stem, path))
