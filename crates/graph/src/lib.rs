@@ -89,6 +89,7 @@ pub mod workspace;
 mod build;
 mod cache;
 mod facts;
+mod macros;
 mod query;
 pub mod synthetic;
 
