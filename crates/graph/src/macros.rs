@@ -102,7 +102,11 @@ const MAX_MATCHES: usize = 8;
 
 /// The tests that the item-level invocation `name!(tokens)` writes. Workspace macros (in
 /// `table`) are expanded; any other macro's input is read for `#[test] fn` as written.
-pub(crate) fn tests_of_invocation(table: &MacroTable<'_>, name: &str, input: &[Tok]) -> Vec<MacroTest> {
+pub(crate) fn tests_of_invocation(
+    table: &MacroTable<'_>,
+    name: &str,
+    input: &[Tok],
+) -> Vec<MacroTest> {
     let mut expander = Expander {
         table,
         local: FxHashMap::default(),
@@ -236,8 +240,11 @@ impl Expander<'_, '_> {
                     }
                 }
                 Tok::Ident(word) if word == "macro_rules" => {
-                    if let (Some(Tok::Punct('!')), Some(Tok::Ident(name)), Some(Tok::Group(_, body))) =
-                        (toks.get(i + 1), toks.get(i + 2), toks.get(i + 3))
+                    if let (
+                        Some(Tok::Punct('!')),
+                        Some(Tok::Ident(name)),
+                        Some(Tok::Group(_, body)),
+                    ) = (toks.get(i + 1), toks.get(i + 2), toks.get(i + 3))
                     {
                         self.local
                             .entry(name.clone())
@@ -272,7 +279,9 @@ impl Expander<'_, '_> {
 
 enum Attr {
     /// `#[test]`, `#[tokio::test(..)]`, `#[rstest]`, `#[test_case(..)]`, …
-    Test { parameterized: bool },
+    Test {
+        parameterized: bool,
+    },
     /// `#[case(..)]` and the like: cases of a parameterised test.
     Parameterizing,
     Ignore,
@@ -311,8 +320,12 @@ fn arms(body: &[Tok]) -> Vec<(&[Tok], &[Tok])> {
     let mut out = Vec::new();
     let mut i = 0;
     while i + 3 < body.len() {
-        if let (Tok::Group(_, matcher), Tok::Punct('='), Tok::Punct('>'), Tok::Group(_, transcriber)) =
-            (&body[i], &body[i + 1], &body[i + 2], &body[i + 3])
+        if let (
+            Tok::Group(_, matcher),
+            Tok::Punct('='),
+            Tok::Punct('>'),
+            Tok::Group(_, transcriber),
+        ) = (&body[i], &body[i + 1], &body[i + 2], &body[i + 3])
         {
             out.push((matcher.as_slice(), transcriber.as_slice()));
             i += 4;
@@ -371,9 +384,7 @@ fn parse_pattern(toks: &[Tok]) -> Vec<Pat> {
                     i += 4;
                 }
                 (Some(Tok::Group(Delim::Paren, inner)), next, after) => {
-                    let is_op = |t: Option<&Tok>| {
-                        matches!(t, Some(Tok::Punct(c)) if matches!(c, '*' | '+' | '?'))
-                    };
+                    let is_op = |t: Option<&Tok>| matches!(t, Some(Tok::Punct(c)) if matches!(c, '*' | '+' | '?'));
                     let (sep, op, used) = if is_op(next) {
                         (None, next, 3)
                     } else {
@@ -609,7 +620,10 @@ fn fragment_ends(frag: Frag, input: &[Tok], pos: usize) -> Vec<usize> {
             let mut ends = Vec::new();
             for end in pos + 1..=input.len() {
                 if end == input.len()
-                    || matches!(input[end - 1], Tok::Punct(';') | Tok::Group(Delim::Brace, _))
+                    || matches!(
+                        input[end - 1],
+                        Tok::Punct(';') | Tok::Group(Delim::Brace, _)
+                    )
                 {
                     ends.push(end);
                 }
@@ -692,9 +706,7 @@ impl<'e, 'b> Transcriber<'e, 'b> {
                     i += 2;
                 }
                 (Tok::Punct('$'), Some(Tok::Group(Delim::Paren, inner))) => {
-                    let is_op = |t: Option<&Tok>| {
-                        matches!(t, Some(Tok::Punct(c)) if matches!(c, '*' | '+' | '?'))
-                    };
+                    let is_op = |t: Option<&Tok>| matches!(t, Some(Tok::Punct(c)) if matches!(c, '*' | '+' | '?'));
                     let (sep, used) = if is_op(toks.get(i + 2)) {
                         (None, 3)
                     } else {
@@ -760,7 +772,10 @@ mod tests {
             .collect();
         let mut table: MacroTable<'_> = FxHashMap::default();
         for (name, body) in &bodies {
-            table.entry(name.as_str()).or_default().push(body.as_slice());
+            table
+                .entry(name.as_str())
+                .or_default()
+                .push(body.as_slice());
         }
         let call = toks(invocation);
         let (Tok::Ident(name), Tok::Group(_, input)) = (&call[0], &call[2]) else {
@@ -787,7 +802,10 @@ mod tests {
     #[test]
     fn a_closure_with_commas_still_matches_an_expr() {
         let got = names(
-            &[("rgtest", "($name:ident, $fun:expr) => { #[test] fn $name() { $fun(1, 2); } };")],
+            &[(
+                "rgtest",
+                "($name:ident, $fun:expr) => { #[test] fn $name() { $fun(1, 2); } };",
+            )],
             "rgtest!(issue_123, |dir: Dir, mut cmd: TestCommand| { cmd.arg(\"x\"); })",
         );
         assert_eq!(got, ["issue_123"]);
@@ -804,7 +822,12 @@ mod tests {
         );
         assert_eq!(
             got,
-            ["current_thread::a", "current_thread::b", "threaded::a", "threaded::b"]
+            [
+                "current_thread::a",
+                "current_thread::b",
+                "threaded::a",
+                "threaded::b"
+            ]
         );
     }
 
@@ -834,7 +857,10 @@ mod tests {
         );
         assert_eq!(got, ["slow_one"]);
         let none = names(
-            &[("case", "($(#[$m:meta])* $name:ident) => { $(#[$m])* fn $name() {} };")],
+            &[(
+                "case",
+                "($(#[$m:meta])* $name:ident) => { $(#[$m])* fn $name() {} };",
+            )],
             "case!(#[inline] helper)",
         );
         assert!(none.is_empty());
@@ -854,7 +880,10 @@ mod tests {
 
     #[test]
     fn a_foreign_macro_is_read_as_written() {
-        let got = names(&[], "proptest! { #![proptest_config(x)] #[test] fn prop(x in 0..3) {} }");
+        let got = names(
+            &[],
+            "proptest! { #![proptest_config(x)] #[test] fn prop(x in 0..3) {} }",
+        );
         assert_eq!(got, ["prop"]);
     }
 
