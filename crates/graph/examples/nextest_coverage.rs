@@ -77,13 +77,14 @@ fn main() -> ExitCode {
         .map(|(binary, name)| (binary.as_str(), name.as_str()))
         .collect();
     let listed_binaries: HashSet<&str> = listed.iter().map(|(binary, _)| binary.as_str()).collect();
-    let unlisted = graph
+    let unlisted: Vec<String> = graph
         .tests()
         .iter()
         .filter(|test| listed_binaries.contains(test.id.binary_id.as_str()))
         .filter(|test| !test.parameterized && !test.id.name.is_empty())
         .filter(|test| !listed_ids.contains(&(test.id.binary_id.as_str(), test.id.name.as_str())))
-        .count();
+        .map(|test| test.id.to_string())
+        .collect();
     let known_count = listed.len() - unknown.len();
     #[allow(clippy::cast_precision_loss)]
     let share = if listed.is_empty() {
@@ -92,9 +93,16 @@ fn main() -> ExitCode {
         known_count as f64 * 100.0 / listed.len() as f64
     };
     println!(
-        "known {known_count} of {} listed tests ({share:.1}%); graph tests nextest does not list (in listed binaries): {unlisted}",
-        listed.len()
+        "known {known_count} of {} listed tests ({share:.1}%); graph tests nextest does not list (in listed binaries): {}",
+        listed.len(),
+        unlisted.len()
     );
+    if all && !unlisted.is_empty() {
+        println!("graph tests nextest does not list:");
+        for id in &unlisted {
+            println!("  {id}");
+        }
+    }
     if !per_binary.is_empty() {
         println!("unknown per binary:");
         for (binary, count) in &per_binary {

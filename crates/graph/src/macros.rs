@@ -18,11 +18,11 @@
 use std::collections::BTreeSet;
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 /// A token tree that can be cached.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(crate) enum Tok {
     Ident(String),
     Punct(char),
@@ -30,7 +30,7 @@ pub(crate) enum Tok {
     Group(Delim, Vec<Tok>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub(crate) enum Delim {
     Paren,
     Brace,
@@ -134,12 +134,19 @@ impl Expander<'_, '_> {
         }
         let mut expanded = false;
         if depth < MAX_NESTING {
+            // Ambiguous matches often write the same output: read each once.
+            let mut seen: FxHashSet<Vec<Tok>> = FxHashSet::default();
             for body in &bodies {
                 for output in self.expand(body, input) {
                     expanded = true;
-                    self.scan(&output, module, depth + 1);
+                    if self.budget > 0 && seen.insert(output.clone()) {
+                        self.scan(&output, module, depth + 1);
+                    }
                 }
             }
+        }
+        if self.budget == 0 {
+            return;
         }
         if !expanded {
             // A foreign macro, or one no arm of which matched: read its input as written.
@@ -420,30 +427,30 @@ fn parse_pattern(toks: &[Tok]) -> Vec<Pat> {
 }
 
 /// A binding: the metavariable, its repetition indices, the tokens.
-type Binding = (String, Vec<usize>, Vec<Tok>);
+type Binding<'i> = (&'i str, Vec<usize>, &'i [Tok]);
 
 /// Called with the position reached and the bindings; returns `true` to stop searching.
-type Cont<'c> = dyn FnMut(&mut Matcher<'_>, usize, &mut Vec<Binding>) -> bool + 'c;
+type Cont<'c, 'b, 'i> = dyn FnMut(&mut Matcher<'b, 'i>, usize, &mut Vec<Binding<'i>>) -> bool + 'c;
 
-struct Matcher<'b> {
+struct Matcher<'b, 'i> {
     budget: &'b mut usize,
     /// Nested `seq` calls now.
     depth: usize,
     /// Repetition indices of the metavariables being bound.
     index: Vec<usize>,
-    matches: Vec<Vec<Binding>>,
+    matches: Vec<Vec<Binding<'i>>>,
 }
 
-impl Matcher<'_> {
+impl<'b, 'i> Matcher<'b, 'i> {
     /// Matches `pats` against `input[pos..]` in every way, calling `k` at each end; `true` =
     /// stop.
     fn seq(
         &mut self,
-        pats: &[Pat],
-        input: &[Tok],
+        pats: &'i [Pat],
+        input: &'i [Tok],
         pos: usize,
-        env: &mut Vec<Binding>,
-        k: &mut Cont<'_>,
+        env: &mut Vec<Binding<'i>>,
+        k: &mut Cont<'_, 'b, 'i>,
     ) -> bool {
         if *self.budget == 0 || self.depth >= MAX_MATCH_DEPTH {
             return true;
@@ -457,11 +464,11 @@ impl Matcher<'_> {
 
     fn step(
         &mut self,
-        pats: &[Pat],
-        input: &[Tok],
+        pats: &'i [Pat],
+        input: &'i [Tok],
         pos: usize,
-        env: &mut Vec<Binding>,
-        k: &mut Cont<'_>,
+        env: &mut Vec<Binding<'i>>,
+        k: &mut Cont<'_, 'b, 'i>,
     ) -> bool {
         let Some((first, rest)) = pats.split_first() else {
             return k(self, pos, env);
@@ -488,7 +495,7 @@ impl Matcher<'_> {
             Pat::Frag(name, frag) => {
                 for end in fragment_ends(*frag, input, pos) {
                     let mark = env.len();
-                    env.push((name.clone(), self.index.clone(), input[pos..end].to_vec()));
+                    env.push((name.as_str(), self.index.clone(), &input[pos..end]));
                     let stop = self.seq(rest, input, end, env, k);
                     env.truncate(mark);
                     if stop {
@@ -513,7 +520,7 @@ impl Matcher<'_> {
                         for offset in 0..count {
                             let mut index = self.index.clone();
                             index.push(offset);
-                            env.push((name.clone(), index, vec![input[pos + offset].clone()]));
+                            env.push((name.as_str(), index, &input[pos + offset..=pos + offset]));
                         }
                         let stop = self.seq(rest, input, pos + count, env, k);
                         env.truncate(mark);
@@ -531,15 +538,15 @@ impl Matcher<'_> {
     #[allow(clippy::too_many_arguments)]
     fn rep(
         &mut self,
-        inner: &[Pat],
-        sep: Option<&Tok>,
+        inner: &'i [Pat],
+        sep: Option<&'i Tok>,
         op: char,
-        rest: &[Pat],
-        input: &[Tok],
+        rest: &'i [Pat],
+        input: &'i [Tok],
         pos: usize,
         iteration: usize,
-        env: &mut Vec<Binding>,
-        k: &mut Cont<'_>,
+        env: &mut Vec<Binding<'i>>,
+        k: &mut Cont<'_, 'b, 'i>,
     ) -> bool {
         // One more iteration first (greedy), then stopping here.
         if op != '?' || iteration == 0 {
@@ -631,15 +638,31 @@ fn fragment_ends(frag: Frag, input: &[Tok], pos: usize) -> Vec<usize> {
             ends
         }
         Frag::Expr => {
+            // A top-level `,` ends the fragment, except between the bars of a closure's
+            // parameters (`|dir, cmd| ..`) or inside angle brackets (`HashMap<K, V>`), where
+            // both readings are kept.
             let mut ends = Vec::new();
+            let mut bars = 0usize;
+            let mut angles = 0usize;
             for end in pos + 1..=input.len() {
-                if input[end - 1].is_punct(';') {
-                    break;
+                let last = &input[end - 1];
+                let previous = end.checked_sub(2).map(|i| &input[i]);
+                match last {
+                    Tok::Punct(';') => break,
+                    Tok::Punct(',') if bars % 2 == 0 && angles == 0 => break,
+                    Tok::Punct('|') => bars += 1,
+                    Tok::Punct('<') => angles += 1,
+                    Tok::Punct('>') if !matches!(previous, Some(Tok::Punct('-' | '='))) => {
+                        angles = angles.saturating_sub(1);
+                    }
+                    _ => {}
                 }
                 let boundary = match input.get(end) {
                     None => true,
                     Some(Tok::Punct(c)) => matches!(c, ',' | ';' | '=' | '|' | ':' | '>' | '<'),
-                    Some(Tok::Ident(word)) => matches!(word.as_str(), "as" | "where" | "if" | "in"),
+                    Some(Tok::Ident(word)) => {
+                        matches!(word.as_str(), "as" | "where" | "if" | "in")
+                    }
                     Some(Tok::Group(Delim::Brace | Delim::Bracket, _)) => true,
                     _ => false,
                 };
@@ -662,13 +685,13 @@ struct Transcriber<'e, 'b> {
 }
 
 impl<'e, 'b> Transcriber<'e, 'b> {
-    fn new(env: &'e [Binding], budget: &'b mut usize) -> Self {
+    fn new(env: &'e [Binding<'e>], budget: &'b mut usize) -> Self {
         let mut values = FxHashMap::default();
         let mut counts: FxHashMap<(&str, &[usize]), usize> = FxHashMap::default();
         for (name, index, toks) in env {
-            values.insert((name.as_str(), index.as_slice()), toks.as_slice());
+            values.insert((*name, index.as_slice()), *toks);
             for depth in 0..index.len() {
-                let count = counts.entry((name.as_str(), &index[..depth])).or_insert(0);
+                let count = counts.entry((*name, &index[..depth])).or_insert(0);
                 *count = (*count).max(index[depth] + 1);
             }
         }
