@@ -1,8 +1,9 @@
 //! Small source mutations of `fixtures/workspaces/safety-shapes`, one edge of
 //! the dependency graph each: constants, conditions, return values, strings,
 //! removed statements, default trait methods, blanket and generic impls,
-//! `macro_rules!` bodies, a derive macro's output, `include_str!` data, a build
-//! script, a binary's output, tests themselves, manifests and profiles.
+//! `macro_rules!` bodies, tests that only a `macro_rules!` writes, a derive
+//! macro's output, `include_str!` data, a build script, a binary's output,
+//! tests themselves, manifests and profiles.
 
 /// What running the fixture's tests after a mutation is expected to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -412,6 +413,26 @@ pub const MUTATIONS: &[Mutation] = &[
         MACROS_LIB,
         "2 * square_of!(x)",
         "3 * square_of!(x)",
+    ),
+    // Tests that only a macro writes: a `#[test] fn $name` transcriber, and test functions
+    // passed through `$($t)*` into two modules.
+    kill(
+        "test-writing-macro-body",
+        MACROS_LIB,
+        "assert_eq!($got, $want, \"{}\", stringify!($name));",
+        "assert_ne!($got, $want, \"{}\", stringify!($name));",
+    ),
+    kill(
+        "test-writing-macro-row",
+        MACROS_LIB,
+        "check_case!(twice_square_of_two, twice_square(2), 8);",
+        "check_case!(twice_square_of_two, twice_square(2), 9);",
+    ),
+    kill(
+        "passed-through-test-body",
+        MACROS_LIB,
+        "assert_eq!(clamp_percent(101), 100);",
+        "assert_eq!(clamp_percent(101), 101);",
     ),
     // The derive macro.
     kill(

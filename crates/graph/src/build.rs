@@ -11,11 +11,19 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::cache;
 use crate::facts::{FileFacts, PackedRefs, RefView, UseEntry};
+use crate::macros::{self, MacroTable, Tok};
 use crate::workspace::{self, PackageId, TargetKind};
 use crate::{
     BuildOptions, EdgeReason, FileEntry, Graph, GraphError, GraphStats, Item, ItemId, ItemKind,
     Phase, Test, TestIndex,
 };
+
+/// A test a macro writes, named inside its crate.
+struct MacroTestName {
+    name: String,
+    ignored: bool,
+    parameterized: bool,
+}
 
 /// A crate: one target of one package.
 struct Crate {
@@ -1125,6 +1133,90 @@ impl Builder<'_> {
         self.edges.extend(edges);
     }
 
+    // ---------------------------------------------------------------- macro tests
+
+    /// The tests that item-level macro invocations write in crates that run tests: the crate,
+    /// the invocation's item and the test. A crate's macros are its own `macro_rules!` (any
+    /// file, any order: textual scoping is not modelled) and the `#[macro_export]` ones of the
+    /// workspace crates it can see.
+    fn macro_tests(&self) -> Vec<(usize, ItemId, MacroTestName)> {
+        let mut defs: Vec<(usize, bool, &str, &[Tok])> = Vec::new();
+        for instance in &self.instances {
+            for def in &self.files[instance.file].facts.macro_defs {
+                defs.push((instance.krate, def.exported, &def.name, &def.body));
+            }
+        }
+        let mut tables: FxHashMap<usize, MacroTable<'_>> = FxHashMap::default();
+        let mut work = Vec::new();
+        for instance in &self.instances {
+            let c = &self.crates[instance.krate];
+            let facts = &self.files[instance.file].facts;
+            if !c.runs_tests || !c.harness || facts.macro_calls.is_empty() {
+                continue;
+            }
+            tables.entry(instance.krate).or_insert_with(|| {
+                let mut table: MacroTable<'_> = FxHashMap::default();
+                for &(krate, exported, name, body) in &defs {
+                    if krate == instance.krate || (exported && c.visible[krate]) {
+                        table.entry(name).or_default().push(body);
+                    }
+                }
+                table
+            });
+            for call in &facts.macro_calls {
+                let raw = &facts.items[call.item as usize];
+                let id = instance.items[call.item as usize];
+                let name = &self.items[id.index()].name;
+                let own = raw.path.last().map_or("", String::as_str);
+                let prefix = name
+                    .strip_suffix(own)
+                    .unwrap_or("")
+                    .trim_end_matches("::")
+                    .to_owned();
+                work.push((instance.krate, id, prefix, call));
+            }
+        }
+        let expand = || {
+            let mut out = Vec::new();
+            for (krate, id, prefix, call) in &work {
+                for test in macros::tests_of_invocation(&tables[krate], &call.name, &call.input) {
+                    let mut name = prefix.clone();
+                    for segment in &test.path {
+                        if !name.is_empty() {
+                            name.push_str("::");
+                        }
+                        name.push_str(segment);
+                    }
+                    out.push((
+                        *krate,
+                        *id,
+                        MacroTestName {
+                            name,
+                            ignored: test.ignored,
+                            parameterized: test.parameterized,
+                        },
+                    ));
+                }
+            }
+            out
+        };
+        if work.is_empty() {
+            return Vec::new();
+        }
+        // Matching recurses once per repetition: a thread with room for long inputs.
+        std::thread::scope(|scope| {
+            match std::thread::Builder::new()
+                .stack_size(macros::STACK_SIZE)
+                .spawn_scoped(scope, expand)
+            {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => expand(),
+            }
+        })
+    }
+
     // ---------------------------------------------------------------- finish
 
     fn finish(mut self, root: &Path) -> Graph {
@@ -1219,6 +1311,27 @@ impl Builder<'_> {
                 });
                 test_nodes.push(id);
             }
+        }
+        // Tests written by item-level macro invocations: their node is the invocation, which
+        // depends on the macro's definition and on every name in its input.
+        let mut known: FxHashSet<RustTestId> = tests.iter().map(|t: &Test| t.id.clone()).collect();
+        for (krate, invocation, test) in self.macro_tests() {
+            let c = &self.crates[krate];
+            let item = &self.items[invocation.index()];
+            let id = RustTestId::new(c.binary_id.clone().unwrap_or_default(), test.name);
+            if !known.insert(id.clone()) {
+                continue;
+            }
+            tests.push(Test {
+                id,
+                item: Some(invocation),
+                package: c.package,
+                file: item.file.clone(),
+                lines: Some(item.lines),
+                ignored: test.ignored,
+                parameterized: test.parameterized,
+            });
+            test_nodes.push(invocation);
         }
         for (krate, c) in self.crates.iter().enumerate() {
             if c.runs_tests

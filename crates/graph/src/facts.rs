@@ -6,13 +6,14 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use serde::{Deserialize, Serialize};
 use syn::punctuated::Punctuated;
 use syn::visit::{self, Visit};
 use syn::{Attribute, Expr, ImplItem, Item, Token, TraitItem, Visibility};
 
 use crate::ItemKind;
+use crate::macros::{self, Tok};
 
 /// Facts of one file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -26,6 +27,32 @@ pub(crate) struct FileFacts {
     pub items: Vec<RawItem>,
     /// Out-of-line module declarations (`mod x;`).
     pub mods: Vec<ModDecl>,
+    /// `macro_rules!` definitions.
+    pub macro_defs: Vec<MacroDef>,
+    /// Item-level macro invocations (`name!(..);` among items), whose output may hold tests.
+    pub macro_calls: Vec<MacroCall>,
+}
+
+/// A `macro_rules!` definition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MacroDef {
+    /// Its raw item.
+    pub item: u32,
+    pub name: String,
+    /// `#[macro_export]`: other crates can invoke it.
+    pub exported: bool,
+    /// The tokens between the braces: the arms.
+    pub body: Vec<Tok>,
+}
+
+/// An item-level macro invocation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MacroCall {
+    /// Its raw item ([`ItemKind::Other`]).
+    pub item: u32,
+    /// The macro's name (the last segment of its path).
+    pub name: String,
+    pub input: Vec<Tok>,
 }
 
 /// A module scope inside a file (the file itself or an inline `mod x { .. }`).
@@ -701,76 +728,23 @@ impl Extractor {
                         c.visit_macro(&m.mac);
                     }
                 });
-                if !is_rules {
-                    self.macro_tests(&m.mac.tokens, index, scope, prefix);
+                let tokens = macros::tokens(m.mac.tokens.clone());
+                if let Some(ident) = &m.ident {
+                    self.facts.macro_defs.push(MacroDef {
+                        item: index,
+                        name: ident.to_string(),
+                        exported: has_attr(&m.attrs, "macro_export"),
+                        body: tokens,
+                    });
+                } else if let Some(last) = m.mac.path.segments.last() {
+                    self.facts.macro_calls.push(MacroCall {
+                        item: index,
+                        name: last.ident.to_string(),
+                        input: tokens,
+                    });
                 }
             }
             _ => {}
-        }
-    }
-
-    /// Tests written inside an item-level macro (`proptest! { #[test] fn x(..) }`):
-    /// `#[..test..] fn name` in its tokens.
-    fn macro_tests(&mut self, tokens: &TokenStream, owner: u32, scope: u32, prefix: &[String]) {
-        let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
-        let mut pending_test = false;
-        let mut ignored = false;
-        let mut i = 0;
-        while i < trees.len() {
-            match &trees[i] {
-                TokenTree::Punct(p) if p.as_char() == '#' => {
-                    if let Some(TokenTree::Group(g)) = trees.get(i + 1)
-                        && g.delimiter() == Delimiter::Bracket
-                    {
-                        let inner: Vec<TokenTree> = g.stream().into_iter().collect();
-                        let last_ident = inner.iter().rev().find_map(|t| match t {
-                            TokenTree::Ident(id) => Some(id.to_string()),
-                            _ => None,
-                        });
-                        let first_ident = inner.first().map(ToString::to_string);
-                        if last_ident.as_deref() == Some("test") {
-                            pending_test = true;
-                        }
-                        if first_ident.as_deref() == Some("ignore") {
-                            ignored = true;
-                        }
-                        i += 2;
-                        continue;
-                    }
-                }
-                TokenTree::Ident(id) if id == "fn" => {
-                    if pending_test && let Some(TokenTree::Ident(name)) = trees.get(i + 1) {
-                        let owner_item = &self.facts.items[owner as usize];
-                        let span = (owner_item.start, owner_item.end);
-                        let refs = owner_item.refs.clone();
-                        let mut path = prefix.to_vec();
-                        path.push(name.to_string());
-                        self.push(RawItem {
-                            kind: ItemKind::Fn,
-                            path,
-                            scope,
-                            start: span.0,
-                            end: span.1,
-                            parent: Some(owner),
-                            refs,
-                            test: Some(TestAttr {
-                                ignored,
-                                parameterized: false,
-                            }),
-                            imp: None,
-                            includes: Vec::new(),
-                            proc_macro: Vec::new(),
-                            has_body: true,
-                            receiver: false,
-                            test_only: true,
-                        });
-                    }
-                    pending_test = false;
-                    ignored = false;
-                }
-                _ => {}
-            }
-            i += 1;
         }
     }
 

@@ -40,7 +40,11 @@ fn affected(graph: &Graph, changed: &[hourglass_graph::ItemId]) -> BTreeSet<Stri
 }
 
 /// `(binary id, test name, ignored)` of every test `cargo nextest list` finds in `dir`.
-fn nextest_list(dir: &Path, target_dir: &Path, args: &[&str]) -> BTreeSet<(String, String, bool)> {
+pub(crate) fn nextest_list(
+    dir: &Path,
+    target_dir: &Path,
+    args: &[&str],
+) -> BTreeSet<(String, String, bool)> {
     let mut list = Command::new("cargo");
     list.args(["nextest", "list", "--message-format", "json"])
         .args(args)
@@ -70,7 +74,10 @@ fn nextest_list(dir: &Path, target_dir: &Path, args: &[&str]) -> BTreeSet<(Strin
     tests
 }
 
-fn graph_tests(graph: &Graph, packages: Option<&[&str]>) -> BTreeSet<(String, String, bool)> {
+pub(crate) fn graph_tests(
+    graph: &Graph,
+    packages: Option<&[&str]>,
+) -> BTreeSet<(String, String, bool)> {
     graph
         .tests()
         .iter()
