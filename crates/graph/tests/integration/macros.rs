@@ -237,6 +237,7 @@ fn the_cache_keeps_what_expansion_needs() {
     let cache = tempfile::tempdir().unwrap();
     let options = BuildOptions {
         cache_dir: Some(cache.path().to_path_buf()),
+        source: None,
     };
     let cold = Graph::build(&fixture(), &options).unwrap();
     let warm = Graph::build(&fixture(), &options).unwrap();
