@@ -67,10 +67,13 @@ use hourglass_model::{ChangeKind, ChangeSet, FileChange};
 use serde::Serialize;
 
 mod explain;
+pub mod listed;
 pub mod output;
 mod rules;
+mod scope;
 
 pub use explain::{Explanation, ItemRef, Step, explain};
+pub use listed::{ListError, ListedBinary, TestList};
 pub use rules::{PathRule, RuleAction, Rules};
 
 /// At most this many reasons are kept per test; the rest are counted.
@@ -108,10 +111,50 @@ pub struct Selection {
     /// Sorted by binary id, then name.
     pub selected: Vec<SelectedTest>,
     pub notes: Vec<String>,
-    /// How many tests the graph knows in each binary, so that renderings can
-    /// name a binary instead of listing every one of its tests.
+    /// Binaries the change can reach (their package, or a package they link,
+    /// changed): a test in one that the graph does not know may be affected,
+    /// so `--format nextest` runs it. Sorted.
+    pub open_binaries: Vec<String>,
+    /// With the runner's list of tests ([`selection_with_list`]): how it
+    /// compares with the graph; `None` without a list.
+    pub listed: Option<ListedSummary>,
+    /// Every test binary with the tests known in it (the graph's, or the
+    /// list's), for renderings.
     #[serde(skip)]
-    pub binary_sizes: BTreeMap<String, usize>,
+    pub binaries: BTreeMap<String, BinaryTests>,
+}
+
+/// How the runner's list compares with the graph.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ListedSummary {
+    /// Tests in the list.
+    pub tests: usize,
+    /// Listed tests the graph does not know (`<binary id> <test name>`).
+    pub not_in_graph: Vec<String>,
+    /// Tests the graph knows that the list does not have (compiled out by a
+    /// `cfg`, named otherwise by a macro): never selected.
+    pub not_in_list: Vec<String>,
+}
+
+/// The tests known in one binary and whether the change may reach others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BinaryTests {
+    /// Sorted by name.
+    pub tests: Vec<KnownTest>,
+    /// `Some(selected)` for a `harness = false` target, which runs whole.
+    pub whole: Option<bool>,
+    /// The change can reach code of this binary, so tests in it that are not
+    /// in `tests` must run.
+    pub open: bool,
+}
+
+/// One test of a [`BinaryTests`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownTest {
+    pub name: String,
+    /// Its cases are named `<name>::<case>`.
+    pub parameterized: bool,
+    pub selected: bool,
 }
 
 /// One selected test.
@@ -152,6 +195,14 @@ pub struct Impact {
     pub notes: Vec<String>,
     /// Changed files that selected nothing, with why.
     pub quiet_files: Vec<(String, String)>,
+    /// Packages widened as a whole (with their dependents): something in
+    /// them changed that their items do not show.
+    pub widened_packages: BTreeSet<PackageId>,
+    /// Test patterns of the rules that fired, with the reason: they also
+    /// name listed tests the graph does not know.
+    pub rule_tests: Vec<(String, String)>,
+    /// Binaries holding tests a rule selected.
+    pub rule_binaries: BTreeSet<String>,
 }
 
 impl Impact {
@@ -262,18 +313,342 @@ pub fn selection(graph: &Graph, impact: &Impact) -> Selection {
         .collect();
     selected.sort_by(|a, b| (&a.binary_id, &a.name).cmp(&(&b.binary_id, &b.name)));
     selected.dedup_by(|a, b| a.binary_id == b.binary_id && a.name == b.name);
-    let mut binary_sizes: BTreeMap<String, usize> = BTreeMap::new();
-    for test in graph.tests() {
-        *binary_sizes.entry(test.id.binary_id.clone()).or_default() += 1;
-    }
+    let scope = scope::Scope::new(graph, impact);
+    let binaries = graph_binaries(graph, &selected, &scope);
     Selection {
-        binary_sizes,
         run_all: impact.run_all(),
         run_all_reasons: impact.run_all_reasons.clone(),
         total_tests,
         selected,
         notes: impact.notes.clone(),
+        open_binaries: scope.open.keys().cloned().collect(),
+        listed: None,
+        binaries,
     }
+}
+
+/// Every binary the graph knows (a target with a binary id), with its tests
+/// and whether the change can reach it.
+fn graph_binaries(
+    graph: &Graph,
+    selected: &[SelectedTest],
+    scope: &scope::Scope,
+) -> BTreeMap<String, BinaryTests> {
+    let chosen: BTreeSet<(&str, &str)> = selected
+        .iter()
+        .map(|test| (test.binary_id.as_str(), test.name.as_str()))
+        .collect();
+    let mut binaries: BTreeMap<String, BinaryTests> = BTreeMap::new();
+    for (_, package) in graph.packages() {
+        for target in &package.targets {
+            if let Some(binary) = &target.binary_id {
+                binaries.entry(binary.clone()).or_default();
+            }
+        }
+    }
+    for test in graph.tests() {
+        let binary = binaries.entry(test.id.binary_id.clone()).or_default();
+        let is_selected = chosen.contains(&(test.id.binary_id.as_str(), test.id.name.as_str()));
+        if test.item.is_none() || test.id.name.is_empty() {
+            binary.whole = Some(is_selected || binary.whole == Some(true));
+        } else {
+            binary.tests.push(KnownTest {
+                name: test.id.name.clone(),
+                parameterized: test.parameterized,
+                selected: is_selected,
+            });
+        }
+    }
+    for (id, binary) in &mut binaries {
+        binary.tests.sort_by(|a, b| a.name.cmp(&b.name));
+        binary.tests.dedup_by(|a, b| a.name == b.name);
+        binary.open = scope.open.contains_key(id);
+    }
+    binaries
+}
+
+/// [`selection`] against the runner's own list of tests (`cargo nextest
+/// list`), which is the truth about which tests exist:
+///
+/// - a listed test the graph knows is selected as the graph says; a case
+///   `<name>::<case>` of a parameterised test the graph knows follows it;
+///   a test of a `harness = false` binary follows the binary;
+/// - a listed test the graph does not know is attributed to the deepest
+///   module the graph knows on its path, in its binary's crate: selected
+///   when the change reaches any item in or below that module. When that
+///   module (or an item below it) uses a proc macro of the workspace, whose
+///   output the graph cannot see, or the package has a build script (code
+///   it writes is `include!`d unseen), or the graph does not know the crate,
+///   the test is selected whenever anything its binary links changed (its
+///   package or a package in its dependency closure, dev-dependencies
+///   included). Rule test patterns and `run_all` apply to it as to any
+///   test. Its reasons start with "not visible to the graph";
+/// - a test the graph knows that is not in the list is not selected, and
+///   a note names it;
+/// - `total_tests` counts the list (a `harness = false` binary that lists
+///   nothing counts as one test).
+pub fn selection_with_list(graph: &Graph, impact: &Impact, list: &TestList) -> Selection {
+    let base = selection(graph, impact);
+    let scope = scope::Scope::new(graph, impact);
+    let mut modules: Option<scope::Modules> = None;
+    let mut by_key: BTreeMap<(&str, &str), &SelectedTest> = BTreeMap::new();
+    for test in &base.selected {
+        by_key.insert((test.binary_id.as_str(), test.name.as_str()), test);
+    }
+    let mut selected: Vec<SelectedTest> = Vec::new();
+    let mut binaries: BTreeMap<String, BinaryTests> = BTreeMap::new();
+    let mut summary = ListedSummary {
+        tests: list.len(),
+        ..ListedSummary::default()
+    };
+    let mut total_tests = list.len();
+    for (binary_id, listed) in &list.binaries {
+        let known = base.binaries.get(binary_id);
+        let Some(names) = &listed.tests else {
+            // Not listed by the runner: as the graph says.
+            selected.extend(
+                base.selected
+                    .iter()
+                    .filter(|test| &test.binary_id == binary_id)
+                    .cloned(),
+            );
+            if let Some(known) = known {
+                binaries.insert(binary_id.clone(), known.clone());
+            } else {
+                binaries.insert(
+                    binary_id.clone(),
+                    BinaryTests {
+                        open: true,
+                        ..BinaryTests::default()
+                    },
+                );
+            }
+            continue;
+        };
+        let mut rendered = BinaryTests::default();
+        if let Some(whole) = known.and_then(|known| known.whole) {
+            // `harness = false`: the list's names are the binary's own.
+            rendered.whole = Some(whole);
+            if whole {
+                selected.extend(
+                    base.selected
+                        .iter()
+                        .filter(|test| &test.binary_id == binary_id && test.name.is_empty())
+                        .cloned(),
+                );
+            }
+            if names.is_empty() {
+                total_tests += 1;
+            }
+            binaries.insert(binary_id.clone(), rendered);
+            continue;
+        }
+        let known_names: BTreeMap<&str, &KnownTest> = known
+            .map(|known| {
+                known
+                    .tests
+                    .iter()
+                    .map(|test| (test.name.as_str(), test))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let listed_names: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+        for name in names {
+            let graph_name = if known_names.contains_key(name.as_str()) {
+                Some(name.as_str())
+            } else {
+                parameterized_parent(&known_names, name)
+            };
+            let pick = match graph_name {
+                Some(graph_name) => by_key
+                    .get(&(binary_id.as_str(), graph_name))
+                    .map(|test| test.reasons.clone()),
+                None => {
+                    summary.not_in_graph.push(format!("{binary_id} {name}"));
+                    let modules = modules.get_or_insert_with(|| scope::Modules::new(graph, impact));
+                    unseen_reason(graph, impact, &scope, modules, binary_id, listed, name)
+                        .map(|reason| vec![reason])
+                }
+            };
+            rendered.tests.push(KnownTest {
+                name: name.clone(),
+                parameterized: false,
+                selected: pick.is_some(),
+            });
+            if let Some(reasons) = pick {
+                selected.push(SelectedTest {
+                    binary_id: binary_id.clone(),
+                    name: name.clone(),
+                    reasons,
+                    whole_binary: false,
+                    parameterized: false,
+                });
+            }
+        }
+        if let Some(known) = known {
+            for test in &known.tests {
+                let listed_case = test.parameterized
+                    && listed_names
+                        .range::<str, _>((
+                            std::ops::Bound::Excluded(test.name.as_str()),
+                            std::ops::Bound::Unbounded,
+                        ))
+                        .next()
+                        .is_some_and(|next| {
+                            next.strip_prefix(test.name.as_str())
+                                .is_some_and(|rest| rest.starts_with("::"))
+                        });
+                if !listed_names.contains(test.name.as_str()) && !listed_case {
+                    summary
+                        .not_in_list
+                        .push(format!("{binary_id} {}", test.name));
+                }
+            }
+        }
+        binaries.insert(binary_id.clone(), rendered);
+    }
+    // Binaries the graph knows and the list does not: nothing of them runs.
+    for (binary_id, known) in &base.binaries {
+        if list.binaries.contains_key(binary_id) {
+            continue;
+        }
+        for test in &known.tests {
+            summary
+                .not_in_list
+                .push(format!("{binary_id} {}", test.name));
+        }
+        if known.whole.is_some() {
+            summary.not_in_list.push(binary_id.clone());
+        }
+        binaries.insert(
+            binary_id.clone(),
+            BinaryTests {
+                tests: known
+                    .tests
+                    .iter()
+                    .map(|test| KnownTest {
+                        selected: false,
+                        ..test.clone()
+                    })
+                    .collect(),
+                whole: known.whole.map(|_| false),
+                open: false,
+            },
+        );
+    }
+    let mut notes = base.notes.clone();
+    if !summary.not_in_graph.is_empty() {
+        notes.push(format!(
+            "{} listed test(s) are not visible to the graph: {}",
+            summary.not_in_graph.len(),
+            abbreviate(&summary.not_in_graph)
+        ));
+    }
+    if !summary.not_in_list.is_empty() {
+        notes.push(format!(
+            "{} test(s) the graph found are not in the list (compiled out, or named otherwise) and are not selected: {}",
+            summary.not_in_list.len(),
+            abbreviate(&summary.not_in_list)
+        ));
+    }
+    selected.sort_by(|a, b| (&a.binary_id, &a.name).cmp(&(&b.binary_id, &b.name)));
+    selected.dedup_by(|a, b| a.binary_id == b.binary_id && a.name == b.name);
+    Selection {
+        run_all: base.run_all,
+        run_all_reasons: base.run_all_reasons,
+        total_tests,
+        selected,
+        notes,
+        open_binaries: Vec::new(),
+        listed: Some(summary),
+        binaries,
+    }
+}
+
+/// The parameterised test the graph knows whose case `name` is
+/// (`<test>::<case>`).
+fn parameterized_parent<'a>(known: &BTreeMap<&'a str, &KnownTest>, name: &str) -> Option<&'a str> {
+    let mut end = name.len();
+    while let Some(at) = name[..end].rfind("::") {
+        if let Some((found, test)) = known.get_key_value(&name[..at])
+            && test.parameterized
+        {
+            return Some(found);
+        }
+        end = at;
+    }
+    None
+}
+
+/// Why a listed test the graph does not know is selected, or `None`.
+fn unseen_reason(
+    graph: &Graph,
+    impact: &Impact,
+    scope: &scope::Scope,
+    modules: &scope::Modules,
+    binary_id: &str,
+    listed: &ListedBinary,
+    name: &str,
+) -> Option<String> {
+    const UNSEEN: &str = "not visible to the graph";
+    if impact.run_all() {
+        return Some(format!("{UNSEEN}; every test runs (see run_all_reasons)"));
+    }
+    let printed = format!("{binary_id} {name}");
+    for (pattern, reason) in &impact.rule_tests {
+        if names_test(pattern, rules::test_matcher(pattern).as_ref(), &printed) {
+            return Some(format!("{UNSEEN}; {reason}"));
+        }
+    }
+    let package = graph.package_by_name(&listed.package);
+    let Some(package) = package else {
+        return Some(format!(
+            "{UNSEEN}; its package `{}` is not in the graph",
+            listed.package
+        ));
+    };
+    let linked = || {
+        scope
+            .open
+            .get(binary_id)
+            .or_else(|| scope.packages.get(&package))
+            .map(|why| format!("{UNSEEN}; {why}"))
+    };
+    if !modules.knows_crate(binary_id) {
+        return linked();
+    }
+    let module = modules.module_of(binary_id, name);
+    let shown = if module.is_empty() {
+        "the crate root".to_owned()
+    } else {
+        format!("module `{module}`")
+    };
+    let has_build_script = graph
+        .package(package)
+        .targets
+        .iter()
+        .any(|target| target.kind == hourglass_graph::TargetKind::BuildScript);
+    if has_build_script || modules.uses_proc_macro(binary_id, &module) {
+        return linked();
+    }
+    modules
+        .reached_in(binary_id, &module)
+        .map(|item| format!("{UNSEEN}; {shown} holds code the change reaches (`{item}`)"))
+}
+
+/// The first ten entries, and how many more.
+fn abbreviate(entries: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = entries
+        .iter()
+        .take(SHOWN)
+        .map(|entry| format!("`{entry}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if entries.len() > SHOWN {
+        text.push_str(&format!(" and {} more", entries.len() - SHOWN));
+    }
+    text
 }
 
 fn push_reason(reasons: &mut Vec<String>, reason: String) {
@@ -665,6 +1040,7 @@ fn widen_package(
         packages.extend(graph.dependents(package));
     }
     for id in packages {
+        impact.widened_packages.insert(id);
         for test in graph.tests_of_package(id) {
             impact.widen(test, reason);
         }
@@ -674,15 +1050,24 @@ fn widen_package(
 /// Selects the tests whose printed id (`<binary id> <test name>`) equals or
 /// matches the glob `pattern`; returns how many.
 fn widen_tests(graph: &Graph, impact: &mut Impact, pattern: &str, reason: &str) -> usize {
+    impact
+        .rule_tests
+        .push((pattern.to_owned(), reason.to_owned()));
     let matcher = rules::test_matcher(pattern);
     let mut count = 0;
     for (index, test) in graph.tests().iter().enumerate() {
         let printed = test.id.to_string();
-        let printed = printed.trim_end();
-        if printed == pattern.trim() || matcher.as_ref().is_some_and(|m| m.is_match(printed)) {
+        if names_test(pattern, matcher.as_ref(), &printed) {
             impact.widen(test_index(graph, index), reason);
+            impact.rule_binaries.insert(test.id.binary_id.clone());
             count += 1;
         }
     }
     count
+}
+
+/// Whether a rule's test pattern names the printed id of a test.
+fn names_test(pattern: &str, matcher: Option<&globset::GlobMatcher>, printed: &str) -> bool {
+    let printed = printed.trim_end();
+    printed == pattern.trim() || matcher.is_some_and(|m| m.is_match(printed))
 }
