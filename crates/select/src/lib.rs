@@ -565,6 +565,14 @@ pub fn selection_with_list(graph: &Graph, impact: &Impact, list: &TestList) -> S
     }
 }
 
+/// How the runner's list compares with the graph, with no change: which
+/// listed tests the graph does not know, which known tests the list lacks.
+pub fn compare_with_list(graph: &Graph, list: &TestList) -> ListedSummary {
+    selection_with_list(graph, &Impact::default(), list)
+        .listed
+        .unwrap_or_default()
+}
+
 /// The parameterised test the graph knows whose case `name` is
 /// (`<test>::<case>`).
 fn parameterized_parent<'a>(known: &BTreeMap<&'a str, &KnownTest>, name: &str) -> Option<&'a str> {
