@@ -4,6 +4,7 @@
 //! real cargo-nextest on `fixtures/workspaces/unseen-tests` (each test
 //! builds it in its own target directory: a few seconds).
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -353,9 +354,10 @@ fn big_workspace(repo: &TempRepo, tests: usize) {
         "pub fn one() -> u32 {\n    1\n}\n\npub fn two() -> u32 {\n    2\n}\n\n#[cfg(test)]\nmod tests {\n    #[test]\n    fn uses_one() {\n        assert_eq!(super::one(), 1);\n    }\n",
     );
     for i in 0..tests {
-        lib.push_str(&format!(
+        let _ = write!(
+            lib,
             "\n    #[test]\n    fn a_test_with_a_name_long_enough_to_fill_a_filterset_quickly_{i:05}() {{\n        assert_eq!(super::two(), 2);\n    }}\n"
-        ));
+        );
     }
     lib.push_str("}\n");
     repo.write("big/src/lib.rs", lib);

@@ -59,6 +59,7 @@
 //!   what it cannot see (macro-generated code in particular).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use hourglass_graph::lockfile::{changed_lock_packages, reverse_closure};
 use hourglass_graph::manifest_diff::{ManifestImpact, classify_manifest_change};
@@ -459,16 +460,15 @@ pub fn selection_with_list(graph: &Graph, impact: &Impact, list: &TestList) -> S
             } else {
                 parameterized_parent(&known_names, name)
             };
-            let pick = match graph_name {
-                Some(graph_name) => by_key
+            let pick = if let Some(graph_name) = graph_name {
+                by_key
                     .get(&(binary_id.as_str(), graph_name))
-                    .map(|test| test.reasons.clone()),
-                None => {
-                    summary.not_in_graph.push(format!("{binary_id} {name}"));
-                    let modules = modules.get_or_insert_with(|| scope::Modules::new(graph, impact));
-                    unseen_reason(graph, impact, &scope, modules, binary_id, listed, name)
-                        .map(|reason| vec![reason])
-                }
+                    .map(|test| test.reasons.clone())
+            } else {
+                summary.not_in_graph.push(format!("{binary_id} {name}"));
+                let modules = modules.get_or_insert_with(|| scope::Modules::new(graph, impact));
+                unseen_reason(graph, impact, &scope, modules, binary_id, listed, name)
+                    .map(|reason| vec![reason])
             };
             rendered.tests.push(KnownTest {
                 name: name.clone(),
@@ -654,7 +654,7 @@ fn abbreviate(entries: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     if entries.len() > SHOWN {
-        text.push_str(&format!(" and {} more", entries.len() - SHOWN));
+        let _ = write!(text, " and {} more", entries.len() - SHOWN);
     }
     text
 }

@@ -66,6 +66,7 @@ struct RawSuite {
     #[serde(default)]
     status: Option<String>,
     #[serde(default)]
+    #[allow(clippy::zero_sized_map_values)] // a map in the JSON: only its keys are read
     testcases: Option<BTreeMap<String, serde::de::IgnoredAny>>,
 }
 
