@@ -7,7 +7,8 @@
 //! *head* side of the change. Every selected test carries the reasons it was
 //! picked; [`explain`] gives the chain of edges from a changed item to one
 //! test, for `hourglass why`. [`output`] renders a selection as a test list,
-//! JSON, a cargo-nextest filterset or `cargo test` invocations.
+//! JSON, a cargo-nextest filterset, a nextest tool-config file or `cargo
+//! test` invocations.
 //!
 //! # How it works
 //!
@@ -49,6 +50,36 @@
 //! names its cases `<name>::<case>`, so renderings match it as a prefix. A
 //! binary whose every known test is selected is rendered as the binary alone.
 //!
+//! # Tests the graph does not know
+//!
+//! A test written by a macro the graph cannot expand, or by a build script,
+//! is invisible to the graph, and nothing widens for it. Two defences:
+//!
+//! - **The linker bound.** A change can only affect a test binary that links
+//!   it: a binary whose package, or a package in its dependency closure
+//!   (dev and build dependencies included), changed; a changed item of a
+//!   test, bench or example crate reaches that binary only, one of a binary
+//!   target reaches it and the targets cargo builds it for. These binaries
+//!   are [`Selection::open_binaries`]. [`output::nextest`] renders the
+//!   selection as an exclusion: every test except those the graph *knows*
+//!   are unaffected, so a test it never saw still runs in an open binary,
+//!   and a binary it does not know at all (a new test target) is never
+//!   named, so it runs.
+//! - **The runner's list.** [`selection_with_list`] takes `cargo nextest
+//!   list --message-format json` output ([`TestList`]), which is the truth
+//!   about which tests exist. A listed test the graph does not know is
+//!   attributed to the deepest module the graph knows on its path (selected
+//!   when the change reaches an item in or below it; a macro invocation and
+//!   the `macro_rules!` it calls are items of that module), or, when the
+//!   module uses a workspace proc macro, the package has a build script or
+//!   the crate is unknown, selected whenever its binary is open. Its reasons
+//!   say "not visible to the graph". `total_tests` counts the list; tests the
+//!   graph knows and the list lacks are noted, not selected.
+//!
+//! [`output::nextest_config`] puts the filterset into a nextest tool-config
+//! profile (`default-filter`), which no command-line length limit applies
+//! to (Linux refuses a single argument past 128 KiB).
+//!
 //! # Limitations
 //!
 //! - The graph is the head side; code that was deleted is only seen through
@@ -57,6 +88,13 @@
 //! - Doctests are not selected: cargo-nextest does not run them.
 //! - Selection is as good as the graph's edges; see `hourglass_graph` for
 //!   what it cannot see (macro-generated code in particular).
+//! - Module attribution of an unseen test trusts that the code a macro
+//!   writes is reached through the module's items (the invocation, whose
+//!   tokens name what the test uses, and the `macro_rules!` body). Code a
+//!   proc macro of the workspace writes, or a build script, falls back to
+//!   the linker bound, which is safe but coarse.
+//! - The `cargo` rendering lists the known selected tests only; it is not
+//!   safe for tests the graph does not know.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -113,8 +151,8 @@ pub struct Selection {
     pub selected: Vec<SelectedTest>,
     pub notes: Vec<String>,
     /// Binaries the change can reach (their package, or a package they link,
-    /// changed): a test in one that the graph does not know may be affected,
-    /// so `--format nextest` runs it. Sorted.
+    /// changed): without a list, a test in one that the graph does not know
+    /// may be affected, so `--format nextest` runs it. Sorted.
     pub open_binaries: Vec<String>,
     /// With the runner's list of tests ([`selection_with_list`]): how it
     /// compares with the graph; `None` without a list.
@@ -559,7 +597,7 @@ pub fn selection_with_list(graph: &Graph, impact: &Impact, list: &TestList) -> S
         total_tests,
         selected,
         notes,
-        open_binaries: Vec::new(),
+        open_binaries: scope.open.keys().cloned().collect(),
         listed: Some(summary),
         binaries,
     }
