@@ -464,3 +464,21 @@ fn the_pull_request_script_selects_runs_and_ingests() {
     .unwrap();
     assert_eq!(selection["total_tests"], 6);
 }
+
+/// The README's CI recipe quotes the script the test above runs, line for line.
+#[test]
+fn the_readme_quotes_the_pull_request_script() {
+    let readme = std::fs::read_to_string(fixture("README.md")).unwrap();
+    let script = std::fs::read_to_string(fixture("fixtures/ci/pull-request.sh")).unwrap();
+    let recipe = &readme[readme.find("## CI recipe").expect("a CI recipe section")..];
+    let block = recipe
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a sh block");
+    let lines: Vec<&str> = script.lines().map(str::trim).collect();
+    for line in block.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        assert!(lines.contains(&line), "not in the script: {line}");
+    }
+    assert!(recipe.contains("sh fixtures/ci/pull-request.sh"));
+}
