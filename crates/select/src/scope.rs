@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use hourglass_graph::{EdgeReason, Graph, ItemKind, PackageId, TargetKind};
+use hourglass_graph::{EdgeReason, Graph, ItemId, ItemKind, PackageId, TargetKind};
 
 use crate::Impact;
 
@@ -43,8 +43,18 @@ impl Scope {
                 .entry(*package)
                 .or_insert_with(|| format!("`{}` changed", graph.package(*package).name));
         }
+        // A test function is compiled into its own test binary only.
+        let test_items: HashSet<ItemId> =
+            graph.tests().iter().filter_map(|test| test.item).collect();
         for (id, at) in &impact.changed {
             let item = graph.item(*id);
+            if test_items.contains(id) {
+                scope
+                    .open
+                    .entry(item.krate.clone())
+                    .or_insert_with(|| format!("the test `{}` changed at {at}", item.name));
+                continue;
+            }
             let package = graph.package(item.package);
             let target = package
                 .targets
