@@ -31,6 +31,15 @@ pub struct ChangeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  Run what a pull request needs (tests the graph cannot see still run):
+    cargo nextest run -E \"$(hourglass select --base origin/main --format nextest)\"
+  The same with no limit on the filterset's length, and the runner's own list:
+    hourglass select --base origin/main --tests-from nextest --format nextest-config > target/sel.toml
+    cargo nextest run --tool-config-file hourglass:$PWD/target/sel.toml --profile hourglass
+  Why each test was picked:
+    hourglass select --verbose")]
 pub struct SelectArgs {
     #[command(flatten)]
     pub change: ChangeArgs,

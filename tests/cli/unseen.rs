@@ -482,3 +482,38 @@ fn the_readme_quotes_the_pull_request_script() {
     }
     assert!(recipe.contains("sh fixtures/ci/pull-request.sh"));
 }
+
+#[test]
+fn a_reserved_nextest_profile_is_bad_input() {
+    let f = Fixture::new();
+    for name in ["default", "default-ci", "a b"] {
+        let output = f.hourglass(&[
+            "select",
+            "--format",
+            "nextest-config",
+            "--nextest-profile",
+            name,
+        ]);
+        assert_eq!(output.status.code(), Some(2), "{name}");
+        assert!(
+            stderr(&output).contains("--nextest-profile"),
+            "{}",
+            stderr(&output)
+        );
+    }
+    let ok = f.hourglass(&[
+        "select",
+        "--format",
+        "nextest-config",
+        "--nextest-profile",
+        "pr",
+    ]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains("[profile.pr]\n"));
+    // Nothing changed: the profile runs nothing.
+    assert!(
+        stdout(&ok).contains("default-filter = \"none()\"\n"),
+        "{}",
+        stdout(&ok)
+    );
+}
