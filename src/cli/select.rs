@@ -33,6 +33,15 @@ pub struct ChangeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  Run what a pull request needs (tests the graph cannot see still run):
+    cargo nextest run -E \"$(hourglass select --base origin/main --format nextest)\"
+  The same with no limit on the filterset's length, and the runner's own list:
+    hourglass select --base origin/main --tests-from nextest --format nextest-config > target/sel.toml
+    cargo nextest run --tool-config-file hourglass:$PWD/target/sel.toml --profile hourglass
+  Why each test was picked:
+    hourglass select --verbose")]
 pub struct SelectArgs {
     #[command(flatten)]
     pub change: ChangeArgs,
@@ -48,6 +57,17 @@ pub struct SelectArgs {
     /// a superset of `item` for Rust changes).
     #[arg(long, value_enum, default_value_t = SelectLevel::Item)]
     pub level: SelectLevel,
+    /// The runner's own list of tests: a file holding `cargo nextest list
+    /// --message-format json` output, or `nextest` to run that command in
+    /// the workspace root (`./nextest` for a file of that name). Tests the
+    /// graph cannot see (written by macros, by build scripts) are then
+    /// selected by the module that holds them or by what their binary links;
+    /// tests the graph knows that the list lacks are left out.
+    #[arg(long, value_name = "FILE|nextest")]
+    pub tests_from: Option<String>,
+    /// The nextest profile `--format nextest-config` defines.
+    #[arg(long, value_name = "NAME", default_value = "hourglass")]
+    pub nextest_profile: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,8 +84,15 @@ pub enum SelectFormat {
     List,
     /// One JSON document.
     Json,
-    /// A filterset for `cargo nextest run -E`.
+    /// A filterset for `cargo nextest run -E`: every test except those the
+    /// graph knows the change cannot affect, so tests it never saw still run.
     Nextest,
+    /// A nextest tool-config file (TOML) whose profile (`--nextest-profile`)
+    /// has the filterset as `default-filter`, for filtersets too long for a
+    /// command line: `cargo nextest run --tool-config-file
+    /// hourglass:$PWD/FILE --profile hourglass`. JUnit goes to
+    /// `target/nextest/<profile>/junit.xml`.
+    NextestConfig,
     /// `cargo test` invocations, one per test binary.
     Cargo,
 }
@@ -73,6 +100,8 @@ pub enum SelectFormat {
 /// A change and the graph of its head side, ready to select from.
 pub struct Prepared {
     pub graph: Graph,
+    /// The Cargo workspace root of the working tree.
+    pub workspace: PathBuf,
     pub changes: ChangeSet,
     pub context: ChangeContext,
     pub notes: Vec<String>,
@@ -192,6 +221,7 @@ pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failu
     };
     Ok(Prepared {
         graph,
+        workspace,
         changes,
         context: change_context,
         notes,
@@ -385,19 +415,43 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
         format,
         verbose,
         level,
+        tests_from,
+        nextest_profile,
     } = args;
+    if format == SelectFormat::NextestConfig {
+        check_profile(&nextest_profile)?;
+    }
     let prepared = prepare(&change, context)?;
-    let select = match level {
-        SelectLevel::Item => hourglass_select::select,
-        SelectLevel::Package => hourglass_select::select_packages,
+    let list = match &tests_from {
+        Some(spec) => Some(read_test_list(spec, &prepared.workspace, context)?),
+        None => None,
     };
-    let mut selection = select(
+    let impact = hourglass_select::analyze(
         &prepared.graph,
         &prepared.changes,
         &rules(context)?,
         &prepared.context,
     );
+    let mut selection = match (level, &list) {
+        (SelectLevel::Package, _) => {
+            hourglass_select::package_selection(&prepared.graph, &prepared.changes, &impact)
+        }
+        (SelectLevel::Item, Some(list)) => {
+            hourglass_select::selection_with_list(&prepared.graph, &impact, list)
+        }
+        (SelectLevel::Item, None) => hourglass_select::selection(&prepared.graph, &impact),
+    };
+    if level == SelectLevel::Package && list.is_some() {
+        selection
+            .notes
+            .push("--tests-from is not applied at the package level".to_owned());
+    }
     selection.notes.extend(prepared.notes);
+    if tests_from.is_some() && change.head.is_some() {
+        selection
+            .notes
+            .push("the test list is of the working tree; the graph is of --head".to_owned());
+    }
     let mut out = stdout();
     match format {
         SelectFormat::List => {
@@ -410,12 +464,70 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
             writeln!(out, "{}", output::nextest(&selection))?;
             out.flush()?;
         }
+        SelectFormat::NextestConfig => {
+            write!(
+                out,
+                "{}",
+                output::nextest_config(&selection, &nextest_profile)
+            )?;
+            out.flush()?;
+        }
         SelectFormat::Cargo => {
             write!(out, "{}", output::cargo(&selection, &prepared.graph))?;
             out.flush()?;
         }
     }
     Ok(Status::Done)
+}
+
+/// A profile name nextest accepts for a tool config: not `default` or
+/// `default-*` (reserved by nextest), a bare TOML key.
+fn check_profile(name: &str) -> Result<(), Failure> {
+    let bare = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !bare || name == "default" || name.starts_with("default-") {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--nextest-profile `{name}`: use letters, digits, `-` and `_`, not `default` or `default-*` (reserved by nextest)"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads the runner's list of tests: a file of `cargo nextest list
+/// --message-format json` output, or (`nextest`) that command's output in
+/// `workspace`. Shared with `hourglass graph`.
+pub fn read_test_list(
+    spec: &str,
+    workspace: &Path,
+    context: &Context,
+) -> Result<hourglass_select::TestList, Failure> {
+    const COMMAND: &str = "cargo nextest list --workspace --message-format json";
+    let (bytes, origin) = if spec == "nextest" {
+        let output = std::process::Command::new("cargo")
+            .args(["nextest", "list", "--workspace", "--message-format", "json"])
+            .current_dir(workspace)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("running `{COMMAND}` in {}", workspace.display()))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let lines: Vec<&str> = stderr.lines().collect();
+            let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+            return Err(Failure::input(anyhow::anyhow!(
+                "`{COMMAND}` in {} failed ({}):\n{tail}",
+                workspace.display(),
+                output.status
+            )));
+        }
+        (output.stdout, format!("output of `{COMMAND}`"))
+    } else {
+        let path = context.cwd.join(spec);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        (bytes, spec.to_owned())
+    };
+    hourglass_select::TestList::from_nextest_json(&bytes, &origin).map_err(Failure::input)
 }
 
 fn write_list(out: &mut impl Write, selection: &Selection, verbose: bool) -> io::Result<()> {

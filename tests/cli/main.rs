@@ -6,3 +6,4 @@ mod ingest;
 mod insight;
 mod select;
 mod support;
+mod unseen;

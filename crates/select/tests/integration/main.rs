@@ -2,6 +2,7 @@
 //! the graph is built from the files, the change sets name real lines.
 
 mod explain;
+mod listed;
 mod manifests;
 mod packages;
 mod properties;
