@@ -502,6 +502,15 @@ impl Graph {
     }
 
     /// Every file of some module tree (relative, `/` separators), in no particular order.
+    /// Files that items pull in with `include!`, `include_str!` or `include_bytes!`, each with
+    /// the items that include it.
+    pub fn included_files(&self) -> impl Iterator<Item = (&str, &[ItemId])> {
+        self.files
+            .iter()
+            .filter(|(_, entry)| !entry.included_by.is_empty())
+            .map(|(path, entry)| (path.as_str(), entry.included_by.as_slice()))
+    }
+
     pub fn source_files(&self) -> impl Iterator<Item = &str> {
         self.files
             .iter()

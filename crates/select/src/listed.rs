@@ -141,7 +141,8 @@ impl TestList {
 ///   module the graph knows on its path, in its binary's crate: selected
 ///   when the change reaches any item in or below that module. When that
 ///   module (or an item below it) uses a proc macro of the workspace, whose
-///   output the graph cannot see, or the package has a build script (code
+///   output the graph cannot see, or `include!`s a Rust file (whose tests
+///   the graph does not read), or the package has a build script (code
 ///   it writes is `include!`d unseen), or the graph does not know the crate,
 ///   the test is selected whenever anything its binary links changed (its
 ///   package or a package in its dependency closure, dev-dependencies

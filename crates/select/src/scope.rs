@@ -153,8 +153,9 @@ pub(crate) struct Modules {
     known: HashSet<(String, String)>,
     /// `(crate, module path)` → one reached item in it (or below it).
     reached: BTreeMap<(String, String), String>,
-    /// `(crate, module path)` with an item below it that uses a proc macro
-    /// of the workspace.
+    /// `(crate, module path)` with an item below it whose code the graph
+    /// cannot see: it uses a proc macro of the workspace, or it `include!`s a
+    /// Rust file (which is not parsed as part of the module tree).
     proc_macro: HashSet<(String, String)>,
 }
 
@@ -179,6 +180,20 @@ impl Modules {
                 known.insert((item.krate.clone(), module_name(&item.name)));
             }
             if uses_macro {
+                for prefix in prefixes(&item.name) {
+                    proc_macro.insert((item.krate.clone(), prefix));
+                }
+            }
+        }
+        for (path, items) in graph.included_files() {
+            if !std::path::Path::new(path)
+                .extension()
+                .is_some_and(|extension| extension == "rs")
+            {
+                continue;
+            }
+            for &id in items {
+                let item = graph.item(id);
                 for prefix in prefixes(&item.name) {
                     proc_macro.insert((item.krate.clone(), prefix));
                 }
