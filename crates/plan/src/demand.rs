@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::trend::{Forecast, Trend};
+use crate::stats::{median, quantile_sorted};
+use crate::trend::{Forecast, ForecastSettings, Trend, forecast, theil_sen};
 use crate::week::IsoWeek;
 
 /// One merged change on the default branch: a first-parent commit and what
@@ -121,4 +122,173 @@ pub struct Demand {
     /// Whether all branches were read (else the default branch's first
     /// parents only).
     pub all_branches: bool,
+}
+
+/// Demand over `weeks` (every week from the first to the last, given by the
+/// caller so that demand and supply share one calendar).
+pub fn summarise(
+    changes: &[MergedChange],
+    releases: &[Release],
+    weeks: &[IsoWeek],
+    all_branches: bool,
+    forecast_settings: &ForecastSettings,
+) -> Demand {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    struct Acc<'a> {
+        row: DemandWeek,
+        authors: BTreeSet<&'a str>,
+        batches: Vec<f64>,
+        leads: Vec<f64>,
+    }
+    let mut by_week: BTreeMap<IsoWeek, Acc<'_>> = weeks
+        .iter()
+        .map(|&week| {
+            (
+                week,
+                Acc {
+                    row: DemandWeek {
+                        week,
+                        changes: 0,
+                        commits: 0,
+                        lines: 0,
+                        lines_added: 0,
+                        lines_deleted: 0,
+                        files: 0,
+                        authors: 0,
+                        batch_p50: 0.0,
+                        reverts: 0,
+                        releases: 0,
+                        lead_time_p50_s: None,
+                    },
+                    authors: BTreeSet::new(),
+                    batches: Vec::new(),
+                    leads: Vec::new(),
+                },
+            )
+        })
+        .collect();
+    let mut hour_of_week = vec![0u32; 168];
+    let mut batches = Vec::new();
+    let mut leads = Vec::new();
+    let mut reverts = 0u64;
+    for change in changes {
+        let Some(acc) = by_week.get_mut(&IsoWeek::of_unix(change.time_s)) else {
+            continue;
+        };
+        let row = &mut acc.row;
+        row.changes += 1;
+        row.commits += change.commits;
+        row.lines_added += change.lines_added;
+        row.lines_deleted += change.lines_deleted;
+        row.lines += change.lines();
+        row.files += u64::from(change.files);
+        row.reverts += u32::from(change.is_revert);
+        reverts += u64::from(change.is_revert);
+        acc.authors
+            .extend(change.authors.iter().map(String::as_str));
+        acc.batches.push(change.lines() as f64);
+        batches.push(change.lines());
+        if let Some(lead) = change.lead_time_s {
+            let lead = lead.max(0) as f64;
+            acc.leads.push(lead);
+            leads.push(lead);
+        }
+        hour_of_week[hour_of_week_index(change.time_s)] += 1;
+    }
+    let mut release_count = 0u64;
+    for release in releases {
+        if let Some(acc) = by_week.get_mut(&IsoWeek::of_unix(release.time_s)) {
+            acc.row.releases += 1;
+            release_count += 1;
+        }
+    }
+    let rows: Vec<DemandWeek> = by_week
+        .into_values()
+        .map(|mut acc| {
+            acc.row.authors = acc.authors.len() as u32;
+            acc.row.batch_p50 = median(&mut acc.batches);
+            if !acc.leads.is_empty() {
+                acc.row.lead_time_p50_s = Some(median(&mut acc.leads));
+            }
+            acc.row
+        })
+        .collect();
+    let total_changes: u64 = rows.iter().map(|r| u64::from(r.changes)).sum();
+    let series: Vec<f64> = rows.iter().map(|r| f64::from(r.changes)).collect();
+    let trend = theil_sen(&series);
+    let forecast = rows.last().map_or_else(Forecast::default, |last| {
+        forecast(&series, last.week, forecast_settings)
+    });
+    leads.sort_by(f64::total_cmp);
+    let delivery = Delivery {
+        lead_time_p50_s: (!leads.is_empty()).then(|| quantile_sorted(&leads, 0.5)),
+        lead_time_p90_s: (!leads.is_empty()).then(|| quantile_sorted(&leads, 0.9)),
+        lead_time_samples: leads.len() as u64,
+        change_failure_rate: if total_changes > 0 {
+            reverts as f64 / total_changes as f64
+        } else {
+            0.0
+        },
+        reverts,
+        releases_per_week: if rows.is_empty() {
+            0.0
+        } else {
+            release_count as f64 / rows.len() as f64
+        },
+        releases: release_count,
+    };
+    Demand {
+        weeks: rows,
+        hour_of_week,
+        batch: batch_size(&mut batches),
+        delivery,
+        trend,
+        forecast,
+        all_branches,
+    }
+}
+
+fn hour_of_week_index(seconds: i64) -> usize {
+    crate::week::hour_of_week(seconds).min(167)
+}
+
+fn batch_size(batches: &mut [u64]) -> BatchSize {
+    if batches.is_empty() {
+        return BatchSize::default();
+    }
+    batches.sort_unstable();
+    let sorted: Vec<f64> = batches.iter().map(|&b| b as f64).collect();
+    let mut histogram = [0u64; 5];
+    for &b in batches.iter() {
+        let class = match b {
+            0..=10 => 0,
+            11..=100 => 1,
+            101..=1000 => 2,
+            1001..=10_000 => 3,
+            _ => 4,
+        };
+        histogram[class] += 1;
+    }
+    BatchSize {
+        mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
+        p50: quantile_sorted(&sorted, 0.5),
+        p90: quantile_sorted(&sorted, 0.9),
+        p99: quantile_sorted(&sorted, 0.99),
+        max: *batches.last().unwrap_or(&0),
+        histogram,
+    }
+}
+
+/// Mean changes per hour over the `busy_hours` busiest hours of the week
+/// (UTC), each hour's count averaged over `weeks` weeks.
+pub fn busy_hour_rate(hour_of_week: &[u32], weeks: usize, busy_hours: u32) -> f64 {
+    if weeks == 0 || hour_of_week.is_empty() {
+        return 0.0;
+    }
+    let mut counts: Vec<u32> = hour_of_week.to_vec();
+    counts.sort_unstable_by(|a, b| b.cmp(a));
+    let n = (busy_hours as usize).clamp(1, counts.len());
+    let total: u64 = counts[..n].iter().map(|&c| u64::from(c)).sum();
+    total as f64 / n as f64 / weeks as f64
 }

@@ -92,7 +92,7 @@ pub fn evaluate(inputs: &QueueInputs) -> QueueOutcome {
     } else {
         0.0
     };
-    let factor = (inputs.ca2.max(0.0) + inputs.cs2.max(0.0)) / 2.0;
+    let factor = f64::midpoint(inputs.ca2.max(0.0), inputs.cs2.max(0.0));
     QueueOutcome {
         utilisation: rho,
         wait_probability: pw,
@@ -106,7 +106,11 @@ pub fn evaluate(inputs: &QueueInputs) -> QueueOutcome {
 /// `max_utilisation`, found by bisection (the wait grows with the rate).
 pub fn max_arrival_rate(inputs: &QueueInputs, target_wait_s: f64, max_utilisation: f64) -> f64 {
     if inputs.servers == 0 || inputs.service_time_s <= 0.0 {
-        return if inputs.servers == 0 { 0.0 } else { f64::INFINITY };
+        return if inputs.servers == 0 {
+            0.0
+        } else {
+            f64::INFINITY
+        };
     }
     let ceiling = f64::from(inputs.servers) * 3600.0 / inputs.service_time_s;
     let ceiling = ceiling * max_utilisation.clamp(0.0, 1.0);
@@ -122,7 +126,7 @@ pub fn max_arrival_rate(inputs: &QueueInputs, target_wait_s: f64, max_utilisatio
     }
     let (mut lo, mut hi) = (0.0, ceiling);
     for _ in 0..100 {
-        let mid = (lo + hi) / 2.0;
+        let mid = f64::midpoint(lo, hi);
         if fits(mid) {
             lo = mid;
         } else {

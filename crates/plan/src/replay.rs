@@ -47,7 +47,11 @@ impl Replay {
         Replay {
             requested,
             skipped,
-            test_share: if tot > 0 { sel as f64 / tot as f64 } else { 1.0 },
+            test_share: if tot > 0 {
+                sel as f64 / tot as f64
+            } else {
+                1.0
+            },
             test_time_share: if tot_t > 0.0 { sel_t / tot_t } else { 1.0 },
             run_all,
             changes,

@@ -77,7 +77,11 @@ impl fmt::Display for Lever {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Lever::Selection { test_time_share } => {
-                write!(f, "selection ({:.0}% of test time)", test_time_share * 100.0)
+                write!(
+                    f,
+                    "selection ({:.0}% of test time)",
+                    test_time_share * 100.0
+                )
             }
             Lever::QuarantineFlaky {
                 test_time_saved_share,

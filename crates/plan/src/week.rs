@@ -46,8 +46,7 @@ impl IsoWeek {
 
     /// Monday of this week.
     pub fn monday(self) -> Date {
-        ISOWeekDate::new(self.year, self.week, Weekday::Monday)
-            .map_or(Date::MIN, ISOWeekDate::date)
+        ISOWeekDate::new(self.year, self.week, Weekday::Monday).map_or(Date::MIN, ISOWeekDate::date)
     }
 
     /// The week after this one.
