@@ -47,7 +47,9 @@ fn a_job_read_again_replaces_its_record() {
         .unwrap();
     assert_eq!((outcome.stored, outcome.updated), (2, 0));
     let started = job("1", "2026-03-02T10:00:00Z", Some("2026-03-02T10:03:00Z"));
-    let outcome = store.ingest_ci_jobs(std::slice::from_ref(&started)).unwrap();
+    let outcome = store
+        .ingest_ci_jobs(std::slice::from_ref(&started))
+        .unwrap();
     assert_eq!((outcome.stored, outcome.updated), (0, 1));
     let jobs = stored(&store);
     assert_eq!(jobs.len(), 2);
