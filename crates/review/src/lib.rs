@@ -43,6 +43,12 @@ use hourglass_insight::{
 use hourglass_model::TestKey;
 
 pub mod text;
+pub mod weekly;
+
+/// Milliseconds since the epoch of a stored time.
+fn millis(text: &str) -> Option<i64> {
+    hourglass_history::timestamp_millis(text)
+}
 
 /// What reading the window can fail with.
 #[derive(Debug, thiserror::Error)]
