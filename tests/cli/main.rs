@@ -5,5 +5,6 @@ mod ci_jobs;
 mod graph;
 mod ingest;
 mod insight;
+mod report;
 mod select;
 mod support;
