@@ -38,6 +38,8 @@ header .week { color: var(--muted); font-weight: 400; }
 svg.chart { display: block; width: 100%; height: auto; }
 svg text { font: 11px system-ui, "DejaVu Sans", sans-serif; fill: var(--muted); }
 svg .axis { stroke: var(--line); }
+svg text.halo { paint-order: stroke; stroke: #fff; stroke-width: 3px; stroke-linejoin: round; }
+td:first-child { white-space: nowrap; }
 table { width: 100%; border-collapse: collapse; font-size: 13px; }
 th { text-align: left; color: var(--muted); font-weight: 500; border-bottom: 1px solid var(--line); padding: 6px 8px; }
 td { border-bottom: 1px solid var(--line); padding: 6px 8px; vertical-align: top; }
@@ -63,18 +65,33 @@ fn opt(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
     value.map_or_else(|| "–".to_owned(), show)
 }
 
-/// A "nice" upper bound for an axis.
+/// A "nice" upper bound for an axis of four steps: 4 × 1, 2, 2.5 or 5 × 10ⁿ.
 fn nice_max(value: f64) -> f64 {
     if value <= 0.0 || !value.is_finite() {
-        return 1.0;
+        return 4.0;
     }
-    let magnitude = 10f64.powf(value.log10().floor());
+    let quarter = value / 4.0;
+    let magnitude = 10f64.powf(quarter.log10().floor());
     for step in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        if value <= step * magnitude {
-            return step * magnitude;
+        if quarter <= step * magnitude {
+            return 4.0 * step * magnitude;
         }
     }
-    10.0 * magnitude
+    40.0 * magnitude
+}
+
+/// The unit a duration axis up to `max_s` is labelled in: seconds per unit
+/// and its symbol.
+fn duration_unit(max_s: f64) -> (f64, &'static str) {
+    if max_s > 36.0 * 3600.0 {
+        (86_400.0, "d")
+    } else if max_s > 90.0 * 60.0 {
+        (3600.0, "h")
+    } else if max_s > 90.0 {
+        (60.0, "min")
+    } else {
+        (1.0, "s")
+    }
 }
 
 fn svg_open(out: &mut String, name: &str, label: &str) {
@@ -163,10 +180,10 @@ fn volume_chart(out: &mut String, report: &WeeklyReport) {
         let y = TOP + plot_h - plot_h * (capacity / max).min(1.0);
         let _ = write!(
             out,
-            r##"<line class="mark" x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#d64545" stroke-width="2" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" text-anchor="end" style="fill:#d64545">capacity ≈ {capacity:.0}/week</text>"##,
+            r##"<line class="mark" x1="{LEFT}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#d64545" stroke-width="2" stroke-dasharray="6 4"/><text class="halo" x="{:.1}" y="{:.1}" style="fill:#d64545;font-weight:600">capacity ≈ {capacity:.0} changes/week</text>"##,
             WIDTH - RIGHT,
-            WIDTH - RIGHT,
-            (y - 5.0).max(TOP + 10.0)
+            LEFT + 6.0,
+            (y - 6.0).max(TOP + 10.0)
         );
     }
     let labels: Vec<String> = weeks.iter().map(|w| w.week.clone()).collect();
@@ -180,7 +197,19 @@ fn scenario_chart(out: &mut String, report: &WeeklyReport) {
         "scenarios",
         "Utilisation and mean queue wait per scenario",
     );
-    let scenarios: Vec<_> = report.scenarios.iter().take(9).collect();
+    // Every volume alone, then +50% with each lever.
+    let scenarios: Vec<_> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.levers.is_empty())
+        .chain(
+            report
+                .scenarios
+                .iter()
+                .filter(|s| !s.levers.is_empty() && (s.volume_factor - 1.5).abs() < 1e-9),
+        )
+        .take(10)
+        .collect();
     if scenarios.is_empty() {
         return empty(out, "no scenarios: no runs or no changes yet");
     }
@@ -208,11 +237,21 @@ fn scenario_chart(out: &mut String, report: &WeeklyReport) {
             Verdict::AtRisk => "#d98c00",
             Verdict::Saturates => "#d64545",
         };
-        let w = plot_w * (s.utilisation.min(max) / max);
+        let utilisation = if s.utilisation.is_finite() {
+            s.utilisation
+        } else {
+            max
+        };
+        let w = plot_w * (utilisation.min(max) / max);
+        let shown = if s.utilisation.is_finite() {
+            percent(s.utilisation)
+        } else {
+            "∞".to_owned()
+        };
         let name: String = s.name.chars().take(24).collect();
         let _ = write!(
             out,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" style="fill:#1f2933">{}</text><rect class="mark" x="{x0}" y="{:.1}" width="{:.1}" height="{:.1}" rx="2" fill="{color}"><title>{}: {} utilisation</title></rect><text x="{:.1}" y="{:.1}">{} · {}</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" style="fill:#1f2933">{}</text><rect class="mark" x="{x0}" y="{:.1}" width="{:.1}" height="{:.1}" rx="2" fill="{color}"><title>{}: {} utilisation</title></rect><text class="halo" x="{:.1}" y="{:.1}">{} · {}</text>"#,
             x0 - 8.0,
             y + row * 0.5 + 4.0,
             escape(&name),
@@ -220,10 +259,10 @@ fn scenario_chart(out: &mut String, report: &WeeklyReport) {
             w.max(1.0),
             row * 0.7,
             escape(&s.name),
-            percent(s.utilisation),
-            x0 + w + 6.0,
+            shown,
+            (x0 + w + 6.0).min(WIDTH - 86.0),
             y + row * 0.5 + 4.0,
-            percent(s.utilisation),
+            shown,
             s.wait_s
                 .map_or_else(|| "∞ wait".to_owned(), |w| format!("{} wait", duration(w)))
         );
@@ -302,12 +341,13 @@ fn line_chart(
         return empty(out, nothing);
     }
     let top = points.iter().map(|p| p.1).fold(0.0, f64::max);
-    let max = nice_max(top * 1.1);
+    let (unit, symbol) = duration_unit(top);
+    let max = nice_max(top * 1.05 / unit) * unit;
     y_axis(out, max, &|v| {
         if v == 0.0 {
             "0".to_owned()
         } else {
-            duration(v)
+            format!("{} {symbol}", v / unit)
         }
     });
     let plot_w = WIDTH - LEFT - RIGHT;
@@ -402,11 +442,17 @@ pub fn html(report: &WeeklyReport) -> String {
             "CI utilisation (busy hours)",
         ),
         (
-            report
-                .model
-                .headroom
-                .map_or_else(|| "–".to_owned(), |h| format!("×{h:.2}")),
-            "volume headroom",
+            report.model.headroom.map_or_else(
+                || "–".to_owned(),
+                |h| {
+                    format!(
+                        "{}{:.0}%",
+                        if h >= 0.0 { "+" } else { "−" },
+                        h.abs() * 100.0
+                    )
+                },
+            ),
+            "more volume CI absorbs",
         ),
         (
             opt(last.and_then(|w| w.lead_time_p50_s), duration),

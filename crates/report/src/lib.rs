@@ -320,21 +320,20 @@ fn headline(
                     wait_text(s.wait_s)
                 )
             });
-            let runners = plain
-                .runners_needed
-                .map(|n| format!(" or {n} runner slots"))
-                .unwrap_or_default();
-            let todo = match &remedy {
-                Some(remedy) => format!("; to absorb it, use {remedy}{runners}"),
-                None if !runners.is_empty() => format!(
-                    "; to absorb it, provide{}",
-                    runners.trim_start_matches(" or")
-                ),
-                None => "; no single lever in the plan is enough: combine them (see the scenarios)"
-                    .to_owned(),
+            let runners = plain.runners_needed.map(|n| format!("{n} runner slots"));
+            let todo = match (&remedy, runners) {
+                (Some(remedy), Some(runners)) if !remedy.contains("runner slots") => {
+                    format!("; to absorb it, use {remedy}, or provide {runners}")
+                }
+                (Some(remedy), _) => format!("; to absorb it, use {remedy}"),
+                (None, Some(runners)) => format!("; to absorb it, provide {runners}"),
+                (None, None) => {
+                    "; no single lever in the plan is enough: combine them (see the scenarios)"
+                        .to_owned()
+                }
             };
             let (answer, word) = if verdict == Verdict::AtRisk {
-                (Answer::AtRisk, "Only at risk")
+                (Answer::AtRisk, "At risk")
             } else {
                 (Answer::No, "No")
             };
