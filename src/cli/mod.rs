@@ -15,6 +15,7 @@ mod flaky;
 mod graph;
 mod ingest;
 mod owners;
+mod plan;
 mod runs;
 mod select;
 mod slow;
@@ -59,6 +60,8 @@ pub enum Command {
     Slow(slow::SlowArgs),
     /// A digest of flaky, broken and slow tests per owner (CODEOWNERS).
     Owners(owners::OwnersArgs),
+    /// Can CI and triage absorb more change volume? Demand, supply, a queue model, scenarios.
+    Plan(plan::PlanArgs),
 }
 
 /// How a command ended, when it did not fail.
@@ -145,6 +148,7 @@ pub fn main() -> ExitCode {
         Command::Flaky(args) => flaky::run(args, &context),
         Command::Slow(args) => slow::run(args, &context),
         Command::Owners(args) => owners::run(args, &context),
+        Command::Plan(args) => plan::run(args, &context),
     };
     match result {
         Ok(Status::Done) => ExitCode::SUCCESS,
