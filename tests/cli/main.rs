@@ -4,5 +4,6 @@
 mod graph;
 mod ingest;
 mod insight;
+mod plan;
 mod select;
 mod support;
