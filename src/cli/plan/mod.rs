@@ -163,6 +163,13 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
     if let Some(h) = args.busy_hours {
         capacity.busy_hours = h;
     }
+    if capacity.servers() == 0 {
+        return Err(Failure::input(anyhow::anyhow!(
+            "{} runner slots cannot hold a run of {} shards: set [capacity] runner-slots or --runner-slots to at least the shards per run",
+            capacity.runner_slots,
+            capacity.shards_per_run
+        )));
+    }
     let options = gather::GatherOptions {
         db: context.db_path(args.db.as_deref()),
         rev: args.rev.clone(),
