@@ -16,6 +16,7 @@ mod flaky;
 mod graph;
 mod ingest;
 mod owners;
+mod plan;
 mod report;
 mod runs;
 mod select;
@@ -62,6 +63,8 @@ pub enum Command {
     Slow(slow::SlowArgs),
     /// A digest of flaky, broken and slow tests per owner (CODEOWNERS).
     Owners(owners::OwnersArgs),
+    /// Can CI and triage absorb more change volume? Demand, supply, a queue model, scenarios.
+    Plan(plan::PlanArgs),
     /// The weekly QA capacity report: can testing absorb more change volume?
     Report(report::ReportArgs),
 }
@@ -150,6 +153,7 @@ pub fn main() -> ExitCode {
         Command::Flaky(args) => flaky::run(args, &context),
         Command::Slow(args) => slow::run(args, &context),
         Command::Owners(args) => owners::run(args, &context),
+        Command::Plan(args) => plan::run(args, &context),
         Command::Report(args) => report::run(args, &context),
     };
     match result {

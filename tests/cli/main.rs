@@ -5,6 +5,7 @@ mod ci_jobs;
 mod graph;
 mod ingest;
 mod insight;
+mod plan;
 mod report;
 mod select;
 mod support;

@@ -49,8 +49,11 @@ pub struct ActivityOptions {
     /// Every non-merge commit on every branch instead of the first-parent
     /// chain of `rev`.
     pub all_branches: bool,
-    /// Stop at first-parent commits older than this (Unix seconds).
+    /// Stop at commits older than this (Unix seconds).
     pub since_s: Option<i64>,
+    /// Stop at commits more than this many weeks older than the tip's
+    /// committer time (with `all_branches`, than the newest commit's).
+    pub window_weeks: Option<u32>,
     /// Release tags: a glob (`*` any run of characters, `?` one) matched
     /// against the tag name without `refs/tags/`; `None` = no releases.
     pub release_pattern: Option<String>,
@@ -64,6 +67,7 @@ impl Default for ActivityOptions {
             rev: "HEAD".to_owned(),
             all_branches: false,
             since_s: None,
+            window_weeks: None,
             release_pattern: Some("v*".to_owned()),
             cache_dir: None,
         }
@@ -130,10 +134,19 @@ pub fn activity(repo: &Path, options: &ActivityOptions) -> Result<Activity, GitE
     if repository.head().is_err() && options.rev == "HEAD" {
         return Ok(Activity::default());
     }
+    let since = |tip_time: i64| {
+        let window = options
+            .window_weeks
+            .map(|weeks| tip_time - i64::from(weeks) * 7 * 86_400);
+        match (options.since_s, window) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        }
+    };
     let oids = if options.all_branches {
-        all_branch_commits(&repository, options.since_s)?
+        all_branch_commits(&repository, &since)?
     } else {
-        first_parents(&repository, &options.rev, options.since_s)?
+        first_parents(&repository, &options.rev, &since)?
     };
     let releases = match &options.release_pattern {
         Some(pattern) => release_tags(&repository, pattern)?,
@@ -200,9 +213,10 @@ pub fn activity(repo: &Path, options: &ActivityOptions) -> Result<Activity, GitE
 fn first_parents(
     repository: &Repository,
     rev: &str,
-    since_s: Option<i64>,
+    since: &dyn Fn(i64) -> Option<i64>,
 ) -> Result<Vec<Oid>, GitError> {
     let tip = commit(repository, rev)?;
+    let since_s = since(tip.committer().when().seconds());
     let mut walk = repository.revwalk()?;
     walk.push(tip.id())?;
     walk.simplify_first_parent()?;
@@ -222,14 +236,21 @@ fn first_parents(
 
 /// Every non-merge commit reachable from a local or remote branch, newest
 /// first by committer time.
-fn all_branch_commits(repository: &Repository, since_s: Option<i64>) -> Result<Vec<Oid>, GitError> {
+fn all_branch_commits(
+    repository: &Repository,
+    since: &dyn Fn(i64) -> Option<i64>,
+) -> Result<Vec<Oid>, GitError> {
     let mut walk = repository.revwalk()?;
     walk.set_sorting(Sort::TIME)?;
     walk.push_glob("refs/heads/*")?;
     walk.push_glob("refs/remotes/*")?;
     let mut out = Vec::new();
-    for oid in walk {
+    let mut since_s = None;
+    for (i, oid) in walk.enumerate() {
         let commit = repository.find_commit(oid?)?;
+        if i == 0 {
+            since_s = since(commit.committer().when().seconds());
+        }
         if since_s.is_some_and(|since| commit.committer().when().seconds() < since) {
             break;
         }

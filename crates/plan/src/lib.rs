@@ -26,7 +26,15 @@
 //!
 //! # Limitations
 //!
-//! See the README's "Model assumptions and limits".
+//! - Arrivals are taken as stationary within the busy hours; a queue that
+//!   builds in one busy hour and drains overnight is only caught as ρ ≥ 1.
+//! - Allen–Cunneen is exact for M/M/c, within about 10% for M/G/c, and
+//!   conservative (over-estimates the wait) for smooth arrivals at moderate
+//!   load; the crate's simulation tests state the bounds checked.
+//! - A run's shards start together (gang scheduling); service time is test
+//!   time (the sum of durations), which over-states it for tests that run in
+//!   parallel inside a shard.
+//! - Triage items scale linearly with volume.
 
 pub mod capacity;
 pub mod demand;
