@@ -168,14 +168,14 @@ pub fn build(inputs: ReportInputs) -> WeeklyReport {
             let label = demand.week.to_string();
             let ci = ci_weeks.iter().find(|c| c.week == label);
             let green = green_weeks.iter().find(|g| g.week == label);
-            let per_change =
-                (demand.changes > 0).then(|| supply.test_time_s / f64::from(demand.changes));
+            let per_change = (demand.changes > 0)
+                .then(|| round3(supply.test_time_s / f64::from(demand.changes)));
             ReportWeek {
                 changes: demand.changes,
                 commits: demand.commits,
                 lines: demand.lines,
                 runs: supply.runs,
-                test_time_s: supply.test_time_s,
+                test_time_s: round3(supply.test_time_s),
                 test_time_per_change_s: per_change,
                 lead_time_p50_s: demand.lead_time_p50_s,
                 releases: demand.releases,
@@ -187,7 +187,9 @@ pub fn build(inputs: ReportInputs) -> WeeklyReport {
                 ci_jobs: ci.map_or(0, |c| c.jobs),
                 queue_wait_p50_s: ci.and_then(|c| c.wait_p50_s),
                 queue_wait_p95_s: ci.and_then(|c| c.wait_p95_s),
-                runner_occupancy: ci.and_then(|c| c.occupancy),
+                runner_occupancy: ci
+                    .and_then(|c| c.occupancy)
+                    .map(|o| (o * 1e4).round() / 1e4),
                 week: label,
             }
         })
@@ -227,6 +229,11 @@ pub fn build(inputs: ReportInputs) -> WeeklyReport {
         slow,
         notes,
     }
+}
+
+/// Milliseconds are plenty for durations in seconds.
+fn round3(value: f64) -> f64 {
+    (value * 1e3).round() / 1e3
 }
 
 /// `4 min`, `2.5 h`, `3.1 d`.
