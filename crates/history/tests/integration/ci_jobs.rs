@@ -90,3 +90,58 @@ fn the_fixtures_read_and_store() {
         assert!(error.to_string().contains(name), "{error}");
     }
 }
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/ci-jobs")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[test]
+fn every_truncation_of_a_page_is_an_error_or_fewer_jobs() {
+    let bytes = fixture("github-paginated.json");
+    let whole = ci_jobs::parse(std::path::Path::new("p.json"), &bytes)
+        .unwrap()
+        .len();
+    for cut in 0..bytes.len() {
+        match ci_jobs::parse(std::path::Path::new("p.json"), &bytes[..cut]) {
+            // A cut at the end of the first page leaves a whole first page.
+            // Only trailing white space cut: every job is still there.
+            Ok(jobs) if bytes[cut..].iter().all(u8::is_ascii_whitespace) => {
+                assert_eq!(jobs.len(), whole);
+            }
+            Ok(jobs) => assert!(jobs.len() < whole, "cut at {cut}"),
+            Err(error) => assert!(error.to_string().starts_with("p.json"), "{error}"),
+        }
+    }
+}
+
+#[test]
+fn a_hundred_thousand_jobs_parse() {
+    let job = r#"{"id":1,"run_id":2,"head_sha":"abc","name":"t","status":"completed","created_at":"2026-03-02T10:00:00Z","started_at":"2026-03-02T10:01:00Z","completed_at":"2026-03-02T10:02:00Z","runner_name":"r"}"#;
+    let mut text = String::from(r#"{"jobs":["#);
+    for i in 0..100_000 {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&job.replace(r#""id":1"#, &format!(r#""id":{i}"#)));
+    }
+    text.push_str("]}");
+    let jobs = ci_jobs::parse(std::path::Path::new("big.json"), text.as_bytes()).unwrap();
+    assert_eq!(jobs.len(), 100_000);
+}
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+        let _ = ci_jobs::parse(std::path::Path::new("x.json"), &bytes);
+    }
+
+    #[test]
+    fn hostile_json_never_panics(text in r#"[\[\]{}",:0-9a-z_ \-TZ.]{0,256}"#) {
+        let _ = ci_jobs::parse(std::path::Path::new("x.json"), text.as_bytes());
+    }
+}
