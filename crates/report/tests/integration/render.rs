@@ -165,3 +165,27 @@ fn the_whole_page_renders_with_its_charts_side_by_side() {
         "the page drew almost nothing ({ink} dark pixels)"
     );
 }
+
+#[test]
+fn the_check_fails_a_chart_that_draws_nothing() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    let page = html(&sample_report());
+    let dir = tempfile::tempdir().unwrap();
+    // The same chart with its marks hidden on both sides: what an empty
+    // chart looks like to the check above.
+    let bare = chart_page(&page, "volume", true);
+    let a = screenshot(&chromium, dir.path(), "empty-a", &bare);
+    let b = screenshot(&chromium, dir.path(), "empty-b", &bare);
+    assert!(differing(&a, &b) <= (WIDTH * HEIGHT / 100) as usize);
+    assert!(
+        coloured(&a)
+            <= coloured(&screenshot(
+                &chromium,
+                dir.path(),
+                "drawn",
+                &chart_page(&page, "volume", false)
+            ))
+    );
+}
