@@ -10,11 +10,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ci_jobs;
 mod export;
 mod flaky;
 mod graph;
 mod ingest;
 mod owners;
+mod plan;
+mod report;
 mod runs;
 mod select;
 mod slow;
@@ -28,6 +31,7 @@ mod why;
 Test impact:     hourglass select --base origin/main --format nextest
 Result history:  hourglass ingest target/nextest/ci/junit.xml && hourglass flaky
 Owners:          hourglass owners --owner @team-storage
+Weekly report:   hourglass report --format html -o report.html
 
 Exit codes: 0 done, 1 findings the command was asked to fail on, 2 bad input or usage.")]
 pub struct Cli {
@@ -59,6 +63,10 @@ pub enum Command {
     Slow(slow::SlowArgs),
     /// A digest of flaky, broken and slow tests per owner (CODEOWNERS).
     Owners(owners::OwnersArgs),
+    /// Can CI and triage absorb more change volume? Demand, supply, a queue model, scenarios.
+    Plan(plan::PlanArgs),
+    /// The weekly QA capacity report: can testing absorb more change volume?
+    Report(report::ReportArgs),
 }
 
 /// How a command ended, when it did not fail.
@@ -145,6 +153,8 @@ pub fn main() -> ExitCode {
         Command::Flaky(args) => flaky::run(args, &context),
         Command::Slow(args) => slow::run(args, &context),
         Command::Owners(args) => owners::run(args, &context),
+        Command::Plan(args) => plan::run(args, &context),
+        Command::Report(args) => report::run(args, &context),
     };
     match result {
         Ok(Status::Done) => ExitCode::SUCCESS,

@@ -231,7 +231,7 @@ pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failu
 /// Creates `.hourglass/` with a `.gitignore` that leaves out everything but
 /// `quarantine.toml`, so that the store and the cache never show up as changes. Failing to is harmless: they are ignored
 /// by the default rules as well.
-fn keep_out_of_git(state_dir: &Path) {
+pub(crate) fn keep_out_of_git(state_dir: &Path) {
     let ignore = state_dir.join(".gitignore");
     if !ignore.exists() && std::fs::create_dir_all(state_dir).is_ok() {
         // Everything but the quarantine file, which is reviewed in pull requests.

@@ -74,10 +74,11 @@ use hourglass_model::{Outcome, RunMeta, TestKey, TestResult};
 use serde::Serialize;
 
 pub mod ci_env;
+pub mod ci_jobs;
 pub mod schema;
 mod sqlite;
 
-pub use sqlite::SqliteStore;
+pub use sqlite::{CiJobsOutcome, SqliteStore};
 
 /// What a sink returns when it cannot take a result.
 pub type SinkError = Box<dyn Error + Send + Sync>;

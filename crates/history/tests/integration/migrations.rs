@@ -17,6 +17,18 @@ fn seed(store: &SqliteStore, at: i64) {
             [],
         )
         .unwrap();
+    if at >= 3 {
+        // Tests keyed by class, results keyed by `run << 32 | test`.
+        connection
+            .execute_batch(
+                "INSERT INTO classes (id, suite, classname) VALUES (1, 'suite', 'c');
+                 INSERT INTO tests (id, class, name) VALUES (1, 1, 'old');
+                 INSERT INTO results (id, run, test, status, duration_s, attempt_count, run_ts)
+                 VALUES ((1 << 32) | 1, 1, 1, 'failed', 1.5, 0, 1767600000000);",
+            )
+            .unwrap();
+        return;
+    }
     connection
         .execute(
             "INSERT INTO tests (id, suite, classname, name) VALUES (1, 'suite', 'c', 'old')",
