@@ -153,6 +153,9 @@ pub fn activity(repo: &Path, options: &ActivityOptions) -> Result<Activity, GitE
         None => Vec::new(),
     };
     drop(repository);
+    // Objects are only read here: skip libgit2's re-hashing of every object
+    // it inflates (git itself does not verify on read).
+    git2::opts::strict_hash_verification(false);
 
     let mut cache = options
         .cache_dir
