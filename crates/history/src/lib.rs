@@ -73,7 +73,8 @@
 //!   up to the busy timeout, ten minutes).
 //! - A zoneless timestamp (Surefire writes local time) is read as UTC for
 //!   ordering; the text is kept as written.
-//! - Nothing is ever deleted; there is no retention policy yet.
+//! - Nothing is deleted but by [`SqliteStore::prune`], which drops whole
+//!   runs older than a date and gives their space back (see [`Vacuum`]).
 
 use std::error::Error;
 
@@ -82,9 +83,11 @@ use serde::Serialize;
 
 mod blobs;
 pub mod ci_env;
+mod prune;
 pub mod schema;
 mod sqlite;
 
+pub use prune::{PruneReport, Vacuum};
 pub use sqlite::SqliteStore;
 
 /// What a sink returns when it cannot take a result.

@@ -10,6 +10,7 @@ use hourglass_model::{Attempt, AttemptOutcome, Outcome, Property, RunMeta, TestK
 use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension, Row, params};
 
 use crate::blobs::{self, BlobWriter};
+use crate::prune::PruneReport;
 use crate::schema;
 use crate::{
     ExportRow, FileIngest, HistoryRow, HistoryStore, IngestOutcome, KeepOutput, Producer,
@@ -53,6 +54,9 @@ impl SqliteStore {
         // 16 KiB pages for a new file (an existing one keeps its own): fewer
         // B-tree pages to split and to write for a big file's results.
         connection.pragma_update(None, "page_size", 16 * 1024)?;
+        // Incremental auto-vacuum for a new file, so that `prune` can give
+        // freed pages back without rewriting the whole store.
+        connection.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         retry_busy(|| {
             connection
                 .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
@@ -73,6 +77,17 @@ impl SqliteStore {
             connection,
             keep_output: KeepOutput::default(),
         })
+    }
+
+    /// Drops every run strictly before `before` (RFC 3339; a zoneless time
+    /// is read as UTC) with its files and results, then the blobs, tests
+    /// and classes nothing refers to any more, and gives the space back.
+    /// `dry_run` counts without dropping.
+    pub fn prune(&mut self, before: &str, dry_run: bool) -> Result<PruneReport, StoreError> {
+        let before_ms = timestamp_millis(before).ok_or_else(|| StoreError::Timestamp {
+            text: before.to_owned(),
+        })?;
+        crate::prune::prune(&self.connection, before, before_ms, dry_run)
     }
 
     /// Sets whose output later ingests keep (default: [`KeepOutput::Failures`]).
@@ -168,6 +183,20 @@ impl<'c> WriteTransaction<'c> {
         self.open = false;
         Ok(())
     }
+}
+
+/// Runs `work` in a write transaction; commits when it returns `true`
+/// with its value, rolls back otherwise (and on an error).
+pub(crate) fn with_write_transaction<T>(
+    connection: &Connection,
+    work: impl FnOnce(&Connection) -> Result<(T, bool), StoreError>,
+) -> Result<T, StoreError> {
+    let transaction = WriteTransaction::begin(connection)?;
+    let (value, commit) = work(connection)?;
+    if commit {
+        transaction.commit()?;
+    }
+    Ok(value)
 }
 
 impl Drop for WriteTransaction<'_> {
@@ -405,7 +434,7 @@ fn result_key(run: i64, test: i64) -> Result<i64, StoreError> {
 }
 
 /// The rowids of one run's results.
-fn run_keys(run: i64) -> (i64, i64) {
+pub(crate) fn run_keys(run: i64) -> (i64, i64) {
     (run << 32, run << 32 | 0xFFFF_FFFF)
 }
 

@@ -3,6 +3,7 @@
 mod concurrency;
 mod ingest;
 mod migrations;
+mod prune;
 mod reading;
 mod round_trip;
 mod support;
