@@ -76,7 +76,8 @@ pub(crate) fn prune(
             bytes_after: bytes_before,
             vacuum: Vacuum::None,
         };
-        let mut drop_results = connection.prepare("DELETE FROM results WHERE id BETWEEN ?1 AND ?2")?;
+        let mut drop_results =
+            connection.prepare("DELETE FROM results WHERE id BETWEEN ?1 AND ?2")?;
         let mut drop_files = connection.prepare("DELETE FROM files WHERE run = ?1")?;
         let mut drop_run = connection.prepare("DELETE FROM runs WHERE id = ?1")?;
         for &run in &runs {

@@ -127,14 +127,19 @@ fn pruning_gives_the_space_back_to_the_file_system() {
                 let mut failed = result("c", &format!("t{test}"), Outcome::Failed, 1.0);
                 failed.output = Some(format!(
                     "{big}{}",
-                    blake3::hash(format!("{index}/{test}").as_bytes()).to_hex().repeat(8)
+                    blake3::hash(format!("{index}/{test}").as_bytes())
+                        .to_hex()
+                        .repeat(8)
                 ));
                 failed
             })
             .collect();
         ingest(
             &mut store,
-            &run(&format!("r{index}"), &format!("2026-01-{:02}T08:00:00Z", 1 + index % 28)),
+            &run(
+                &format!("r{index}"),
+                &format!("2026-01-{:02}T08:00:00Z", 1 + index % 28),
+            ),
             &file(&format!("r{index}.xml")),
             &results,
         )
