@@ -62,8 +62,14 @@ pub struct IngestArgs {
     pub keep_output: Option<KeepOutputArg>,
     #[arg(long, value_enum, default_value_t = IngestFormat::Human)]
     pub format: IngestFormat,
+    /// CI job records to store instead of JUnit files: GitHub Actions' jobs
+    /// API JSON (`gh api repos/O/R/actions/runs/ID/jobs`, `--paginate`
+    /// pages too) or GitLab's (`GET /projects/:id/jobs`). Repeatable. They
+    /// give the measured queue wait and runner occupancy of `hourglass report`.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub ci_jobs: Vec<PathBuf>,
     /// JUnit XML files, directories (searched for *.xml) or glob patterns.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "ci_jobs", value_name = "PATH")]
     pub paths: Vec<String>,
 }
 
@@ -117,6 +123,9 @@ struct Prepared {
 #[allow(clippy::needless_pass_by_value)] // every command takes its arguments by value
 pub fn run(args: IngestArgs, context: &Context) -> CliResult {
     let db = context.db_path(args.db.as_deref());
+    if !args.ci_jobs.is_empty() {
+        return super::ci_jobs::run(&db, &args.ci_jobs, args.format, context);
+    }
     if let Some(text) = &args.timestamp
         && timestamp_millis(text).is_none()
     {

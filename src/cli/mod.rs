@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod ci_jobs;
 mod export;
 mod flaky;
 mod graph;

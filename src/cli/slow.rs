@@ -7,7 +7,9 @@ use hourglass_config::Settings;
 use hourglass_insight::{SlowReport, TestTiming};
 use serde::Serialize;
 
-use super::flaky::{WindowArgs, analyze, md, short, test_label, write_table};
+use hourglass_review::text::{short, test_label};
+
+use super::flaky::{WindowArgs, analyze, md, write_table};
 use super::{CliResult, Context, Status, stdout, write_json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,6 +1,7 @@
 //! Command-line tests: the real `hourglass` binary, run in temporary git
 //! repositories.
 
+mod ci_jobs;
 mod graph;
 mod ingest;
 mod insight;

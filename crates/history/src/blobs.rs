@@ -127,7 +127,7 @@ fn decode(codec: i64, data: Vec<u8>) -> Result<String, StoreError> {
     })
 }
 
-/// Migration 4's data step: moves every inline message and output of
+/// Migration 5's data step: moves every inline message and output of
 /// `results` into `blobs`, in batches of rowids.
 pub(crate) fn move_inline_texts(connection: &Connection) -> Result<(), StoreError> {
     let mut writer = BlobWriter::new(connection)?;

@@ -83,12 +83,13 @@ use serde::Serialize;
 
 mod blobs;
 pub mod ci_env;
+pub mod ci_jobs;
 mod prune;
 pub mod schema;
 mod sqlite;
 
 pub use prune::{PruneReport, Vacuum};
-pub use sqlite::SqliteStore;
+pub use sqlite::{CiJobsOutcome, SqliteStore};
 
 /// What a sink returns when it cannot take a result.
 pub type SinkError = Box<dyn Error + Send + Sync>;

@@ -119,7 +119,7 @@ pub(crate) fn prune(
 }
 
 /// Returns the free pages to the file system: incrementally when the store
-/// is in incremental auto-vacuum mode (every store made since migration 4),
+/// is in incremental auto-vacuum mode (every store made since migration 5),
 /// else by one full `VACUUM` that also switches it to that mode. The WAL is
 /// checkpointed and truncated afterwards, so the file shrinks now.
 fn give_back(connection: &Connection) -> Result<Vacuum, StoreError> {

@@ -118,7 +118,32 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE results_by_key RENAME TO results;
     CREATE INDEX results_by_test_time ON results (test, run_ts, run);
     ",
-    // 4: messages and outputs stored once by content hash, compressed
+    // 4: CI job records (GitHub Actions, GitLab): when each job was
+    // created, started and finished, and on which runner. Times are kept as
+    // given and as milliseconds since the epoch for ordering and arithmetic.
+    r#"
+    CREATE TABLE ci_jobs (
+        id           INTEGER PRIMARY KEY,
+        provider     TEXT NOT NULL,
+        job_id       TEXT NOT NULL,
+        pipeline_id  TEXT,
+        "commit"     TEXT,
+        name         TEXT NOT NULL,
+        runner       TEXT,
+        status       TEXT NOT NULL,
+        conclusion   TEXT,
+        created_at   TEXT NOT NULL,
+        created_ts   INTEGER NOT NULL,
+        started_at   TEXT,
+        started_ts   INTEGER,
+        finished_at  TEXT,
+        finished_ts  INTEGER,
+        queued_s     REAL,
+        UNIQUE (provider, job_id)
+    );
+    CREATE INDEX ci_jobs_by_created ON ci_jobs (created_ts);
+    "#,
+    // 5: messages and outputs stored once by content hash, compressed
     // (see `blobs`): `hash` is the first 16 bytes of the text's blake3,
     // `codec` 0 = the UTF-8 text as it is, 1 = a zstd frame of it. Results
     // refer to them; the inline `message` and `output` columns stay NULL.
@@ -140,7 +165,7 @@ pub const MIGRATIONS: &[&str] = &[
 /// cannot move (hashing, compressing).
 fn after_migration(connection: &Connection, version: i64) -> Result<(), StoreError> {
     match version {
-        4 => crate::blobs::move_inline_texts(connection),
+        5 => crate::blobs::move_inline_texts(connection),
         _ => Ok(()),
     }
 }

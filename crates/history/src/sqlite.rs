@@ -523,7 +523,7 @@ fn read_result(
     let message_blob: Option<i64> = row.get(first + 11)?;
     let output_blob: Option<i64> = row.get(first + 12)?;
     Ok((|| {
-        // Since migration 4 the texts are in `blobs`; inline ones are read
+        // Since migration 5 the texts are in `blobs`; inline ones are read
         // as they are.
         if let Some(id) = message_blob {
             result.message = Some(blobs::load(connection, id)?);
@@ -779,5 +779,127 @@ mod tests {
             result_key(1 << 31, 1),
             Err(StoreError::KeySpace { what: "run", .. })
         ));
+    }
+}
+
+/// What storing a file of CI jobs did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CiJobsOutcome {
+    /// Jobs not stored before.
+    pub stored: u64,
+    /// Jobs stored before, now replaced by the newer record (a job read
+    /// again after it finished, say).
+    pub updated: u64,
+}
+
+impl SqliteStore {
+    /// Stores CI jobs in one transaction: all or none. A job is identified
+    /// by its provider and id; storing it again replaces its record.
+    pub fn ingest_ci_jobs(
+        &mut self,
+        jobs: &[hourglass_model::CiJob],
+    ) -> Result<CiJobsOutcome, StoreError> {
+        let connection = &self.connection;
+        let transaction = WriteTransaction::begin(connection)?;
+        let mut outcome = CiJobsOutcome {
+            stored: 0,
+            updated: 0,
+        };
+        let millis = |text: Option<&str>| -> Result<Option<i64>, StoreError> {
+            text.map(|text| {
+                timestamp_millis(text).ok_or_else(|| StoreError::Timestamp {
+                    text: text.to_owned(),
+                })
+            })
+            .transpose()
+        };
+        let mut exists = connection
+            .prepare_cached("SELECT 1 FROM ci_jobs WHERE provider = ?1 AND job_id = ?2")?;
+        let mut upsert = connection.prepare_cached(
+            r#"INSERT INTO ci_jobs (provider, job_id, pipeline_id, "commit", name, runner, status,
+                   conclusion, created_at, created_ts, started_at, started_ts, finished_at,
+                   finished_ts, queued_s)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+               ON CONFLICT (provider, job_id) DO UPDATE SET
+                   pipeline_id = excluded.pipeline_id, "commit" = excluded."commit",
+                   name = excluded.name, runner = excluded.runner, status = excluded.status,
+                   conclusion = excluded.conclusion, created_at = excluded.created_at,
+                   created_ts = excluded.created_ts, started_at = excluded.started_at,
+                   started_ts = excluded.started_ts, finished_at = excluded.finished_at,
+                   finished_ts = excluded.finished_ts, queued_s = excluded.queued_s"#,
+        )?;
+        for job in jobs {
+            let provider = job.provider.as_str();
+            let created = millis(Some(&job.created_at))?;
+            let started = millis(job.started_at.as_deref())?;
+            let finished = millis(job.finished_at.as_deref())?;
+            if exists.exists(params![provider, job.job_id])? {
+                outcome.updated += 1;
+            } else {
+                outcome.stored += 1;
+            }
+            upsert.execute(params![
+                provider,
+                job.job_id,
+                job.pipeline_id,
+                job.commit,
+                job.name,
+                job.runner,
+                job.status,
+                job.conclusion,
+                job.created_at,
+                created,
+                job.started_at,
+                started,
+                job.finished_at,
+                finished,
+                job.queued_s,
+            ])?;
+        }
+        drop(exists);
+        drop(upsert);
+        transaction.commit()?;
+        Ok(outcome)
+    }
+
+    /// Visits the stored CI jobs created at or after `since_ms` (all when
+    /// `None`), oldest first.
+    pub fn for_each_ci_job(
+        &self,
+        since_ms: Option<i64>,
+        visit: &mut dyn FnMut(hourglass_model::CiJob) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            r#"SELECT provider, job_id, pipeline_id, "commit", name, runner, status, conclusion,
+                      created_at, started_at, finished_at, queued_s
+               FROM ci_jobs WHERE (?1 IS NULL OR created_ts >= ?1)
+               ORDER BY created_ts, provider, job_id"#,
+        )?;
+        let mut rows = statement.query(params![since_ms])?;
+        while let Some(row) = rows.next()? {
+            let provider: String = row.get(0)?;
+            let provider = hourglass_model::CiProvider::parse(&provider).ok_or_else(|| {
+                StoreError::Corrupt {
+                    what: "CI job provider",
+                    detail: provider.clone(),
+                }
+            })?;
+            let job = hourglass_model::CiJob {
+                provider,
+                job_id: row.get(1)?,
+                pipeline_id: row.get(2)?,
+                commit: row.get(3)?,
+                name: row.get(4)?,
+                runner: row.get(5)?,
+                status: row.get(6)?,
+                conclusion: row.get(7)?,
+                created_at: row.get(8)?,
+                started_at: row.get(9)?,
+                finished_at: row.get(10)?,
+                queued_s: row.get(11)?,
+            };
+            visit(job).map_err(StoreError::Visit)?;
+        }
+        Ok(())
     }
 }

@@ -37,6 +37,7 @@
 pub mod codeowners;
 pub mod flaky;
 pub mod locate;
+pub mod outcomes;
 pub mod quarantine;
 pub mod series;
 pub mod simulate;

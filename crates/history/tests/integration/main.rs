@@ -1,5 +1,6 @@
 //! Integration tests of the history store: real SQLite files on disk.
 
+mod ci_jobs;
 mod concurrency;
 mod ingest;
 mod migrations;

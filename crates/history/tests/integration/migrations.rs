@@ -49,7 +49,7 @@ fn seed(store: &SqliteStore, at: i64) {
 
 const OLD_MESSAGE: &str = "expected: <42> but was: <41>";
 
-/// Long enough to be compressed by migration 4.
+/// Long enough to be compressed by migration 5.
 fn old_output() -> String {
     "\tat com.example.Old.check(Old.java:7)\n".repeat(50)
 }
