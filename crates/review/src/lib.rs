@@ -22,9 +22,16 @@
 //! the analyzers, which keep nothing between tests. The verdicts, the
 //! timings and each test's file are kept, one entry per test.
 //!
+//! [`analyze_with`] keeps less: only the verdicts that are not healthy and
+//! the slowest tests' timings (plus every regression), counting the rest as
+//! it goes, so that `flaky` and `slow` run in memory that follows what they
+//! show, not the number of tests.
+//!
 //! # Limitations
 //!
-//! - The verdicts of every test in the window are held in memory (one small
+//! - [`analyze`] ([`Retain::ALL`]), which `owners`, `flaky --all`, `flaky
+//!   --update-quarantine` and `slow --format json` without `--top` need,
+//!   holds the verdict and timing of every test in the window (one small
 //!   record per test, not per result).
 //! - Routing reads the repository's file list with `git ls-files` (a walk
 //!   when git is absent) and builds the test graph for Rust tests; neither
@@ -38,7 +45,7 @@ use hourglass_history::{HistoryStore, ResultFilter, SqliteStore, StoreError};
 use hourglass_insight::codeowners::{self, Codeowners, CodeownersError};
 use hourglass_insight::{
     FileIndex, FlakyAnalyzer, FlakySettings, Located, Observation, Ownership, Run, SeriesGrouper,
-    SlowAnalyzer, SlowReport, SlowSettings, TestLocator, TestSeries, TestVerdict,
+    SlowAnalyzer, SlowReport, SlowSettings, TestLocator, TestSeries, TestVerdict, Verdict,
 };
 use hourglass_model::TestKey;
 
@@ -136,11 +143,33 @@ pub fn open(db: &Path) -> Result<SqliteStore, ReviewError> {
     })
 }
 
+/// What [`analyze_with`] keeps of the tests it judges; what it does not
+/// keep is counted and let go, so that memory follows what is kept, not the
+/// number of tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retain {
+    /// Keep healthy verdicts too (else only flaky, broken and fixed ones).
+    pub healthy: bool,
+    /// Keep the timings of only this many slowest tests (and of every test
+    /// that slowed down); `None` keeps every test's timing.
+    pub slowest: Option<usize>,
+}
+
+impl Retain {
+    /// Everything: every verdict and every timing.
+    pub const ALL: Retain = Retain {
+        healthy: true,
+        slowest: None,
+    };
+}
+
 /// Every test of the window, judged and timed.
 #[derive(Debug)]
 pub struct Analysis {
     pub runs: Vec<Run>,
-    /// One per test, ordered by test key.
+    /// Tests judged (kept or not).
+    pub tests: usize,
+    /// The verdicts kept ([`Retain`]), ordered by test key.
     pub verdicts: Vec<TestVerdict>,
     /// The source file the history names for each test, parallel to `verdicts`.
     pub files: Vec<Option<String>>,
@@ -175,11 +204,22 @@ pub fn slow_settings(settings: &Settings) -> SlowSettings {
     }
 }
 
-/// Reads the runs `filter` selects and analyzes every test, one at a time.
+/// Reads the runs `filter` selects and analyzes every test, one at a time,
+/// keeping every verdict and timing ([`Retain::ALL`]).
 pub fn analyze(
     store: &dyn HistoryStore,
     filter: &ResultFilter,
     settings: &Settings,
+) -> Result<Analysis, ReviewError> {
+    analyze_with(store, filter, settings, Retain::ALL)
+}
+
+/// [`analyze`], keeping only what `retain` asks for.
+pub fn analyze_with(
+    store: &dyn HistoryStore,
+    filter: &ResultFilter,
+    settings: &Settings,
+    retain: Retain,
 ) -> Result<Analysis, ReviewError> {
     let runs: Vec<Run> = store
         .runs(filter)?
@@ -199,10 +239,21 @@ pub fn analyze(
     let mut verdicts = Vec::new();
     let mut files = Vec::new();
     let mut timings = Vec::new();
+    let mut slowest = retain.slowest.map(SlowReport::streaming);
+    let mut tests = 0;
     let mut consume = |series: TestSeries| {
-        verdicts.push(flaky.analyze(&series.key, &series.observations));
-        timings.extend(slow.analyze(&series.key, &series.observations));
-        files.push(series.file);
+        tests += 1;
+        let verdict = flaky.analyze(&series.key, &series.observations);
+        if retain.healthy || verdict.verdict != Verdict::Healthy {
+            verdicts.push(verdict);
+            files.push(series.file);
+        }
+        if let Some(timing) = slow.analyze(&series.key, &series.observations) {
+            match &mut slowest {
+                Some(builder) => builder.push(timing),
+                None => timings.push(timing),
+            }
+        }
     };
     let mut grouper = SeriesGrouper::new();
     store.for_each_result(filter, &mut |row| {
@@ -227,9 +278,13 @@ pub fn analyze(
     }
     Ok(Analysis {
         runs,
+        tests,
         verdicts,
         files,
-        slow: SlowReport::new(timings),
+        slow: match slowest {
+            Some(builder) => builder.finish(),
+            None => SlowReport::new(timings),
+        },
     })
 }
 
