@@ -508,6 +508,89 @@ mod tests {
         assert!(matches!(&error, ReviewError::Since { text } if text == "last tuesday"));
     }
 
+    /// A store of `runs` runs of 30 tests: `t00` fails in every other run
+    /// (flaky), `t01` fails from the middle on (broken), the others pass,
+    /// `t{i}` taking `i` seconds.
+    fn store_with_runs(dir: &Path, runs: usize) -> SqliteStore {
+        use hourglass_history::FileIngest;
+        use hourglass_model::{Outcome, RunMeta, TestResult};
+        let mut store = SqliteStore::open(&dir.join("history.db")).unwrap();
+        for run in 0..runs {
+            let meta = RunMeta {
+                run_id: Some(format!("r{run:02}")),
+                commit: Some(format!("c{run:02}")),
+                branch: Some("main".into()),
+                timestamp: Some(format!("2026-03-{:02}T08:00:00Z", run + 1)),
+                job: None,
+            };
+            let file = FileIngest {
+                path: format!("r{run}.xml"),
+                content_hash: [run as u8; 32],
+            };
+            store
+                .ingest_file(&meta, &file, &mut |sink| {
+                    for test in 0..30u32 {
+                        let failing = (test == 0 && run % 2 == 0) || (test == 1 && run >= runs / 2);
+                        let outcome = if failing {
+                            Outcome::Failed
+                        } else {
+                            Outcome::Passed
+                        };
+                        let mut result = TestResult::new(
+                            TestKey {
+                                suite: "s".into(),
+                                classname: "c".into(),
+                                name: format!("t{test:02}"),
+                            },
+                            outcome,
+                        );
+                        result.duration_s = Some(f64::from(test));
+                        sink(&result)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+        store
+    }
+
+    #[test]
+    fn retaining_less_keeps_the_same_findings_and_counts_every_test() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_runs(dir.path(), 20);
+        let settings = Settings::defaults();
+        let filter = ResultFilter::default();
+        let all = analyze(&store, &filter, &settings).unwrap();
+        let lean = analyze_with(
+            &store,
+            &filter,
+            &settings,
+            Retain {
+                healthy: false,
+                slowest: Some(3),
+            },
+        )
+        .unwrap();
+        assert_eq!(all.tests, 30);
+        assert_eq!(lean.tests, 30);
+        assert_eq!(all.verdicts.len(), 30);
+        let findings = |analysis: &Analysis| -> Vec<(String, Verdict)> {
+            analysis
+                .verdicts
+                .iter()
+                .filter(|v| v.verdict != Verdict::Healthy)
+                .map(|v| (v.key.name.clone(), v.verdict))
+                .collect()
+        };
+        assert!(!findings(&all).is_empty());
+        assert_eq!(findings(&lean), findings(&all));
+        assert_eq!(lean.verdicts.len(), findings(&all).len());
+        assert_eq!(lean.files.len(), lean.verdicts.len());
+        assert_eq!(lean.slow.tests.len(), 3);
+        assert_eq!(lean.slow.tests[..], all.slow.tests[..3]);
+        assert_eq!(lean.slow.total_s, all.slow.total_s);
+    }
+
     #[test]
     fn a_missing_store_is_no_history() {
         let dir = tempfile::tempdir().unwrap();
