@@ -92,6 +92,7 @@ pub fn analyze(
     window: &WindowArgs,
     context: &Context,
     settings: &Settings,
+    retain: review::Retain,
 ) -> Result<Analysis, Failure> {
     let db = context.db_path(window.db.as_deref());
     let store = review::open(&db).map_err(review_failure)?;
@@ -99,7 +100,7 @@ pub fn analyze(
         .window()
         .filter(settings.flaky.window_days, jiff::Timestamp::now())
         .map_err(review_failure)?;
-    review::analyze(&store, &filter, settings).map_err(review_failure)
+    review::analyze_with(&store, &filter, settings, retain).map_err(review_failure)
 }
 
 /// Every analysis error is bad input; `--since` is named as the flag.
@@ -275,7 +276,13 @@ pub fn run(args: FlakyArgs, context: &Context) -> CliResult {
     } = args;
     let root = context.repo_root();
     let settings = Settings::load(&root)?;
-    let analysis = analyze(&window, context, &settings)?;
+    // Healthy verdicts are only kept when they are shown or the quarantine
+    // list needs them; timings are not used here.
+    let retain = review::Retain {
+        healthy: all || update_quarantine,
+        slowest: Some(0),
+    };
+    let analysis = analyze(&window, context, &settings, retain)?;
     let mut shown: Vec<&TestVerdict> = analysis
         .verdicts
         .iter()
@@ -433,7 +440,7 @@ pub fn run(args: FlakyArgs, context: &Context) -> CliResult {
             std::io::stderr().lock(),
             "{} runs, {} tests: {} flaky, {} broken, {} fixed",
             analysis.runs.len(),
-            analysis.verdicts.len(),
+            analysis.tests,
             count(Verdict::Flaky),
             count(Verdict::Broken),
             count(Verdict::Fixed)

@@ -18,8 +18,8 @@ use std::sync::{Condvar, Mutex};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use hourglass_history::{
-    FileIngest, HistoryStore, IngestOutcome, SqliteStore, StoreError, ci_env, derive_run_id,
-    timestamp_millis,
+    FileIngest, HistoryStore, IngestOutcome, KeepOutput, SqliteStore, StoreError, ci_env,
+    derive_run_id, timestamp_millis,
 };
 use hourglass_junit::{FileSummary, ReadError, ReadOptions};
 use hourglass_model::{RunMeta, TestResult};
@@ -55,6 +55,11 @@ pub struct IngestArgs {
     /// 8192].
     #[arg(long, value_name = "N")]
     pub max_output_bytes: Option<usize>,
+    /// Whose output to store: every result that did not pass (failures),
+    /// all, or none; messages are always kept [default: `keep-output` of
+    /// hourglass.toml, failures].
+    #[arg(long, value_enum, value_name = "WHOSE")]
+    pub keep_output: Option<KeepOutputArg>,
     #[arg(long, value_enum, default_value_t = IngestFormat::Human)]
     pub format: IngestFormat,
     /// CI job records to store instead of JUnit files: GitHub Actions' jobs
@@ -66,6 +71,13 @@ pub struct IngestArgs {
     /// JUnit XML files, directories (searched for *.xml) or glob patterns.
     #[arg(required_unless_present = "ci_jobs", value_name = "PATH")]
     pub paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeepOutputArg {
+    Failures,
+    All,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -139,10 +151,18 @@ pub fn run(args: IngestArgs, context: &Context) -> CliResult {
         anyhow::Error::new(error).context(format!("cannot open {}", db.display()))
     })?;
 
-    let max_output_bytes = match args.max_output_bytes {
-        Some(bytes) => bytes,
-        None => hourglass_config::Settings::load(&context.repo_root())?.max_output_bytes,
-    };
+    let settings = hourglass_config::Settings::load(&context.repo_root())?;
+    let max_output_bytes = args.max_output_bytes.unwrap_or(settings.max_output_bytes);
+    store.set_keep_output(match args.keep_output {
+        Some(KeepOutputArg::Failures) => KeepOutput::Failures,
+        Some(KeepOutputArg::All) => KeepOutput::All,
+        Some(KeepOutputArg::None) => KeepOutput::None,
+        None => match settings.keep_output {
+            hourglass_config::KeepOutput::Failures => KeepOutput::Failures,
+            hourglass_config::KeepOutput::All => KeepOutput::All,
+            hourglass_config::KeepOutput::None => KeepOutput::None,
+        },
+    });
     let options = ReadOptions::with_max_output_bytes(max_output_bytes);
     let total_bytes: u64 = prepared.iter().map(|file| file.bytes).sum();
     let progress = progress_bar(prepared.len(), total_bytes);

@@ -18,6 +18,7 @@ mod ingest;
 mod owners;
 mod plan;
 mod report;
+mod prune;
 mod runs;
 mod select;
 mod slow;
@@ -57,6 +58,8 @@ pub enum Command {
     Export(export::ExportArgs),
     /// List the runs in the result history with their counts.
     Runs(runs::RunsArgs),
+    /// Drop runs older than a date and give their space back.
+    Prune(prune::PruneArgs),
     /// Find flaky, broken and fixed tests in the history.
     Flaky(flaky::FlakyArgs),
     /// Find the tests that take the time, and the ones that slowed down.
@@ -150,6 +153,7 @@ pub fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args, &context),
         Command::Export(args) => export::run(args, &context),
         Command::Runs(args) => runs::run(args, &context),
+        Command::Prune(args) => prune::run(args, &context),
         Command::Flaky(args) => flaky::run(args, &context),
         Command::Slow(args) => slow::run(args, &context),
         Command::Owners(args) => owners::run(args, &context),

@@ -123,7 +123,7 @@ pub fn run(args: OwnersArgs, context: &Context) -> CliResult {
     } = args;
     let root = context.repo_root();
     let settings = Settings::load(&root)?;
-    let analysis = analyze(&window, context, &settings)?;
+    let analysis = analyze(&window, context, &settings, hourglass_review::Retain::ALL)?;
     let keys: Vec<&TestKey> = analysis.verdicts.iter().map(|v| &v.key).collect();
     let routing = load_routing(&root, &settings, &keys);
     let locator = routing.locator();

@@ -114,7 +114,16 @@ pub fn run(args: SlowArgs, context: &Context) -> CliResult {
     } = args;
     let root = context.repo_root();
     let settings = Settings::load(&root)?;
-    let analysis = analyze(&window, context, &settings)?;
+    // Only the listed tests' timings are kept (JSON without --top lists all).
+    let listed = match format {
+        SlowFormat::Json => top,
+        _ => Some(top.unwrap_or(settings.slow.top)),
+    };
+    let retain = hourglass_review::Retain {
+        healthy: false,
+        slowest: listed,
+    };
+    let analysis = analyze(&window, context, &settings, retain)?;
     let report: &SlowReport = &analysis.slow;
     let mut out = stdout();
     match format {

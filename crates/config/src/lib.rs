@@ -84,6 +84,20 @@ pub struct SelectOptions {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HistoryOptions {
     pub max_output_bytes: Option<usize>,
+    pub keep_output: Option<KeepOutput>,
+    pub retention_days: Option<u32>,
+}
+
+/// Whose output the history keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeepOutput {
+    /// Every result that did not pass (failed, errored, flaky, skipped).
+    Failures,
+    /// Every result.
+    All,
+    /// None.
+    None,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -157,6 +171,10 @@ pub struct Settings {
     /// Repository rules first, then the default rules.
     pub select_rules: Vec<RuleSettings>,
     pub max_output_bytes: usize,
+    pub keep_output: KeepOutput,
+    /// Runs older than this many days are dropped by `hourglass prune`
+    /// without `--before`; `None` (the default) keeps everything.
+    pub retention_days: Option<u32>,
     pub flaky: FlakySettings,
     pub slow: SlowSettings,
     /// Pattern → owners, in file order.
@@ -289,6 +307,11 @@ impl Settings {
                 .max_output_bytes
                 .or(base_history.max_output_bytes)
                 .expect("default set"),
+            keep_output: history
+                .keep_output
+                .or(base_history.keep_output)
+                .expect("default set"),
+            retention_days: history.retention_days.or(base_history.retention_days),
             flaky: FlakySettings {
                 window_days: flaky
                     .window_days
@@ -428,6 +451,25 @@ mod tests {
         let defaults = Settings::defaults();
         assert_eq!(settings.flaky.min_runs, 4);
         assert_eq!(settings.flaky.window_days, defaults.flaky.window_days);
+    }
+
+    #[test]
+    fn history_keep_output_and_retention() {
+        let defaults = Settings::defaults();
+        assert_eq!(defaults.keep_output, KeepOutput::Failures);
+        assert_eq!(defaults.retention_days, None);
+        let text = "[history]\nkeep-output = \"all\"\nretention-days = 365\n";
+        let settings =
+            Settings::resolve(Options::parse(text, Path::new("hourglass.toml")).unwrap());
+        assert_eq!(settings.keep_output, KeepOutput::All);
+        assert_eq!(settings.retention_days, Some(365));
+        let error = Options::parse(
+            "[history]\nkeep-output = \"some\"\n",
+            Path::new("hourglass.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("hourglass.toml:2:"), "{error}");
     }
 
     #[test]

@@ -9,10 +9,12 @@ use std::time::Duration;
 use hourglass_model::{Attempt, AttemptOutcome, Outcome, Property, RunMeta, TestKey, TestResult};
 use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension, Row, params};
 
+use crate::blobs::{self, BlobWriter};
+use crate::prune::PruneReport;
 use crate::schema;
 use crate::{
-    ExportRow, FileIngest, HistoryRow, HistoryStore, IngestOutcome, Producer, ResultFilter,
-    RunInfo, RunSummary, StoreError, VisitError, derive_run_id, timestamp_millis,
+    ExportRow, FileIngest, HistoryRow, HistoryStore, IngestOutcome, KeepOutput, Producer,
+    ResultFilter, RunInfo, RunSummary, StoreError, VisitError, derive_run_id, timestamp_millis,
 };
 
 /// How long a statement waits for another writer before giving up.
@@ -26,6 +28,7 @@ const BUSY_RETRIES: u32 = 50;
 #[derive(Debug)]
 pub struct SqliteStore {
     connection: Connection,
+    keep_output: KeepOutput,
 }
 
 impl SqliteStore {
@@ -51,6 +54,9 @@ impl SqliteStore {
         // 16 KiB pages for a new file (an existing one keeps its own): fewer
         // B-tree pages to split and to write for a big file's results.
         connection.pragma_update(None, "page_size", 16 * 1024)?;
+        // Incremental auto-vacuum for a new file, so that `prune` can give
+        // freed pages back without rewriting the whole store.
+        connection.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         retry_busy(|| {
             connection
                 .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
@@ -67,7 +73,26 @@ impl SqliteStore {
         // file's rows as they are.
         connection.pragma_update(None, "foreign_keys", false)?;
         schema::migrate_to(&mut connection, version)?;
-        Ok(Self { connection })
+        Ok(Self {
+            connection,
+            keep_output: KeepOutput::default(),
+        })
+    }
+
+    /// Drops every run strictly before `before` (RFC 3339; a zoneless time
+    /// is read as UTC) with its files and results, then the blobs, tests
+    /// and classes nothing refers to any more, and gives the space back.
+    /// `dry_run` counts without dropping.
+    pub fn prune(&mut self, before: &str, dry_run: bool) -> Result<PruneReport, StoreError> {
+        let before_ms = timestamp_millis(before).ok_or_else(|| StoreError::Timestamp {
+            text: before.to_owned(),
+        })?;
+        crate::prune::prune(&self.connection, before, before_ms, dry_run)
+    }
+
+    /// Sets whose output later ingests keep (default: [`KeepOutput::Failures`]).
+    pub fn set_keep_output(&mut self, keep_output: KeepOutput) {
+        self.keep_output = keep_output;
     }
 
     /// The underlying connection (for tests and diagnostics).
@@ -160,6 +185,20 @@ impl<'c> WriteTransaction<'c> {
     }
 }
 
+/// Runs `work` in a write transaction; commits when it returns `true`
+/// with its value, rolls back otherwise (and on an error).
+pub(crate) fn with_write_transaction<T>(
+    connection: &Connection,
+    work: impl FnOnce(&Connection) -> Result<(T, bool), StoreError>,
+) -> Result<T, StoreError> {
+    let transaction = WriteTransaction::begin(connection)?;
+    let (value, commit) = work(connection)?;
+    if commit {
+        transaction.commit()?;
+    }
+    Ok(value)
+}
+
 impl Drop for WriteTransaction<'_> {
     fn drop(&mut self) {
         if self.open {
@@ -177,6 +216,8 @@ fn now_rfc3339() -> (String, i64) {
 /// Writes one file's results into one run, inside a write transaction.
 struct ResultWriter<'c> {
     connection: &'c Connection,
+    keep_output: KeepOutput,
+    blobs: BlobWriter<'c>,
     run: i64,
     run_ts: i64,
     results: u64,
@@ -200,12 +241,19 @@ struct CurrentClass {
 }
 
 const RESULT_COLUMNS: &str = "status, duration_s, message, failure_type, file, line, output, \
-     output_dropped_bytes, attempts, properties, attempt_count";
+     output_dropped_bytes, attempts, properties, attempt_count, message_blob, output_blob";
 
 impl<'c> ResultWriter<'c> {
-    fn new(connection: &'c Connection, run: i64, run_ts: i64) -> Result<Self, StoreError> {
+    fn new(
+        connection: &'c Connection,
+        keep_output: KeepOutput,
+        run: i64,
+        run_ts: i64,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
             connection,
+            keep_output,
+            blobs: BlobWriter::new(connection)?,
             run,
             run_ts,
             results: 0,
@@ -220,9 +268,9 @@ impl<'c> ResultWriter<'c> {
                 "INSERT INTO tests (class, name) VALUES (?1, ?2) ON CONFLICT (class, name) DO NOTHING",
             )?,
             insert_result: connection.prepare_cached(
-                "INSERT INTO results (id, run, test, run_ts, status, duration_s, message, \
-                 failure_type, file, line, output, output_dropped_bytes, attempt_count, attempts, \
-                 properties) \
+                "INSERT INTO results (id, run, test, run_ts, status, duration_s, message_blob, \
+                 failure_type, file, line, output_blob, output_dropped_bytes, attempt_count, \
+                 attempts, properties) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
                  ON CONFLICT (id) DO NOTHING",
             )?,
@@ -285,6 +333,15 @@ impl<'c> ResultWriter<'c> {
         let attempts = attempts_json(result)?;
         let properties = json_list(&result.properties)?;
         let key = result_key(self.run, test)?;
+        let (output, dropped) = self.keep_output.apply(result);
+        let message_blob = match result.message.as_deref() {
+            Some(text) => Some(self.blobs.intern(text)?),
+            None => None,
+        };
+        let output_blob = match output {
+            Some(text) => Some(self.blobs.intern(text)?),
+            None => None,
+        };
         let inserted = self.insert_result.execute(params![
             key,
             self.run,
@@ -292,12 +349,12 @@ impl<'c> ResultWriter<'c> {
             self.run_ts,
             result.outcome.as_str(),
             result.duration_s,
-            result.message,
+            message_blob,
             result.failure_type,
             result.file,
             result.line,
-            result.output,
-            result.output_dropped_bytes as i64,
+            output_blob,
+            (result.output_dropped_bytes + dropped) as i64,
             result.attempts.len() as i64,
             attempts,
             properties,
@@ -310,17 +367,33 @@ impl<'c> ResultWriter<'c> {
     }
 
     /// The test already has a result in this run: fold this one into it.
-    fn merge(&self, key: i64, later: &TestResult) -> Result<(), StoreError> {
+    fn merge(&mut self, key: i64, later: &TestResult) -> Result<(), StoreError> {
         let sql = format!("SELECT {RESULT_COLUMNS} FROM results WHERE id = ?1");
         let mut stored = self
             .connection
             .prepare_cached(&sql)?
-            .query_row(params![key], |row| read_result(row, 0, later.key.clone()))??;
-        stored.absorb_rerun(later.clone());
+            .query_row(params![key], |row| {
+                read_result(self.connection, row, 0, later.key.clone())
+            })??;
+        // The later attempt's output passes through the same policy.
+        let (later_output, later_dropped) = self.keep_output.apply(later);
+        let mut later = later.clone();
+        later.output = later_output.map(ToOwned::to_owned);
+        later.output_dropped_bytes += later_dropped;
+        stored.absorb_rerun(later);
+        let message_blob = match stored.message.as_deref() {
+            Some(text) => Some(self.blobs.intern(text)?),
+            None => None,
+        };
+        let output_blob = match stored.output.as_deref() {
+            Some(text) => Some(self.blobs.intern(text)?),
+            None => None,
+        };
         self.connection
             .prepare_cached(
-                "UPDATE results SET status = ?2, duration_s = ?3, message = ?4, failure_type = ?5, \
-                 file = ?6, line = ?7, output = ?8, output_dropped_bytes = ?9, \
+                "UPDATE results SET status = ?2, duration_s = ?3, message = NULL, \
+                 message_blob = ?4, failure_type = ?5, file = ?6, line = ?7, output = NULL, \
+                 output_blob = ?8, output_dropped_bytes = ?9, \
                  attempt_count = ?10, attempts = ?11, properties = ?12 \
                  WHERE id = ?1",
             )?
@@ -328,11 +401,11 @@ impl<'c> ResultWriter<'c> {
                 key,
                 stored.outcome.as_str(),
                 stored.duration_s,
-                stored.message,
+                message_blob,
                 stored.failure_type,
                 stored.file,
                 stored.line,
-                stored.output,
+                output_blob,
                 stored.output_dropped_bytes as i64,
                 stored.attempts.len() as i64,
                 attempts_json(&stored)?,
@@ -361,7 +434,7 @@ fn result_key(run: i64, test: i64) -> Result<i64, StoreError> {
 }
 
 /// The rowids of one run's results.
-fn run_keys(run: i64) -> (i64, i64) {
+pub(crate) fn run_keys(run: i64) -> (i64, i64) {
     (run << 32, run << 32 | 0xFFFF_FFFF)
 }
 
@@ -430,6 +503,7 @@ fn parse_outcome(text: &str) -> Result<Outcome, StoreError> {
 
 /// Reads the [`RESULT_COLUMNS`] starting at column `first`.
 fn read_result(
+    connection: &Connection,
     row: &Row<'_>,
     first: usize,
     key: TestKey,
@@ -446,7 +520,17 @@ fn read_result(
     result.line = row.get(first + 5)?;
     result.output = row.get(first + 6)?;
     result.output_dropped_bytes = row.get::<_, i64>(first + 7)? as u64;
+    let message_blob: Option<i64> = row.get(first + 11)?;
+    let output_blob: Option<i64> = row.get(first + 12)?;
     Ok((|| {
+        // Since migration 5 the texts are in `blobs`; inline ones are read
+        // as they are.
+        if let Some(id) = message_blob {
+            result.message = Some(blobs::load(connection, id)?);
+        }
+        if let Some(id) = output_blob {
+            result.output = Some(blobs::load(connection, id)?);
+        }
         result.outcome = parse_outcome(&status)?;
         result.attempts = match (attempts, attempt_count) {
             (None, 1) => implied_attempt(&result).into_iter().collect(),
@@ -510,7 +594,7 @@ impl HistoryStore for SqliteStore {
             (connection.last_insert_rowid(), ts)
         };
 
-        let mut writer = ResultWriter::new(connection, run_row, run_ts)?;
+        let mut writer = ResultWriter::new(connection, self.keep_output, run_row, run_ts)?;
         let mut store_failure = None;
         let produced = produce(&mut |result| match writer.write(result) {
             Ok(()) => Ok(()),
@@ -663,7 +747,7 @@ impl HistoryStore for SqliteStore {
                     classname: row.get(1)?,
                     name: row.get(2)?,
                 };
-                let result = read_result(row, 3, key)??;
+                let result = read_result(&self.connection, row, 3, key)??;
                 visit(ExportRow {
                     run: info.clone(),
                     result,

@@ -22,9 +22,16 @@
 //! the analyzers, which keep nothing between tests. The verdicts, the
 //! timings and each test's file are kept, one entry per test.
 //!
+//! [`analyze_with`] keeps less: only the verdicts that are not healthy and
+//! the slowest tests' timings (plus every regression), counting the rest as
+//! it goes, so that `flaky` and `slow` run in memory that follows what they
+//! show, not the number of tests.
+//!
 //! # Limitations
 //!
-//! - The verdicts of every test in the window are held in memory (one small
+//! - [`analyze`] ([`Retain::ALL`]), which `owners`, `flaky --all`, `flaky
+//!   --update-quarantine` and `slow --format json` without `--top` need,
+//!   holds the verdict and timing of every test in the window (one small
 //!   record per test, not per result).
 //! - Routing reads the repository's file list with `git ls-files` (a walk
 //!   when git is absent) and builds the test graph for Rust tests; neither
@@ -38,7 +45,7 @@ use hourglass_history::{HistoryStore, ResultFilter, SqliteStore, StoreError};
 use hourglass_insight::codeowners::{self, Codeowners, CodeownersError};
 use hourglass_insight::{
     FileIndex, FlakyAnalyzer, FlakySettings, Located, Observation, Ownership, Run, SeriesGrouper,
-    SlowAnalyzer, SlowReport, SlowSettings, TestLocator, TestSeries, TestVerdict,
+    SlowAnalyzer, SlowReport, SlowSettings, TestLocator, TestSeries, TestVerdict, Verdict,
 };
 use hourglass_model::TestKey;
 
@@ -142,11 +149,33 @@ pub fn open(db: &Path) -> Result<SqliteStore, ReviewError> {
     })
 }
 
+/// What [`analyze_with`] keeps of the tests it judges; what it does not
+/// keep is counted and let go, so that memory follows what is kept, not the
+/// number of tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retain {
+    /// Keep healthy verdicts too (else only flaky, broken and fixed ones).
+    pub healthy: bool,
+    /// Keep the timings of only this many slowest tests (and of every test
+    /// that slowed down); `None` keeps every test's timing.
+    pub slowest: Option<usize>,
+}
+
+impl Retain {
+    /// Everything: every verdict and every timing.
+    pub const ALL: Retain = Retain {
+        healthy: true,
+        slowest: None,
+    };
+}
+
 /// Every test of the window, judged and timed.
 #[derive(Debug)]
 pub struct Analysis {
     pub runs: Vec<Run>,
-    /// One per test, ordered by test key.
+    /// Tests judged (kept or not).
+    pub tests: usize,
+    /// The verdicts kept ([`Retain`]), ordered by test key.
     pub verdicts: Vec<TestVerdict>,
     /// The source file the history names for each test, parallel to `verdicts`.
     pub files: Vec<Option<String>>,
@@ -181,11 +210,22 @@ pub fn slow_settings(settings: &Settings) -> SlowSettings {
     }
 }
 
-/// Reads the runs `filter` selects and analyzes every test, one at a time.
+/// Reads the runs `filter` selects and analyzes every test, one at a time,
+/// keeping every verdict and timing ([`Retain::ALL`]).
 pub fn analyze(
     store: &dyn HistoryStore,
     filter: &ResultFilter,
     settings: &Settings,
+) -> Result<Analysis, ReviewError> {
+    analyze_with(store, filter, settings, Retain::ALL)
+}
+
+/// [`analyze`], keeping only what `retain` asks for.
+pub fn analyze_with(
+    store: &dyn HistoryStore,
+    filter: &ResultFilter,
+    settings: &Settings,
+    retain: Retain,
 ) -> Result<Analysis, ReviewError> {
     let runs: Vec<Run> = store
         .runs(filter)?
@@ -205,10 +245,21 @@ pub fn analyze(
     let mut verdicts = Vec::new();
     let mut files = Vec::new();
     let mut timings = Vec::new();
+    let mut slowest = retain.slowest.map(SlowReport::streaming);
+    let mut tests = 0;
     let mut consume = |series: TestSeries| {
-        verdicts.push(flaky.analyze(&series.key, &series.observations));
-        timings.extend(slow.analyze(&series.key, &series.observations));
-        files.push(series.file);
+        tests += 1;
+        let verdict = flaky.analyze(&series.key, &series.observations);
+        if retain.healthy || verdict.verdict != Verdict::Healthy {
+            verdicts.push(verdict);
+            files.push(series.file);
+        }
+        if let Some(timing) = slow.analyze(&series.key, &series.observations) {
+            match &mut slowest {
+                Some(builder) => builder.push(timing),
+                None => timings.push(timing),
+            }
+        }
     };
     let mut grouper = SeriesGrouper::new();
     store.for_each_result(filter, &mut |row| {
@@ -233,9 +284,13 @@ pub fn analyze(
     }
     Ok(Analysis {
         runs,
+        tests,
         verdicts,
         files,
-        slow: SlowReport::new(timings),
+        slow: match slowest {
+            Some(builder) => builder.finish(),
+            None => SlowReport::new(timings),
+        },
     })
 }
 
@@ -458,6 +513,89 @@ mod tests {
         };
         let error = window.filter(30, now()).unwrap_err();
         assert!(matches!(&error, ReviewError::Since { text } if text == "last tuesday"));
+    }
+
+    /// A store of `runs` runs of 30 tests: `t00` fails in every other run
+    /// (flaky), `t01` fails from the middle on (broken), the others pass,
+    /// `t{i}` taking `i` seconds.
+    fn store_with_runs(dir: &Path, runs: usize) -> SqliteStore {
+        use hourglass_history::FileIngest;
+        use hourglass_model::{Outcome, RunMeta, TestResult};
+        let mut store = SqliteStore::open(&dir.join("history.db")).unwrap();
+        for run in 0..runs {
+            let meta = RunMeta {
+                run_id: Some(format!("r{run:02}")),
+                commit: Some(format!("c{run:02}")),
+                branch: Some("main".into()),
+                timestamp: Some(format!("2026-03-{:02}T08:00:00Z", run + 1)),
+                job: None,
+            };
+            let file = FileIngest {
+                path: format!("r{run}.xml"),
+                content_hash: [run as u8; 32],
+            };
+            store
+                .ingest_file(&meta, &file, &mut |sink| {
+                    for test in 0..30u32 {
+                        let failing = (test == 0 && run % 2 == 0) || (test == 1 && run >= runs / 2);
+                        let outcome = if failing {
+                            Outcome::Failed
+                        } else {
+                            Outcome::Passed
+                        };
+                        let mut result = TestResult::new(
+                            TestKey {
+                                suite: "s".into(),
+                                classname: "c".into(),
+                                name: format!("t{test:02}"),
+                            },
+                            outcome,
+                        );
+                        result.duration_s = Some(f64::from(test));
+                        sink(&result)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+        }
+        store
+    }
+
+    #[test]
+    fn retaining_less_keeps_the_same_findings_and_counts_every_test() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_runs(dir.path(), 20);
+        let settings = Settings::defaults();
+        let filter = ResultFilter::default();
+        let all = analyze(&store, &filter, &settings).unwrap();
+        let lean = analyze_with(
+            &store,
+            &filter,
+            &settings,
+            Retain {
+                healthy: false,
+                slowest: Some(3),
+            },
+        )
+        .unwrap();
+        assert_eq!(all.tests, 30);
+        assert_eq!(lean.tests, 30);
+        assert_eq!(all.verdicts.len(), 30);
+        let findings = |analysis: &Analysis| -> Vec<(String, Verdict)> {
+            analysis
+                .verdicts
+                .iter()
+                .filter(|v| v.verdict != Verdict::Healthy)
+                .map(|v| (v.key.name.clone(), v.verdict))
+                .collect()
+        };
+        assert!(!findings(&all).is_empty());
+        assert_eq!(findings(&lean), findings(&all));
+        assert_eq!(lean.verdicts.len(), findings(&all).len());
+        assert_eq!(lean.files.len(), lean.verdicts.len());
+        assert_eq!(lean.slow.tests.len(), 3);
+        assert_eq!(lean.slow.tests[..], all.slow.tests[..3]);
+        assert_eq!(lean.slow.total_s, all.slow.total_s);
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod ci_jobs;
 mod concurrency;
 mod ingest;
 mod migrations;
+mod prune;
 mod reading;
 mod round_trip;
 mod support;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use hourglass_history::{FileIngest, HistoryStore, IngestOutcome, SqliteStore};
+use hourglass_history::{FileIngest, HistoryStore, IngestOutcome, KeepOutput, SqliteStore};
 use hourglass_model::{Attempt, AttemptOutcome, Outcome, Property, TestKey, TestResult};
 use proptest::prelude::*;
 
@@ -83,12 +83,43 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
+    fn by_default_only_a_pass_loses_its_output_and_counts_it(results in proptest::collection::vec(test_result(), 0..20)) {
+        let unique: BTreeMap<TestKey, TestResult> =
+            results.into_iter().map(|result| (result.key.clone(), result)).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+        let meta = run("prop", "2026-03-01T10:00:00Z");
+        let file = FileIngest { path: "generated.xml".into(), content_hash: [9; 32] };
+        store.ingest_file(&meta, &file, &mut |sink| {
+            for result in unique.values() {
+                sink(result)?;
+            }
+            Ok(())
+        }).unwrap();
+        let mut exported = Vec::new();
+        store.for_each_export(&mut |row| {
+            exported.push(row.result);
+            Ok(())
+        }).unwrap();
+        for result in exported {
+            let mut expected = unique[&result.key].clone();
+            if expected.outcome == Outcome::Passed
+                && let Some(output) = expected.output.take()
+            {
+                expected.output_dropped_bytes += output.len() as u64;
+            }
+            prop_assert_eq!(result, expected);
+        }
+    }
+
+    #[test]
     fn ingest_then_export_returns_what_went_in(results in proptest::collection::vec(test_result(), 0..40)) {
         // One result per test: a repeated key would be merged as a rerun.
         let unique: BTreeMap<TestKey, TestResult> =
             results.into_iter().map(|result| (result.key.clone(), result)).collect();
         let dir = tempfile::tempdir().unwrap();
         let mut store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+        store.set_keep_output(KeepOutput::All);
         let meta = run("prop", "2026-03-01T10:00:00Z");
         let file = FileIngest { path: "generated.xml".into(), content_hash: [9; 32] };
         let outcome = store.ingest_file(&meta, &file, &mut |sink| {
