@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::cache;
-use crate::facts::{FileFacts, PackedRefs, RefView, UseEntry};
+use crate::facts::{FileFacts, PackedRefs, RawItem, RefView, UseEntry};
 use crate::workspace::{self, PackageId, TargetKind};
 use crate::{
     BuildOptions, EdgeReason, FileEntry, Graph, GraphError, GraphStats, Item, ItemId, ItemKind,
@@ -201,6 +201,47 @@ const STD_TYPES: &[&str] = &[
     "Box", "Option", "Result", "String", "Vec", "bool", "char", "str", "u8", "u16", "u32", "u64",
     "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64",
 ];
+
+/// Derives that write only impls of standard traits: no inherent method, no `Deref`.
+const STD_DERIVES: &[&str] = &[
+    "Debug",
+    "Clone",
+    "Copy",
+    "PartialEq",
+    "Eq",
+    "PartialOrd",
+    "Ord",
+    "Hash",
+    "Default",
+    "Serialize",
+    "Deserialize",
+];
+
+fn is_deref(path: &str) -> bool {
+    matches!(last_name(path), "Deref" | "DerefMut")
+}
+
+/// What a method call on a receiver of a written type can reach (see `typing.rs`).
+#[derive(Default)]
+struct ReceiverIndex {
+    /// Methods that take `self` in impls whose self type is this struct, enum, union or trait
+    /// (inherent impls and trait impls, in any crate).
+    methods_of: FxHashMap<ItemId, Vec<ItemId>>,
+    /// Workspace traits implemented for a type.
+    traits_of: FxHashMap<ItemId, Vec<ItemId>>,
+    /// The members of each workspace trait.
+    trait_members: FxHashMap<ItemId, Vec<ItemId>>,
+    /// By name: methods of impls whose self type is no workspace type (a blanket impl's
+    /// parameter, a foreign type, an alias) and members of traits that such impls implement.
+    /// Any receiver may reach them.
+    unanchored: FxHashMap<String, Vec<ItemId>>,
+    /// Types whose methods cannot all be seen: a `Deref` impl, a derive or attribute macro
+    /// other than the standard derives.
+    loose_types: FxHashSet<ItemId>,
+    /// Names of types that a macro may write impls for (named in macro input) or that have a
+    /// `Deref` impl whose self type did not resolve.
+    loose_names: FxHashSet<String>,
+}
 
 /// The edges of one module's items, and the hubs its items use (`(hub, user)`).
 type ModuleEdges<'a> = (Vec<RawEdge>, Vec<(HubKey<'a>, ItemId)>);
@@ -701,6 +742,353 @@ impl Builder<'_> {
         Resolution::Found(current)
     }
 
+    fn raw(&self, id: ItemId) -> Option<&RawItem> {
+        let (instance, raw) = self.item_source.get(id.index()).copied().flatten()?;
+        self.files[self.instances[instance].file]
+            .facts
+            .items
+            .get(raw as usize)
+    }
+
+    /// The index behind [`Builder::typed_candidates`].
+    fn receiver_index(&self) -> ReceiverIndex {
+        let mut index = ReceiverIndex::default();
+        let nominal = |kind: ItemKind| {
+            matches!(
+                kind,
+                ItemKind::Struct | ItemKind::Enum | ItemKind::Union | ItemKind::Trait
+            )
+        };
+        let mut blanket_traits = Vec::new();
+        for instance in &self.instances {
+            let facts = &self.files[instance.file].facts;
+            for (raw_index, raw) in facts.items.iter().enumerate() {
+                let id = instance.items[raw_index];
+                if let Some(parent) = raw.parent
+                    && facts.items[parent as usize].kind == ItemKind::Trait
+                {
+                    index
+                        .trait_members
+                        .entry(instance.items[parent as usize])
+                        .or_default()
+                        .push(id);
+                }
+                match raw.kind {
+                    ItemKind::Struct | ItemKind::Enum | ItemKind::Union => {
+                        let touched = raw.refs.lines().any(|line| match PackedRefs::view(line) {
+                            RefView::Macro(path) => !STD_DERIVES.contains(&last_name(path)),
+                            _ => false,
+                        });
+                        if touched {
+                            index.loose_types.insert(id);
+                        }
+                    }
+                    ItemKind::Macro | ItemKind::Other => {
+                        for line in raw.refs.lines() {
+                            if let RefView::Ident(name) | RefView::Path(name) =
+                                PackedRefs::view(line)
+                            {
+                                index.loose_names.insert(last_name(name).to_owned());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                let Some(imp) = &raw.imp else { continue };
+                let module = instance.scope_modules[raw.scope as usize];
+                let mut self_types = Vec::new();
+                if let Resolution::Found(found) = self.resolve(module, &imp.self_ty, 0) {
+                    for res in found {
+                        if let Res::Item(ty) = res
+                            && nominal(self.items[ty.index()].kind)
+                        {
+                            self_types.push(ty);
+                        }
+                    }
+                }
+                let mut traits = Vec::new();
+                if let Some(trait_path) = &imp.trait_ {
+                    if is_deref(&trait_path.join("::")) {
+                        index.loose_types.extend(self_types.iter().copied());
+                        if self_types.is_empty() {
+                            index
+                                .loose_names
+                                .insert(imp.self_ty.last().cloned().unwrap_or_default());
+                        }
+                    }
+                    if let Resolution::Found(found) = self.resolve(module, trait_path, 0) {
+                        for res in found {
+                            if let Res::Item(t) = res
+                                && self.items[t.index()].kind == ItemKind::Trait
+                            {
+                                traits.push(t);
+                            }
+                        }
+                    }
+                }
+                for (member_index, member) in facts.items.iter().enumerate() {
+                    if member.parent != Some(raw_index as u32)
+                        || member.kind != ItemKind::Method
+                        || !member.receiver
+                    {
+                        continue;
+                    }
+                    let member_id = instance.items[member_index];
+                    if self_types.is_empty() {
+                        let name = member.path.last().cloned().unwrap_or_default();
+                        let name = last_name(&name).to_owned();
+                        index.unanchored.entry(name).or_default().push(member_id);
+                    }
+                    for &ty in &self_types {
+                        index.methods_of.entry(ty).or_default().push(member_id);
+                    }
+                }
+                if self_types.is_empty() {
+                    blanket_traits.extend(traits);
+                } else {
+                    for &ty in &self_types {
+                        index.traits_of.entry(ty).or_default().extend(&traits);
+                    }
+                }
+            }
+        }
+        blanket_traits.sort();
+        blanket_traits.dedup();
+        for t in blanket_traits {
+            for &member in index.trait_members.get(&t).into_iter().flatten() {
+                let name = last_name(&self.items[member.index()].name).to_owned();
+                index.unanchored.entry(name).or_default().push(member);
+            }
+        }
+        index
+    }
+
+    /// The methods a call `.method()` on `receiver` (encoded, see `typing.rs`) written in
+    /// `module` can reach; `None` when that cannot be narrowed down (the call then matches
+    /// every method of the name).
+    fn typed_candidates(
+        &self,
+        index: &ReceiverIndex,
+        module: usize,
+        method: &str,
+        receiver: &str,
+        depth: u32,
+    ) -> Option<Vec<ItemId>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let kind = receiver.get(..1)?;
+        let rest = receiver.get(1..)?;
+        match kind {
+            "T" => self.alternatives_candidates(index, module, method, rest, depth),
+            "R" | "Q" => {
+                let path: Vec<&str> = rest.split("::").collect();
+                let Resolution::Found(found) = self.resolve(module, &path, 0) else {
+                    return None;
+                };
+                let mut out = Vec::new();
+                let mut any = false;
+                for res in found {
+                    let Res::Item(id) = res else { continue };
+                    match self.items[id.index()].kind {
+                        ItemKind::Fn | ItemKind::Method => {
+                            let raw = self.raw(id)?;
+                            let returns = if kind == "R" {
+                                raw.returns.as_deref()
+                            } else {
+                                raw.returns_ok.as_deref()
+                            }?;
+                            let owner = self.item_module[id.index()];
+                            out.extend(self.alternatives_candidates(
+                                index,
+                                owner,
+                                method,
+                                returns,
+                                depth + 1,
+                            )?);
+                            any = true;
+                        }
+                        // A tuple struct or an enum variant built by a call.
+                        ItemKind::Struct | ItemKind::Enum if kind == "R" => {
+                            out.extend(self.type_candidates(index, id, method)?);
+                            any = true;
+                        }
+                        ItemKind::Mod => {}
+                        _ => return None,
+                    }
+                }
+                any.then_some(out)
+            }
+            "F" => {
+                let (field, alternatives) = rest.split_once('@')?;
+                let mut out = Vec::new();
+                let mut any = false;
+                for alternative in alternatives.split('|') {
+                    let path: Vec<&str> = alternative.split("::").collect();
+                    let Resolution::Found(found) = self.resolve(module, &path, 0) else {
+                        return None;
+                    };
+                    for res in found {
+                        let Res::Item(id) = res else { continue };
+                        match self.items[id.index()].kind {
+                            ItemKind::Struct => {
+                                let raw = self.raw(id)?;
+                                let (_, ty) = raw.fields.iter().find(|(name, _)| name == field)?;
+                                let owner = self.item_module[id.index()];
+                                out.extend(self.alternatives_candidates(
+                                    index,
+                                    owner,
+                                    method,
+                                    ty,
+                                    depth + 1,
+                                )?);
+                                any = true;
+                            }
+                            ItemKind::Mod => {}
+                            _ => return None,
+                        }
+                    }
+                }
+                any.then_some(out)
+            }
+            _ => None,
+        }
+    }
+
+    /// `.method()` on a value of one of these types (a type, or a generic's or a `dyn`'s trait
+    /// bounds). A bound from outside the workspace adds nothing; an unknown one, or nothing
+    /// found at all, makes the call loose.
+    fn alternatives_candidates(
+        &self,
+        index: &ReceiverIndex,
+        module: usize,
+        method: &str,
+        alternatives: &str,
+        depth: u32,
+    ) -> Option<Vec<ItemId>> {
+        let mut out = Vec::new();
+        for alternative in alternatives.split('|') {
+            if is_deref(alternative) {
+                // `T: Deref<Target = ..>`: the call may be the target's.
+                return None;
+            }
+            let path: Vec<&str> = alternative.split("::").collect();
+            match self.resolve(module, &path, 0) {
+                Resolution::Foreign => {}
+                Resolution::Unresolved => return None,
+                Resolution::Found(found) => {
+                    let mut any = false;
+                    for res in found {
+                        let Res::Item(id) = res else { continue };
+                        match self.items[id.index()].kind {
+                            ItemKind::Struct | ItemKind::Enum | ItemKind::Union => {
+                                out.extend(self.type_candidates(index, id, method)?);
+                                any = true;
+                            }
+                            ItemKind::Trait => {
+                                out.extend(self.trait_candidates(index, id, method, depth)?);
+                                any = true;
+                            }
+                            ItemKind::Mod => {}
+                            _ => return None,
+                        }
+                    }
+                    if !any {
+                        return None;
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            return None;
+        }
+        out.extend(index.unanchored.get(method).into_iter().flatten());
+        out.sort();
+        out.dedup();
+        Some(out)
+    }
+
+    /// `.method()` on a struct, enum or union: its methods (inherent, and of its trait impls in
+    /// any crate) and the members of the traits it implements.
+    fn type_candidates(
+        &self,
+        index: &ReceiverIndex,
+        ty: ItemId,
+        method: &str,
+    ) -> Option<Vec<ItemId>> {
+        if index.loose_types.contains(&ty)
+            || index
+                .loose_names
+                .contains(last_name(&self.items[ty.index()].name))
+        {
+            return None;
+        }
+        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == method;
+        let mut out: Vec<ItemId> = index
+            .methods_of
+            .get(&ty)
+            .into_iter()
+            .flatten()
+            .filter(named)
+            .copied()
+            .collect();
+        for t in index.traits_of.get(&ty).into_iter().flatten() {
+            out.extend(
+                index
+                    .trait_members
+                    .get(t)
+                    .into_iter()
+                    .flatten()
+                    .filter(named),
+            );
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// `.method()` on a `dyn Trait`, an `impl Trait` or a generic bounded by the trait: the
+    /// trait's member (whose impls reach it) and its supertraits'.
+    fn trait_candidates(
+        &self,
+        index: &ReceiverIndex,
+        tr: ItemId,
+        method: &str,
+        depth: u32,
+    ) -> Option<Vec<ItemId>> {
+        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == method;
+        let mut out: Vec<ItemId> = index
+            .trait_members
+            .get(&tr)
+            .into_iter()
+            .chain(index.methods_of.get(&tr))
+            .flatten()
+            .filter(named)
+            .copied()
+            .collect();
+        if let Some(supertraits) = self.raw(tr).and_then(|raw| raw.supertraits.as_deref()) {
+            let module = self.item_module[tr.index()];
+            for alternative in supertraits.split('|') {
+                if is_deref(alternative) {
+                    return None;
+                }
+                let path: Vec<&str> = alternative.split("::").collect();
+                if depth < MAX_DEPTH
+                    && let Resolution::Found(found) = self.resolve(module, &path, 0)
+                {
+                    for res in found {
+                        if let Res::Item(sup) = res
+                            && sup != tr
+                            && self.items[sup.index()].kind == ItemKind::Trait
+                            && let Some(more) = self.trait_candidates(index, sup, method, depth + 1)
+                        {
+                            out.extend(more);
+                        }
+                    }
+                }
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
     fn resolve_all(&mut self) {
         // Indexes for loose matching.
         let mut by_name: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
@@ -799,6 +1187,7 @@ impl Builder<'_> {
             self.crates[krate].visible[other]
                 && (!test_only[candidate.index()] || (from_test && other == krate))
         };
+        let receivers = self.receiver_index();
         let hub_fan_out = self.hub_fan_out;
         let this = &*self;
         // Items grouped by module: what a reference resolves to depends only on the module it is
@@ -835,6 +1224,13 @@ impl Builder<'_> {
                                 .map(|&id| (id, reason))
                                 .collect(),
                         )
+                    };
+                    let method_name = |name: &str| match methods.get_key_value(name) {
+                        Some((key, candidates)) if candidates.len() > hub_fan_out => {
+                            hub(EdgeReason::MethodName, key)
+                        }
+                        Some((_, candidates)) => loose(candidates, EdgeReason::MethodName),
+                        None => Target::Items(Vec::new()),
                     };
                     match PackedRefs::view(line) {
                         RefView::Path(text) => {
@@ -897,13 +1293,21 @@ impl Builder<'_> {
                                 }
                             }
                         }
-                        RefView::Method(name) => match methods.get_key_value(name) {
-                            Some((key, candidates)) if candidates.len() > hub_fan_out => {
-                                hub(EdgeReason::MethodName, key)
+                        RefView::Method(name) => method_name(name),
+                        RefView::Typed(name, receiver) => {
+                            let typed: Vec<(ItemId, EdgeReason)> = this
+                                .typed_candidates(&receivers, module, name, receiver, 0)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .filter(|id| visible(id, from_test))
+                                .map(|id| (id, EdgeReason::TypedMethod))
+                                .collect();
+                            if typed.is_empty() {
+                                method_name(name)
+                            } else {
+                                Target::Items(typed)
                             }
-                            Some((_, candidates)) => loose(candidates, EdgeReason::MethodName),
-                            None => Target::Items(Vec::new()),
-                        },
+                        }
                         RefView::Macro(path) => {
                             let name = path.rsplit("::").next().unwrap_or("");
                             Target::Items(

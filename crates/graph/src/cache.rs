@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use crate::facts::{self, FileFacts};
 
 /// Bumped whenever [`FileFacts`], its extraction or the pack layout changes.
-const FORMAT: &str = "hourglass-graph-facts-v8";
+const FORMAT: &str = "hourglass-graph-facts-v9";
 
 const PACK: &str = "facts.pack";
 

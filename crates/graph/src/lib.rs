@@ -91,6 +91,7 @@ mod cache;
 mod facts;
 mod query;
 pub mod synthetic;
+mod typing;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -246,6 +247,9 @@ pub enum EdgeReason {
     Contains,
     /// `to` calls a method named like `from`, on a receiver of unknown type.
     MethodName,
+    /// `to` calls a method named like `from` on a receiver whose written type has (or may
+    /// dispatch to) `from`.
+    TypedMethod,
     /// `to` names something that could not be resolved exactly; `from` has that name.
     NameMatch,
     /// `from` is in the package's build script.
@@ -267,6 +271,7 @@ impl fmt::Display for EdgeReason {
             EdgeReason::InBinary => "is compiled into",
             EdgeReason::Contains => "contains",
             EdgeReason::MethodName => "has the name of a method called (receiver type unknown) by",
+            EdgeReason::TypedMethod => "is a method of the receiver's type called by",
             EdgeReason::NameMatch => "has the name of an unresolved path in",
             EdgeReason::BuildScript => "is in the build script of",
         })
