@@ -217,6 +217,37 @@ const STD_DERIVES: &[&str] = &[
     "Deserialize",
 ];
 
+/// Traits of the standard prelude: as a bound beside a workspace trait (`T: Run + Send`) they
+/// add no workspace method (their workspace impls are reached through the types).
+const PRELUDE_TRAITS: &[&str] = &[
+    "Send",
+    "Sync",
+    "Sized",
+    "Unpin",
+    "Copy",
+    "Clone",
+    "Default",
+    "Eq",
+    "PartialEq",
+    "Ord",
+    "PartialOrd",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "Iterator",
+    "IntoIterator",
+    "DoubleEndedIterator",
+    "ExactSizeIterator",
+    "Extend",
+    "From",
+    "Into",
+    "AsRef",
+    "AsMut",
+    "ToString",
+    "ToOwned",
+    "Drop",
+];
+
 fn is_deref(path: &str) -> bool {
     matches!(last_name(path), "Deref" | "DerefMut")
 }
@@ -881,7 +912,7 @@ impl Builder<'_> {
         let rest = receiver.get(1..)?;
         match kind {
             "T" => self.alternatives_candidates(index, module, method, rest, depth),
-            "R" | "Q" => {
+            "R" | "Q" | "P" => {
                 let path: Vec<&str> = rest.split("::").collect();
                 let Resolution::Found(found) = self.resolve(module, &path, 0) else {
                     return None;
@@ -891,7 +922,7 @@ impl Builder<'_> {
                 for res in found {
                     let Res::Item(id) = res else { continue };
                     match self.items[id.index()].kind {
-                        ItemKind::Fn | ItemKind::Method => {
+                        ItemKind::Fn | ItemKind::Method if kind != "P" => {
                             let raw = self.raw(id)?;
                             let returns = if kind == "R" {
                                 raw.returns.as_deref()
@@ -908,9 +939,10 @@ impl Builder<'_> {
                             )?);
                             any = true;
                         }
-                        // A tuple struct or an enum variant built by a call.
-                        ItemKind::Struct | ItemKind::Enum if kind == "R" => {
+                        // A tuple struct or an enum variant built by a call, a unit struct.
+                        ItemKind::Struct | ItemKind::Enum if kind != "Q" => {
                             out.extend(self.type_candidates(index, id, method)?);
+                            out.extend(index.unanchored.get(method).into_iter().flatten());
                             any = true;
                         }
                         ItemKind::Mod => {}
@@ -975,6 +1007,7 @@ impl Builder<'_> {
             let path: Vec<&str> = alternative.split("::").collect();
             match self.resolve(module, &path, 0) {
                 Resolution::Foreign => {}
+                Resolution::Unresolved if path.len() == 1 && PRELUDE_TRAITS.contains(&path[0]) => {}
                 Resolution::Unresolved => return None,
                 Resolution::Found(found) => {
                     let mut any = false;

@@ -1204,7 +1204,11 @@ impl<'a> RefCollector<'a> {
                 if ident == "self" {
                     return bindings.scope().self_ty.as_ref().map(|a| format!("T{a}"));
                 }
-                bindings.vars.get(&ident.to_string()).cloned().flatten()
+                match bindings.vars.get(&ident.to_string()) {
+                    Some(receiver) => receiver.clone(),
+                    // Not a variable: a unit struct, a constant, a static.
+                    None => expr_receiver(expr, bindings.scope()),
+                }
             }
             Expr::Field(f) => {
                 let base = self.receiver_of(&f.base)?;

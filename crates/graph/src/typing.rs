@@ -12,6 +12,7 @@
 //!   alternatives joined by `|`, segments by `::` (`Tcrate::Parser`, `TReader|Seek`);
 //! - `R<path>`: what the function `path` returns (`let x = Parser::new(..)`);
 //! - `Q<path>`: what `path(..)?` gives: the `T` of its `Result<T, _>` or `Option<T>`;
+//! - `P<path>`: the value a path names, when it is a unit struct or a variant (`let x = Unit`);
 //! - `F<field>@<alts>`: the field `field` of the type(s) `<alts>` (`self.parser.next()`).
 //!
 //! Only wrappers that dispatch to what they hold are seen through: `&`, `&mut`, `Box`, `Rc`,
@@ -202,11 +203,13 @@ pub(crate) fn expr_receiver(expr: &syn::Expr, scope: &TypeScope) -> Option<Strin
             };
             expr_path(&path, scope).map(|p| format!("T{p}"))
         }
+        syn::Expr::Path(path) => expr_path(path, scope).map(|p| format!("P{p}")),
         syn::Expr::Call(call) => match &*call.func {
             syn::Expr::Path(path) => expr_path(path, scope).map(|p| format!("R{p}")),
             _ => None,
         },
         syn::Expr::Try(t) => match &*t.expr {
+            syn::Expr::Path(path) => expr_path(path, scope).map(|p| format!("P{p}")),
             syn::Expr::Call(call) => match &*call.func {
                 syn::Expr::Path(path) => expr_path(path, scope).map(|p| format!("Q{p}")),
                 _ => None,

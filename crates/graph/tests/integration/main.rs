@@ -1,4 +1,5 @@
 //! Integration tests of hourglass-graph on fixture workspaces.
 
 mod graph;
+mod receivers;
 mod workspace;
