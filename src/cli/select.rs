@@ -40,6 +40,20 @@ pub struct SelectArgs {
     /// Show why each test was selected (list format).
     #[arg(long, short)]
     pub verbose: bool,
+    /// How finely a change is followed to tests: `item` follows the changed
+    /// items through the graph; `package` takes every test of a changed
+    /// package and of the packages whose test binaries can link it (always
+    /// a superset of `item` for Rust changes).
+    #[arg(long, value_enum, default_value_t = SelectLevel::Item)]
+    pub level: SelectLevel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelectLevel {
+    /// Tests that reach a changed item through the graph's edges.
+    Item,
+    /// Tests of changed packages and of the packages that can link them.
+    Package,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -340,9 +354,14 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
         change,
         format,
         verbose,
+        level,
     } = args;
     let prepared = prepare(&change, context)?;
-    let mut selection = hourglass_select::select(
+    let select = match level {
+        SelectLevel::Item => hourglass_select::select,
+        SelectLevel::Package => hourglass_select::select_packages,
+    };
+    let mut selection = select(
         &prepared.graph,
         &prepared.changes,
         &rules(context)?,

@@ -1776,6 +1776,7 @@ impl Builder<'_> {
             build_time: std::time::Duration::ZERO,
             phases: Vec::new(),
         };
+        let link_bounds = crate::link::LinkBounds::new(&self.packages);
         Graph {
             root: root.to_path_buf(),
             packages: self.packages,
@@ -1787,6 +1788,7 @@ impl Builder<'_> {
             files,
             name_hubs: self.name_hubs,
             stats,
+            link_bounds,
         }
     }
 }

@@ -89,6 +89,7 @@ pub mod workspace;
 mod build;
 mod cache;
 mod facts;
+mod link;
 mod query;
 pub mod synthetic;
 mod typing;
@@ -357,6 +358,8 @@ pub struct Graph {
     /// Pass-through nodes for names used by many items, ascending; explanations step over them.
     name_hubs: Vec<ItemId>,
     stats: GraphStats,
+    /// Per package, the packages its test binaries can contain code of.
+    link_bounds: link::LinkBounds,
 }
 
 impl Graph {
@@ -414,6 +417,26 @@ impl Graph {
             })
             .max_by_key(|(_, package)| package.dir.len())
             .map(|(id, _)| id)
+    }
+
+    /// Whether code of package `code` can be compiled into a test binary of package
+    /// `tests_of`: `code` is `tests_of` itself, one of its normal, dev or build dependencies, or
+    /// a normal or build dependency of one of those, transitively (the linker's bound; see
+    /// [`Graph::affected_tests`]).
+    pub fn can_link(&self, tests_of: PackageId, code: PackageId) -> bool {
+        self.link_bounds.can_link(tests_of, code)
+    }
+
+    /// The packages whose code can be compiled into the test binaries of `tests_of` (itself
+    /// included), sorted.
+    pub fn linkable_packages(&self, tests_of: PackageId) -> Vec<PackageId> {
+        self.link_bounds.members(tests_of)
+    }
+
+    /// The packages whose test binaries can contain code of `code` (itself included), sorted:
+    /// the packages whose tests a change to `code` can affect at most.
+    pub fn linked_by(&self, code: PackageId) -> Vec<PackageId> {
+        self.link_bounds.linked_by(code)
     }
 
     /// Packages that depend on `id` directly or transitively (normal, dev and build

@@ -10,10 +10,19 @@
 //! Every target but a build script gets the binary id cargo-nextest gives it, and says whether
 //! `cargo test` (so nextest) runs it (`test`).
 //!
+//! Dependencies redirected into the workspace are dependencies: a registry or git dependency
+//! that a `[patch.<registry>]`, `[patch.'<git url>']` or `[replace]` entry of the root manifest
+//! serves from a member's path (tokio's `tokio-stream` depends on `tokio = "1"`, which the root
+//! patches to `tokio = { path = "tokio" }`) becomes a [`PackageDep`] on that member, as in
+//! `cargo metadata`'s resolve graph. A path dependency inside the workspace directory makes its
+//! package a member even when `members` does not list it, as cargo does.
+//!
 //! Limitations: features are not resolved (a target with `required-features` is still listed);
-//! `[patch]` and `[replace]` are not applied; `package.workspace` pointers and nested workspaces
-//! are not followed (the root given to [`load`] is the root); a path dependency outside the
-//! workspace directory is treated as external.
+//! a patch's version is not compared with the dependency's requirement (cargo leaves a patch
+//! that does not match unused; here it counts, which only widens); `[patch]` in
+//! `.cargo/config.toml` is not read; `package.workspace` pointers and nested workspaces are not
+//! followed (the root given to [`load`] is the root); a path dependency outside the workspace
+//! directory is treated as external.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::fs;
@@ -334,6 +343,7 @@ pub fn load(root: &Path) -> Result<Workspace, ManifestError> {
     let root = normalize(&absolute);
     let root_manifest = root.join("Cargo.toml");
     let root_table = read_manifest(&root_manifest)?;
+    let redirects = redirects(&root_table, &root);
 
     let config = match root_table.get("workspace") {
         Some(Value::Table(table)) => Some(WorkspaceConfig::parse(&root, &root_manifest, table)?),
@@ -424,15 +434,28 @@ pub fn load(root: &Path) -> Result<Workspace, ManifestError> {
         .map(|(index, (package, _))| (package.dir.clone(), PackageId::from_index(index)))
         .collect();
     let lib_names: Vec<String> = built.iter().map(|(p, _)| p.lib_crate_name()).collect();
+    let package_names: Vec<String> = built.iter().map(|(p, _)| p.name.clone()).collect();
+    // A registry or git dependency that a `[patch]` or `[replace]` entry serves from a member.
+    let redirected = |dep: &RawDep, own: usize| {
+        redirects.iter().find_map(|redirect| {
+            let id = *by_dir.get(&relative(&root, &redirect.dir))?;
+            let applies = match &redirect.source_key {
+                Some(key) => dep.source.patched_by(key),
+                None => dep.source != DepSource::Path,
+            };
+            (applies && id.index() != own && package_names[id.index()] == dep.package).then_some(id)
+        })
+    };
     let mut packages = Vec::with_capacity(built.len());
-    for (mut package, raw) in built {
+    for (own, (mut package, raw)) in built.into_iter().enumerate() {
         let mut external = BTreeSet::new();
         let mut external_names = BTreeSet::new();
         for dep in raw {
             let member = dep
                 .path
                 .as_ref()
-                .and_then(|path| by_dir.get(&relative(&root, path)).copied());
+                .and_then(|path| by_dir.get(&relative(&root, path)).copied())
+                .or_else(|| redirected(&dep, own));
             if let Some(id) = member {
                 let name = if dep.key == dep.package {
                     lib_names[id.index()].clone()
@@ -543,7 +566,98 @@ struct RawDep {
     target: Option<String>,
     /// Absolute normalized directory of a path dependency.
     path: Option<PathBuf>,
+    /// Where the dependency comes from when it is not a path.
+    source: DepSource,
     optional: bool,
+}
+
+/// Where a dependency declaration says the package comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum DepSource {
+    Path,
+    /// `git = "url"`.
+    Git(String),
+    /// `registry = "name"`; `None` is crates.io.
+    Registry(Option<String>),
+    /// `registry-index = "url"`.
+    RegistryIndex(String),
+}
+
+impl DepSource {
+    /// Whether a `[patch.<key>]` table patches dependencies from this source: crates.io by
+    /// `crates-io` or its index URL, another registry by its name or index URL, a git
+    /// repository by its URL.
+    fn patched_by(&self, key: &str) -> bool {
+        match self {
+            Self::Path => false,
+            Self::Registry(None) => key == "crates-io" || is_crates_io_url(key),
+            Self::Registry(Some(name)) => {
+                key == name || (name == "crates-io" && is_crates_io_url(key))
+            }
+            Self::Git(url) | Self::RegistryIndex(url) => same_url(url, key),
+        }
+    }
+}
+
+fn is_crates_io_url(url: &str) -> bool {
+    same_url(url, "https://github.com/rust-lang/crates.io-index")
+        || same_url(url, "sparse+https://index.crates.io/")
+}
+
+/// URLs equal up to case, a trailing `/` and a trailing `.git`.
+fn same_url(a: &str, b: &str) -> bool {
+    let canonical = |url: &str| {
+        let url = url.trim().to_ascii_lowercase();
+        let url = url.trim_end_matches('/');
+        url.strip_suffix(".git").unwrap_or(url).to_owned()
+    };
+    canonical(a) == canonical(b)
+}
+
+/// A `[patch.<key>]` or `[replace]` entry of the root manifest that names a path: dependencies
+/// on `package` from the patched source are served by the package in `dir`.
+#[derive(Clone, Debug)]
+struct Redirect {
+    /// The `[patch]` table key (`crates-io`, a registry name or a URL); `None` for `[replace]`,
+    /// which names its source in the package id spec and is matched by package name alone.
+    source_key: Option<String>,
+    /// Absolute normalized directory.
+    dir: PathBuf,
+}
+
+/// The path entries of the root manifest's `[patch.*]` tables and `[replace]`.
+fn redirects(root_table: &Table, root: &Path) -> Vec<Redirect> {
+    let path_of = |value: &Value| {
+        value
+            .as_table()?
+            .get("path")?
+            .as_str()
+            .map(|path| normalize(&root.join(path)))
+    };
+    let mut out = Vec::new();
+    if let Some(patches) = root_table.get("patch").and_then(Value::as_table) {
+        for (key, entries) in patches {
+            for value in entries.as_table().into_iter().flat_map(Table::values) {
+                if let Some(dir) = path_of(value) {
+                    out.push(Redirect {
+                        source_key: Some(key.clone()),
+                        dir,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(replace) = root_table.get("replace").and_then(Value::as_table) {
+        for value in replace.values() {
+            if let Some(dir) = path_of(value) {
+                out.push(Redirect {
+                    source_key: None,
+                    dir,
+                });
+            }
+        }
+    }
+    out
 }
 
 const DEPENDENCY_TABLES: [(&str, DepKind); 5] = [
@@ -608,6 +722,7 @@ fn raw_dependency(
         kind,
         target,
         path: None,
+        source: DepSource::Registry(None),
         optional: false,
     };
     let table = match value {
@@ -657,6 +772,16 @@ fn raw_dependency(
         .and_then(Value::as_str)
     {
         dep.path = Some(normalize(&base.join(path)));
+        dep.source = DepSource::Path;
+    } else if let Some(source) = source {
+        let text = |key: &str| source.get(key).and_then(Value::as_str).map(str::to_owned);
+        if let Some(url) = text("git") {
+            dep.source = DepSource::Git(url);
+        } else if let Some(name) = text("registry") {
+            dep.source = DepSource::Registry(Some(name));
+        } else if let Some(url) = text("registry-index") {
+            dep.source = DepSource::RegistryIndex(url);
+        }
     }
     Ok(dep)
 }

@@ -242,6 +242,78 @@ pub fn selection(graph: &Graph, impact: &Impact) -> Selection {
             }
         }
     }
+    finish(graph, impact, reasons)
+}
+
+/// Selects at package level: every test of a package with a changed file or item, and of every
+/// package whose test binaries can contain that package's code ([`Graph::linked_by`]: its
+/// dependents, through normal and build dependencies and a dev-dependency at the last step),
+/// plus what [`analyze`] widens to. For changes to Rust sources this is a superset of
+/// [`select`]: the graph's search never leaves the packages a test can link.
+pub fn select_packages(
+    graph: &Graph,
+    changes: &ChangeSet,
+    rules: &Rules,
+    context: &ChangeContext,
+) -> Selection {
+    let impact = analyze(graph, changes, rules, context);
+    package_selection(graph, changes, &impact)
+}
+
+/// The second half of [`select_packages`]: package-level tests and reasons from an [`Impact`].
+pub fn package_selection(graph: &Graph, changes: &ChangeSet, impact: &Impact) -> Selection {
+    if impact.run_all() {
+        return selection(graph, impact);
+    }
+    // Changed package → where it changed first.
+    let mut changed: BTreeMap<PackageId, String> = BTreeMap::new();
+    for (id, at) in &impact.changed {
+        changed
+            .entry(graph.item(*id).package)
+            .or_insert_with(|| at.clone());
+    }
+    for change in &changes.files {
+        for path in change.paths() {
+            let name = file_name(path);
+            let quiet = impact.quiet_files.iter().any(|(quiet, _)| quiet == path);
+            // Manifests and the lockfile are judged by `analyze`, which widens for them.
+            if quiet || name == "Cargo.toml" || name == "Cargo.lock" {
+                continue;
+            }
+            if let Some(package) = graph.package_of_path(path) {
+                changed.entry(package).or_insert_with(|| path.to_owned());
+            }
+        }
+    }
+    let mut reasons: BTreeMap<TestIndex, Vec<String>> = BTreeMap::new();
+    for (&package, at) in &changed {
+        let name = &graph.package(package).name;
+        for user in graph.linked_by(package) {
+            let reason = if user == package {
+                format!("package `{name}` changed ({at})")
+            } else {
+                format!(
+                    "package `{}` can link `{name}`, which changed ({at})",
+                    graph.package(user).name
+                )
+            };
+            for test in graph.tests_of_package(user) {
+                push_reason(reasons.entry(test).or_default(), reason.clone());
+            }
+        }
+    }
+    for (test, widened) in &impact.widened {
+        let entry = reasons.entry(*test).or_default();
+        for reason in widened {
+            push_reason(entry, reason.clone());
+        }
+    }
+    finish(graph, impact, reasons)
+}
+
+/// Turns reasons per test into a [`Selection`].
+fn finish(graph: &Graph, impact: &Impact, reasons: BTreeMap<TestIndex, Vec<String>>) -> Selection {
+    let total_tests = graph.tests().len();
     let mut selected: Vec<SelectedTest> = reasons
         .into_iter()
         .map(|(index, mut reasons)| {

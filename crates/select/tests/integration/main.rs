@@ -3,6 +3,7 @@
 
 mod explain;
 mod manifests;
+mod packages;
 mod properties;
 mod rules;
 mod selection;
