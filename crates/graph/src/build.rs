@@ -1078,6 +1078,24 @@ impl Builder<'_> {
         (!out.is_empty()).then_some(out)
     }
 
+    /// Members named `name` of the traits implemented for `ty` and of blanket impls: what
+    /// `Type::name` means when the type has no item `name` of its own.
+    fn trait_members_of_type(&self, index: &ReceiverIndex, ty: ItemId, name: &str) -> Vec<ItemId> {
+        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == name;
+        let mut out: Vec<ItemId> = index
+            .traits_of
+            .get(&ty)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| index.trait_members.get(t))
+            .flatten()
+            .filter(named)
+            .copied()
+            .collect();
+        out.extend(index.unanchored.get(name).into_iter().flatten());
+        out
+    }
+
     /// `.method()` on a `dyn Trait`, an `impl Trait` or a generic bounded by the trait: the
     /// trait's member (whose impls reach it) and its supertraits'.
     fn trait_candidates(
@@ -1134,7 +1152,11 @@ impl Builder<'_> {
                 continue;
             }
             let name = last_name(&item.name);
-            by_name.entry(name).or_default().push(id);
+            // A module is never the last segment of a path in a body nor a name in macro input
+            // that reaches it: what is used is an item inside it, matched by its own name.
+            if item.kind != ItemKind::Mod {
+                by_name.entry(name).or_default().push(id);
+            }
             if item.kind == ItemKind::Method
                 || item.kind == ItemKind::Const
                 || item.kind == ItemKind::TypeAlias
@@ -1269,18 +1291,35 @@ impl Builder<'_> {
                         RefView::Path(text) => {
                             let path: Vec<&str> = text.split("::").collect();
                             match this.resolve(module, &path, 0) {
-                                Resolution::Found(found) => Target::Items(
-                                    found
-                                        .into_iter()
-                                        .map(|res| {
-                                            let from = match res {
-                                                Res::Item(id) => id,
-                                                Res::Module(m) => this.modules[m].item,
-                                            };
-                                            (from, reason_for(this.items[from.index()].kind))
-                                        })
-                                        .collect(),
-                                ),
+                                Resolution::Found(found) => {
+                                    let last = path.last().copied().unwrap_or("");
+                                    let mut out: Vec<(ItemId, EdgeReason)> = Vec::new();
+                                    for res in found {
+                                        let from = match res {
+                                            Res::Item(id) => id,
+                                            Res::Module(m) => this.modules[m].item,
+                                        };
+                                        let item = &this.items[from.index()];
+                                        out.push((from, reason_for(item.kind)));
+                                        // `Type::name` where the type has no item `name` of its
+                                        // own: a trait's (default) member or a blanket impl's.
+                                        if path.len() >= 2
+                                            && matches!(
+                                                item.kind,
+                                                ItemKind::Struct | ItemKind::Enum | ItemKind::Union
+                                            )
+                                            && last_name(&item.name) != last
+                                        {
+                                            out.extend(
+                                                this.trait_members_of_type(&receivers, from, last)
+                                                    .into_iter()
+                                                    .filter(|id| visible(id, from_test))
+                                                    .map(|id| (id, EdgeReason::TraitMethod)),
+                                            );
+                                        }
+                                    }
+                                    Target::Items(out)
+                                }
                                 Resolution::Foreign => Target::Items(Vec::new()),
                                 // A local variable, a generic parameter or a prelude name.
                                 Resolution::Unresolved
@@ -1524,8 +1563,15 @@ impl Builder<'_> {
                     for &ty in &self_types {
                         edges.push((id, ty, EdgeReason::TraitImpl));
                     }
+                    // Each method reaches the type's users directly: through the impl it would
+                    // reach the impl's other methods, which do not depend on it.
                     for &member in &members {
-                        edges.push((member, id, EdgeReason::TraitImpl));
+                        if self_types.is_empty() {
+                            edges.push((member, id, EdgeReason::TraitImpl));
+                        }
+                        for &ty in &self_types {
+                            edges.push((member, ty, EdgeReason::TraitImpl));
+                        }
                     }
                 }
                 for &t in &traits {
@@ -1554,7 +1600,20 @@ impl Builder<'_> {
                         .collect();
                     trait_members.sort();
                     for tm in trait_members {
-                        edges.push((tm, id, EdgeReason::TraitMethod));
+                        // A method reaches only the impl's own method of its name (a changed
+                        // signature changes it); the callers of a default body reach the trait
+                        // method itself (method calls on the implementing types, `Type::name`
+                        // paths). A const or a type may be used by the whole impl.
+                        if self.items[tm.index()].kind == ItemKind::Method {
+                            let method = last_name(&self.items[tm.index()].name);
+                            for &member in &members {
+                                if last_name(&self.items[member.index()].name) == method {
+                                    edges.push((tm, member, EdgeReason::TraitMethod));
+                                }
+                            }
+                        } else {
+                            edges.push((tm, id, EdgeReason::TraitMethod));
+                        }
                     }
                 }
             }
