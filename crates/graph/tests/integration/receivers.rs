@@ -2,6 +2,7 @@
 //! can dispatch to, and no other method of the name; everything else stays a loose match.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use hourglass_graph::{BuildOptions, Graph};
 
@@ -14,9 +15,7 @@ fn package_with(lib: &str, callers: &[&str], more: &[(&str, &str)]) -> (tempfile
     let dir = tempfile::tempdir().unwrap();
     let mut text = lib.to_owned();
     for caller in callers {
-        text.push_str(&format!(
-            "\n#[test]\nfn t_{caller}() {{\n    {caller}();\n}}\n"
-        ));
+        let _ = write!(text, "\n#[test]\nfn t_{caller}() {{\n    {caller}();\n}}\n");
     }
     let mut files = vec![
         (
