@@ -5,6 +5,7 @@
 # `hourglass select --level package` of the first binary).
 #
 # Usage: benches/replay.sh SOURCE_REPO N WORK_DIR HOURGLASS [BASELINE_HOURGLASS]
+#        benches/replay.sh --table WORK_DIR/replay.tsv   (the table and means of a run so far)
 #
 # Each binary gets its own clone of SOURCE_REPO under WORK_DIR (so each keeps its own warm
 # `.hourglass/cache` across commits); each commit C is checked out and
@@ -13,8 +14,31 @@
 # Needs git and jq.
 set -euo pipefail
 
+# A run_all selection counts as every test.
+table() {
+    awk -F'\t' '
+function n(all, selected, total) { return all == "true" ? total : selected }
+NR == 1 { next }
+{
+    p = n($3, $4, $2); a = n($5, $6, $2); b = ($9 == "-") ? "-" : n($8, $9, $2)
+    printf "| %s | %d | %d | %d | %s |\n", $1, $2, p, a, b
+    rows++
+    if ($3 != "true" && $5 != "true") { k++; sp += p; sa += a; if (b != "-") sb += b }
+    if (a > p) above++
+    if (b != "-" && b > p) base_above++
+}
+BEGIN { print "| commit | tests | package level | selected | selected (baseline) |"; print "|---|---:|---:|---:|---:|" }
+END {
+    printf "\n%d commits; %d do not run everything: mean package level %.1f, mean selected %.1f (%.2fx), mean baseline %.1f (%.2fx). Commits above the package level: %d (baseline: %d).\n", rows, k, sp / k, sa / k, sa / sp, sb / k, sb / sp, above + 0, base_above + 0
+}' "$1"
+}
+
+if [ "${1:-}" = "--table" ] && [ $# -eq 2 ]; then
+    table "$2"
+    exit 0
+fi
 if [ $# -lt 4 ]; then
-    sed -n '2,15p' "$0"
+    sed -n '2,16p' "$0"
     exit 2
 fi
 source_repo=$1
@@ -27,7 +51,7 @@ mkdir -p "$work"
 clone() {
     local dir=$work/$1
     if [ ! -d "$dir/.git" ]; then
-        git clone -q "$source_repo" "$dir"
+        git -c init.defaultBranch=main clone -q "$source_repo" "$dir"
     fi
     echo "$dir"
 }
@@ -48,14 +72,14 @@ select_counts() {
 tsv=$work/replay.tsv
 printf 'commit\ttotal\tpackage_run_all\tpackage\tafter_run_all\tafter\tafter_s\tbefore_run_all\tbefore\tbefore_s\n' >"$tsv"
 for commit in $(git -C "$source_repo" rev-list --first-parent -n "$count" HEAD | tac); do
-    git -C "$after_repo" checkout -q --detach "$commit"
+    git -C "$after_repo" -c advice.detachedHead=false checkout -q --detach "$commit"
     start=$(date +%s.%N)
     read -r after_all total after < <(select_counts "$after_repo" "$hourglass" "$commit")
     after_s=$(echo "$(date +%s.%N) - $start" | bc)
     read -r package_all _ package < <(select_counts "$after_repo" "$hourglass" "$commit" --level package)
     before_all="-" before="-" before_s="-"
     if [ -n "$before_repo" ]; then
-        git -C "$before_repo" checkout -q --detach "$commit"
+        git -C "$before_repo" -c advice.detachedHead=false checkout -q --detach "$commit"
         start=$(date +%s.%N)
         read -r before_all _ before < <(select_counts "$before_repo" "$baseline" "$commit")
         before_s=$(echo "$(date +%s.%N) - $start" | bc)
@@ -64,17 +88,4 @@ for commit in $(git -C "$source_repo" rev-list --first-parent -n "$count" HEAD |
         "$package" "$after_all" "$after" "$after_s" "$before_all" "$before" "$before_s" | tee -a "$tsv" >&2
 done
 
-# A run_all selection counts as every test.
-awk -F'\t' '
-function n(all, selected, total) { return all == "true" ? total : selected }
-NR == 1 { next }
-{
-    p = n($3, $4, $2); a = n($5, $6, $2); b = ($9 == "-") ? "-" : n($8, $9, $2)
-    printf "| %s | %d | %d | %d | %s |\n", $1, $2, p, a, b
-    if ($3 != "true" && $5 != "true") { k++; sp += p; sa += a; if (b != "-") sb += b }
-    if (a > p) above++
-}
-BEGIN { print "| commit | tests | package level | selected | selected (baseline) |"; print "|---|---:|---:|---:|---:|" }
-END {
-    printf "\ncommits that do not run everything: %d; mean package level %.1f, mean selected %.1f (%.2fx), mean baseline %.1f (%.2fx); commits above the package level: %d\n", k, sp / k, sa / k, sa / sp, sb / k, sb / sp, above + 0
-}' "$tsv"
+table "$tsv"
