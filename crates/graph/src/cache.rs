@@ -26,7 +26,7 @@ use crate::facts::{self, FileFacts};
 use crate::source::{FileSystem, SourceTree};
 
 /// Bumped whenever [`FileFacts`], its extraction or the pack layout changes.
-const FORMAT: &str = "hourglass-graph-facts-v9";
+const FORMAT: &str = "hourglass-graph-facts-v10";
 
 const PACK: &str = "facts.pack";
 

@@ -22,14 +22,29 @@
 //!   belongs to two crates (a `mod` shared by a library and a binary) gives items in both.
 //! - **Edges** (`from` is used by `to`): paths in bodies, signatures, fields, generics and bounds,
 //!   resolved through `use` (renames, globs, re-exports, `self`/`super`/`crate`, dependency crate
-//!   names and renames); `Self` is the impl's type. A method call whose receiver type cannot be
-//!   known reaches every method of that name that takes `self` in the crate and its dependencies
-//!   ([`EdgeReason::MethodName`]; an associated function without `self` cannot be called with
-//!   method syntax). A trait reaches its impls; a trait method reaches the impls of
-//!   the trait (a changed default or signature) and an impl method reaches the trait method (so
-//!   the callers of the trait method). An impl of a trait from outside the workspace (`Display`,
-//!   `Drop`, `From`, …) is called invisibly, so its methods reach the impl's self type and through
-//!   it every user of the type. An impl's items depend on the impl, which depends on its self
+//!   names and renames); `Self` is the impl's type. A method call whose receiver has a type the
+//!   source writes down ([`EdgeReason::TypedMethod`]: `self` in an impl or a trait; a parameter,
+//!   a `let` or a struct field with a written type, through `&`, `Box`, `Rc` and `Arc`;
+//!   `let x = T { .. }`, a unit struct, or a call whose function has a written return type,
+//!   `T::new(..)`, `f(..)?`; `dyn Trait`, `impl Trait` and a generic's trait bounds) reaches the
+//!   methods of that name in impls of the type in any crate (inherent and trait impls), the
+//!   members of that name of the traits the type implements (default methods), of a trait
+//!   receiver and its supertraits, and every method of that name in an impl whose self type is no
+//!   workspace type (blanket impls, impls for foreign types). It stays loose when the type
+//!   implements `Deref` (the method may be the target's), carries a derive or attribute macro
+//!   other than the standard derives, is named in the input of an item macro (which may write
+//!   impls for it), when a bound is unknown, or when nothing of that name is found. A variable
+//!   bound twice with different types is unknown (no scopes are tracked). A method call whose
+//!   receiver type cannot be known reaches every method of that name that takes `self` in the
+//!   crate and its dependencies ([`EdgeReason::MethodName`]; an associated function without
+//!   `self` cannot be called with method syntax). A trait reaches its impls; a trait member
+//!   reaches the impls' methods of its name (a changed signature), or the whole impl for a
+//!   const or a type; an impl method reaches the trait method (so the callers of the trait
+//!   method), and the callers of a default method reach it directly (`x.name()` on a typed
+//!   receiver through the type's traits, `Type::name` through the traits the type implements).
+//!   An impl of a trait from outside the workspace (`Display`, `Drop`, `From`, …) is called
+//!   invisibly, so its methods reach the impl's self type and through it every user of the
+//!   type. An impl's items depend on the impl, which depends on its self
 //!   type and its trait. A module's items depend on the module (a changed `use` line reaches
 //!   everything in the module). Macro invocations reach the macro (by name, across the crate and
 //!   its dependencies) and the names in the tokens passed to it; derives and attribute macros
@@ -92,12 +107,19 @@
 //! - Parameterised tests (`#[test_case]`, `#[rstest]` cases) are reported under the function's
 //!   name; nextest names each case `function::case`, so match them by prefix.
 //! - Doctests are not tests here: cargo-nextest does not run them.
-//! - Name resolution is an approximation that errs on the side of more edges: method calls go to
-//!   every method of the name, and unresolved names go to every item of the name.
+//! - Name resolution is an approximation that errs on the side of more edges: method calls on a
+//!   receiver of unknown type go to every method of the name, and unresolved names go to every
+//!   item of the name. Receiver types come only from what the source writes: no inference
+//!   through closures, iterators, method chains (`a.b().c()`) or generic instantiation.
+//! - A typed receiver trusts that the impls of its type are visible: an impl written by a
+//!   function-like procedural macro whose input does not name the type, or by a macro invoked
+//!   inside a function body, is not seen (a type named in a `macro_rules!` body or in an item
+//!   macro's input is treated as unknown).
 //! - `use` chains are followed four steps deep and glob imports breadth-first (64 modules at
 //!   most); beyond that a name is matched by its last segment.
 //! - The method-name rule is the main source of over-selection on large workspaces: a change to a
-//!   method reaches every caller of any method of that name, whatever its receiver.
+//!   method reaches every caller of any method of that name whose receiver type is not written
+//!   down, and a trait method reaches every caller of the trait method, whatever the type.
 //! - A file that does not parse contributes no items ([`Graph::parse_errors`]); callers should
 //!   widen the selection for its package.
 
@@ -113,6 +135,7 @@ mod link;
 mod macros;
 mod query;
 pub mod synthetic;
+mod typing;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -272,6 +295,9 @@ pub enum EdgeReason {
     Contains,
     /// `to` calls a method named like `from`, on a receiver of unknown type.
     MethodName,
+    /// `to` calls a method named like `from` on a receiver whose written type has (or may
+    /// dispatch to) `from`.
+    TypedMethod,
     /// `to` names something that could not be resolved exactly; `from` has that name.
     NameMatch,
     /// `from` is in the package's build script.
@@ -293,6 +319,7 @@ impl fmt::Display for EdgeReason {
             EdgeReason::InBinary => "is compiled into",
             EdgeReason::Contains => "contains",
             EdgeReason::MethodName => "has the name of a method called (receiver type unknown) by",
+            EdgeReason::TypedMethod => "is a method of the receiver's type called by",
             EdgeReason::NameMatch => "has the name of an unresolved path in",
             EdgeReason::BuildScript => "is in the build script of",
         })

@@ -2,4 +2,5 @@
 
 mod graph;
 mod macros;
+mod receivers;
 mod workspace;
