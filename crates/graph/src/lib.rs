@@ -57,9 +57,9 @@
 //!   Ids are cargo-nextest's: the binary id of the target and the module path inside the
 //!   binary. A `harness = false` target is one test whose name is `""` (its test names cannot
 //!   be known statically): it is reached by any change to any item of its crate.
-//! - **Tests written by macros.** Every item-level macro invocation in a test target is
-//!   expanded when the workspace has a `macro_rules!` of that name visible to the crate: its own
-//!   macros (any file of the crate, `#[macro_use]` modules included; textual order is not
+//! - **Tests written by macros.** Every item-level macro invocation of a crate that runs tests
+//!   is expanded when the workspace has a `macro_rules!` of that name visible to the crate: its
+//!   own macros (any file of the crate, `#[macro_use]` modules included; textual order is not
 //!   modelled, so an earlier or shadowed definition of the same name counts too) and the
 //!   `#[macro_export]` macros of the workspace crates it depends on. The invocation is matched
 //!   against the arms on token trees (`$x:ident`, `$x:tt`, `$($x:expr),*`, nested repetitions;
