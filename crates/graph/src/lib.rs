@@ -72,9 +72,9 @@
 //!   Ids are cargo-nextest's: the binary id of the target and the module path inside the
 //!   binary. A `harness = false` target is one test whose name is `""` (its test names cannot
 //!   be known statically): it is reached by any change to any item of its crate.
-//! - **Tests written by macros.** Every item-level macro invocation in a test target is
-//!   expanded when the workspace has a `macro_rules!` of that name visible to the crate: its own
-//!   macros (any file of the crate, `#[macro_use]` modules included; textual order is not
+//! - **Tests written by macros.** Every item-level macro invocation of a crate that runs tests
+//!   is expanded when the workspace has a `macro_rules!` of that name visible to the crate: its
+//!   own macros (any file of the crate, `#[macro_use]` modules included; textual order is not
 //!   modelled, so an earlier or shadowed definition of the same name counts too) and the
 //!   `#[macro_export]` macros of the workspace crates it depends on. The invocation is matched
 //!   against the arms on token trees (`$x:ident`, `$x:tt`, `$($x:expr),*`, nested repetitions;
@@ -88,8 +88,11 @@
 //!   invocation's node: the invocation depends on the macro (whose body's names are its
 //!   references, so a helper the transcriber calls reaches it, as does a macro it invokes) and
 //!   on every name in its tokens; any change inside the invocation reaches all of its tests.
+//!   An invocation no arm matches is read as written. Expansion runs at every build, on one
+//!   thread: the token trees come from the cache, the tests they give do not.
 //! - **Speed.** Files are parsed in parallel (rayon); the facts extracted from a file (items,
-//!   spans, references packed into one string per item, `mod` declarations, includes — not the
+//!   spans, references packed into one string per item, `mod` declarations, includes,
+//!   `macro_rules!` bodies and item-level macro invocations as token trees — not the
 //!   syn tree) are cached under [`BuildOptions::cache_dir`] in one pack in a compact binary
 //!   form, keyed by the blake3 hash of the file's content, checksummed, and written atomically;
 //!   a warm build re-parses only changed files, and the pack holds only the files of the latest

@@ -204,7 +204,7 @@ impl Expander<'_, '_> {
                         if next == i + 1 {
                             match attribute(attr) {
                                 Attr::Test { parameterized } => {
-                                    let previous = test.map_or(false, |(_, p)| p);
+                                    let previous = test.is_some_and(|(_, p)| p);
                                     test = Some((true, previous || parameterized));
                                 }
                                 Attr::Parameterizing => {
@@ -649,7 +649,7 @@ fn fragment_ends(frag: Frag, input: &[Tok], pos: usize) -> Vec<usize> {
                 let previous = end.checked_sub(2).map(|i| &input[i]);
                 match last {
                     Tok::Punct(';') => break,
-                    Tok::Punct(',') if bars % 2 == 0 && angles == 0 => break,
+                    Tok::Punct(',') if bars.is_multiple_of(2) && angles == 0 => break,
                     Tok::Punct('|') => bars += 1,
                     Tok::Punct('<') => angles += 1,
                     Tok::Punct('>') if !matches!(previous, Some(Tok::Punct('-' | '='))) => {
@@ -658,12 +658,11 @@ fn fragment_ends(frag: Frag, input: &[Tok], pos: usize) -> Vec<usize> {
                     _ => {}
                 }
                 let boundary = match input.get(end) {
-                    None => true,
+                    None | Some(Tok::Group(Delim::Brace | Delim::Bracket, _)) => true,
                     Some(Tok::Punct(c)) => matches!(c, ',' | ';' | '=' | '|' | ':' | '>' | '<'),
                     Some(Tok::Ident(word)) => {
                         matches!(word.as_str(), "as" | "where" | "if" | "in")
                     }
-                    Some(Tok::Group(Delim::Brace | Delim::Bracket, _)) => true,
                     _ => false,
                 };
                 if boundary {
