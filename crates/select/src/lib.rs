@@ -42,7 +42,22 @@
 //!
 //! The changed items are then followed through the graph to every test that
 //! uses them ([`Graph::affected_tests`]); those tests get a reason naming the
-//! item and the line where it changed.
+//! item and the line where it changed. The linker bounds that search: a test
+//! is reached only through items of packages its binary can contain
+//! ([`Graph::can_link`]), so a loose edge never carries a change into a test
+//! that cannot link the changed code.
+//!
+//! # Package level
+//!
+//! [`select_packages`] (`hourglass select --level package`) skips the item
+//! graph: every test of a package with a changed file or item, and of every
+//! package whose test binaries can contain that package's code
+//! ([`Graph::linked_by`]: dependents through normal and build dependencies,
+//! with a dev-dependency allowed as the last step), plus the same widening and
+//! reasons to run everything as [`select`]. Dependencies that `[patch]` or
+//! `[replace]` redirect into the workspace count as dependencies. For changes
+//! to Rust sources the item-level selection is always a subset of it (a
+//! property test checks this on generated workspaces and on the fixtures).
 //!
 //! A test function with `#[test_case]`/`#[rstest]`/`#[case]` attributes is
 //! marked `parameterized` (its attributes are read from the source): nextest
@@ -57,6 +72,10 @@
 //! - Doctests are not selected: cargo-nextest does not run them.
 //! - Selection is as good as the graph's edges; see `hourglass_graph` for
 //!   what it cannot see (macro-generated code in particular).
+//! - A member that reaches another only through a crate from outside the
+//!   workspace (an external crate depending on a patched member) is not
+//!   linked by the manifests alone: neither level selects its tests for a
+//!   change of that member, except through `Cargo.lock` changes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
