@@ -155,6 +155,42 @@ fn verbose_and_json_give_the_reasons() {
 }
 
 #[test]
+fn level_package_selects_every_test_of_the_changed_package_and_its_dependents() {
+    let repo = workspace();
+    repo.write(
+        "crates/alpha/src/lib.rs",
+        ALPHA_LIB.replace("    a + b\n", "    b + a\n"),
+    );
+    let json = select_json(&repo, &["--level", "package"]);
+    let ids: Vec<String> = json["selected"]
+        .as_array()
+        .expect("selected is a list")
+        .iter()
+        .map(|test| {
+            format!(
+                "{} {}",
+                test["binary_id"].as_str().unwrap(),
+                test["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "alpha tests::adds",
+            "alpha tests::negates",
+            "beta tests::greets",
+            "beta tests::quadruples",
+            "beta::api quadruple_of_two"
+        ]
+    );
+    let item = select_json(&repo, &["--level", "item"]);
+    assert_eq!(item["selected"].as_array().unwrap().len(), 3);
+    let output = repo.run(&["select", "--level", "crate"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
 fn a_readme_change_selects_nothing() {
     let repo = workspace();
     repo.write("README.md", "# a workspace\n\nwith more words\n");

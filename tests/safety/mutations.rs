@@ -3,7 +3,9 @@
 //! removed statements, default trait methods, blanket and generic impls,
 //! `macro_rules!` bodies, tests that only a `macro_rules!` writes, method calls
 //! on typed receivers, a derive macro's output, `include_str!` data, a build
-//! script, a binary's output, tests themselves, manifests and profiles.
+//! script, a binary's output, tests themselves, manifests and profiles, and
+//! code a member reaches through a registry version that `[patch.crates-io]`
+//! serves from the workspace.
 
 /// What running the fixture's tests after a mutation is expected to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,6 +284,14 @@ pub const MUTATIONS: &[Mutation] = &[
         "    x.wrapping_add(1)\n",
     ),
     kill("removed-statement", CORE_LIB, "    values.dedup();\n", ""),
+    // `shapes-report` takes `shapes-core` as a registry version that the root `[patch.crates-io]`
+    // serves from the workspace: its tests link this code.
+    kill(
+        "patched-dependency",
+        CORE_LIB,
+        "    values.sort_unstable();\n",
+        "    values.reverse();\n",
+    ),
     kill(
         "format-precision",
         CORE_LIB,

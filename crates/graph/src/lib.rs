@@ -67,6 +67,17 @@
 //!   examples depend on everything the package's binaries reach (cargo builds the binaries for
 //!   them: `CARGO_BIN_EXE_<name>`, `assert_cmd`), and use its library like any dependency. A
 //!   build script reaches every item of its package.
+//! - **The linker bounds the graph.** A test binary of package `P` can only contain code of
+//!   `P`, its normal, dev and build dependencies, and their normal and build dependencies,
+//!   transitively (proc macros and build scripts are build-time inputs; a dependency's
+//!   dev-dependencies are never linked); its integration tests run `P`'s binaries, which are
+//!   `P`'s code. The closure is precomputed per package as a bitset ([`Graph::can_link`],
+//!   [`Graph::linked_by`]). [`Graph::affected_tests`] first searches unrestricted for candidate
+//!   tests, then, per package with a candidate, searches again entering only items of packages
+//!   in that package's bound (skipped when the first search never left it), so no loose edge (a
+//!   method name, an unresolved name, a trait impl, a hub) carries a change past the bound;
+//!   [`Graph::explain`] follows the same rule. Dependencies that `[patch]` or `[replace]`
+//!   redirect into the workspace are dependencies ([`workspace`]).
 //! - **Tests** are functions with `#[test]` or any attribute whose last path segment is `test`
 //!   (`tokio::test`, `test_log::test`, …), `#[rstest]` and `#[test_case(..)]`, in any module.
 //!   Ids are cargo-nextest's: the binary id of the target and the module path inside the

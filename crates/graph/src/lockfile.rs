@@ -8,7 +8,10 @@
 //!
 //! [`reverse_closure`] follows dependency lists backwards by name, so when one name is locked at
 //! several versions, a dependent of any one of them counts as a dependent of all (safe, rarely
-//! wider).
+//! wider). Following names also follows redirections into the workspace: a dependency that
+//! `[patch]` serves from a member is locked as that member's entry, without a `source`, and a
+//! `[replace]`d one keeps its registry entry, which names the member in `replace` (a changed
+//! `replace` is a change).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::Path;
@@ -23,6 +26,8 @@ struct LockedPackage {
     version: String,
     source: Option<String>,
     checksum: Option<String>,
+    /// `replace = "name version"`: the package `[replace]` serves this entry from.
+    replace: Option<String>,
     dependencies: Vec<String>,
 }
 
@@ -93,6 +98,7 @@ fn parse_lock(text: &str) -> Result<Locked, ManifestError> {
             version,
             source,
             checksum,
+            replace: text_field("replace"),
             dependencies,
         });
     }
@@ -347,6 +353,26 @@ dependencies = [
         assert_eq!(
             reverse_closure(OLD, &names(&["thiserror", "unknown"])).unwrap(),
             names(&["app", "thiserror"])
+        );
+    }
+
+    #[test]
+    fn patched_and_replaced_members_are_followed_by_name() {
+        // `ext` (from crates.io) depends on `core-lib`, which `[patch]` serves from a member: the
+        // lockfile lists it without a source. `app` reaches it only through `ext`.
+        let lock = "[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"ext\", \"legacy 0.3.0 (registry+https://github.com/rust-lang/crates.io-index)\"]\n\n[[package]]\nname = \"core-lib\"\nversion = \"1.0.0\"\n\n[[package]]\nname = \"ext\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\ndependencies = [\"core-lib\"]\n\n[[package]]\nname = \"legacy\"\nversion = \"0.3.0\"\n\n[[package]]\nname = \"legacy\"\nversion = \"0.3.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nreplace = \"legacy 0.3.0\"\n";
+        assert_eq!(
+            reverse_closure(lock, &names(&["core-lib"])).unwrap(),
+            names(&["app", "core-lib", "ext"])
+        );
+        assert_eq!(
+            reverse_closure(lock, &names(&["legacy"])).unwrap(),
+            names(&["app", "legacy"])
+        );
+        let moved = lock.replace("replace = \"legacy 0.3.0\"", "replace = \"legacy 0.3.1\"");
+        assert_eq!(
+            changed_lock_packages(Some(lock), Some(&moved)).unwrap(),
+            names(&["legacy"])
         );
     }
 

@@ -43,7 +43,22 @@
 //!
 //! The changed items are then followed through the graph to every test that
 //! uses them ([`Graph::affected_tests`]); those tests get a reason naming the
-//! item and the line where it changed.
+//! item and the line where it changed. The linker bounds that search: a test
+//! is reached only through items of packages its binary can contain
+//! ([`Graph::can_link`]), so a loose edge never carries a change into a test
+//! that cannot link the changed code.
+//!
+//! # Package level
+//!
+//! [`select_packages`] (`hourglass select --level package`) skips the item
+//! graph: every test of a package with a changed file or item, and of every
+//! package whose test binaries can contain that package's code
+//! ([`Graph::linked_by`]: dependents through normal and build dependencies,
+//! with a dev-dependency allowed as the last step), plus the same widening and
+//! reasons to run everything as [`select`]. Dependencies that `[patch]` or
+//! `[replace]` redirect into the workspace count as dependencies. For changes
+//! to Rust sources the item-level selection is always a subset of it (a
+//! property test checks this on generated workspaces and on the fixtures).
 //!
 //! A test function with `#[test_case]`/`#[rstest]`/`#[case]` attributes is
 //! marked `parameterized` (its attributes are read from the source): nextest
@@ -95,6 +110,10 @@
 //!   the linker bound, which is safe but coarse.
 //! - The `cargo` rendering lists the known selected tests only; it is not
 //!   safe for tests the graph does not know.
+//! - A member that reaches another only through a crate from outside the
+//!   workspace (an external crate depending on a patched member) is not
+//!   linked by the manifests alone: neither level selects its tests for a
+//!   change of that member, except through `Cargo.lock` changes.
 
 use std::collections::{BTreeMap, BTreeSet};
 

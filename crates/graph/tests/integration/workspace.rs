@@ -404,12 +404,13 @@ fn this_repository_matches_cargo_metadata() {
     assert_matches_cargo_metadata(&repo_root());
 }
 
+/// Member → (dependency member, in-code name, kind, platform), sorted.
+type MemberEdges = BTreeMap<String, Vec<(String, String, String, Option<String>)>>;
+
 /// Edges between members in `cargo metadata`'s resolve graph (which applies `[patch]` and
 /// `[replace]`): member → (dependency member, in-code name, kind, platform), sorted. Run from
 /// `root` so that its `.cargo/config.toml` counts.
-fn resolved_member_edges(
-    root: &Path,
-) -> BTreeMap<String, Vec<(String, String, String, Option<String>)>> {
+fn resolved_member_edges(root: &Path) -> MemberEdges {
     let output = cargo()
         .current_dir(root)
         .args(["metadata", "--offline", "--format-version", "1"])
@@ -460,9 +461,7 @@ fn resolved_member_edges(
     edges
 }
 
-fn loaded_member_edges(
-    loaded: &Workspace,
-) -> BTreeMap<String, Vec<(String, String, String, Option<String>)>> {
+fn loaded_member_edges(loaded: &Workspace) -> MemberEdges {
     loaded
         .packages
         .iter()
