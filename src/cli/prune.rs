@@ -55,34 +55,39 @@ fn cutoff(text: &str) -> Option<String> {
 }
 
 pub fn run(args: PruneArgs, context: &Context) -> CliResult {
-    let before = match &args.before {
-        Some(text) => cutoff(text).ok_or_else(|| {
+    let PruneArgs {
+        db,
+        before,
+        dry_run,
+        format,
+    } = args;
+    let before = if let Some(text) = &before {
+        cutoff(text).ok_or_else(|| {
             Failure::input(anyhow!(
                 "--before {text:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp"
             ))
-        })?,
-        None => {
-            let settings = hourglass_config::Settings::load(&context.repo_root())?;
-            let Some(days) = settings.retention_days else {
-                return Err(Failure::input(anyhow!(
-                    "nothing to prune by: pass --before DATE, or set `retention-days` in the \
+        })?
+    } else {
+        let settings = hourglass_config::Settings::load(&context.repo_root())?;
+        let Some(days) = settings.retention_days else {
+            return Err(Failure::input(anyhow!(
+                "nothing to prune by: pass --before DATE, or set `retention-days` in the \
                      [history] table of hourglass.toml"
-                )));
-            };
-            let now = jiff::Timestamp::now();
-            let since = now
-                .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days)))
-                .map_err(|error| Failure::input(anyhow!("retention-days = {days}: {error}")))?;
-            jiff::Timestamp::from_second(since.as_second())
-                .unwrap_or(since)
-                .to_string()
-        }
+            )));
+        };
+        let now = jiff::Timestamp::now();
+        let since = now
+            .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days)))
+            .map_err(|error| Failure::input(anyhow!("retention-days = {days}: {error}")))?;
+        jiff::Timestamp::from_second(since.as_second())
+            .unwrap_or(since)
+            .to_string()
     };
-    let db = context.db_path(args.db.as_deref());
+    let db = context.db_path(db.as_deref());
     let mut store = open_existing(&db)?;
-    let report = store.prune(&before, args.dry_run).map_err(store_failure)?;
+    let report = store.prune(&before, dry_run).map_err(store_failure)?;
     let mut out = stdout();
-    match args.format {
+    match format {
         PruneFormat::Json => write_json(&mut out, &report)?,
         PruneFormat::Human => write_human(&mut out, &report)?,
     }

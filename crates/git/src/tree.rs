@@ -107,14 +107,11 @@ impl RevisionTree {
                     break;
                 }
             }
-            match resolved {
-                Some(next) => current = next,
-                None => {
-                    let known =
-                        self.files.contains_key(&current) || self.dirs.contains_key(&current);
-                    return known.then_some(current);
-                }
-            }
+            let Some(next) = resolved else {
+                let known = self.files.contains_key(&current) || self.dirs.contains_key(&current);
+                return known.then_some(current);
+            };
+            current = next;
         }
         None
     }
@@ -186,16 +183,13 @@ fn walk(
         };
         let path = format!("{parent}{name}");
         let parent = parent.strip_suffix('/').unwrap_or(parent).to_owned();
-        let is_dir = match entry.kind() {
-            Some(ObjectType::Blob) => {
-                files.insert(path.clone(), (entry.id(), entry.filemode()));
-                false
-            }
-            // A tree, or a submodule (a commit inside a tree): a directory.
-            _ => {
-                dirs.entry(path.clone()).or_default();
-                true
-            }
+        // Anything but a blob is a tree, or a submodule (a commit inside a tree): a directory.
+        let is_dir = if entry.kind() == Some(ObjectType::Blob) {
+            files.insert(path.clone(), (entry.id(), entry.filemode()));
+            false
+        } else {
+            dirs.entry(path.clone()).or_default();
+            true
         };
         dirs.entry(parent)
             .or_default()

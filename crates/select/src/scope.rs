@@ -186,9 +186,9 @@ impl Modules {
             }
         }
         for (path, items) in graph.included_files() {
-            if !std::path::Path::new(path)
+            if std::path::Path::new(path)
                 .extension()
-                .is_some_and(|extension| extension == "rs")
+                .is_none_or(|extension| extension != "rs")
             {
                 continue;
             }
