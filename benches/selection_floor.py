@@ -8,7 +8,9 @@ of a Cargo workspace:
 2. Every function whose body the commit changed is made to panic on entry.
 3. The whole suite runs (`cargo nextest run --workspace --no-fail-fast`) with and
    without that mutation; the tests that fail only with it are the floor: every
-   one of them must be in the selection.
+   one of them must be in the selection. A failing test that was not selected is
+   run twice more with the mutation; if it passes either time it is flaky, not
+   the mutation's doing, and is reported apart.
 
 Prints a Markdown table: tests failing (the floor), selected, total, and the failing
 tests that were not selected (missed: must be 0). Usage:
@@ -164,9 +166,9 @@ def mutate(repo, parent, commit):
     return mutated
 
 
-def failing(repo, env):
+def failing(repo, env, extra=()):
     # A workspace may ask for a newer toolchain than it needs.
-    command = ["cargo", "nextest", "run", "--workspace", "--no-fail-fast", "--color", "never", "--ignore-rust-version"]
+    command = ["cargo", "nextest", "run", "--workspace", "--no-fail-fast", "--color", "never", "--ignore-rust-version", *extra]
     result = run(command, repo, check=False, env=env)
     if not re.search(r"^\s*Summary \[", result.stderr + result.stdout, re.M):
         print(result.stderr[-2000:], file=sys.stderr)
@@ -220,12 +222,26 @@ def main():
         if not mutated:
             continue
         after = failing(repo, env)
-        run(["git", "checkout", "-q", "-f", commit], repo)
         if after is None:
+            run(["git", "checkout", "-q", "-f", commit], repo)
             print(f"{commit[:10]}: the mutation does not build, skipped", file=sys.stderr)
             continue
         floor = sorted(after - before)
         missed = [t for t in floor if not is_selected(selection, *t)]
+        # A test that fails once is not yet the mutation's doing: run the unselected ones
+        # twice more with the mutation in place; one that passes either time is flaky.
+        flaky = set()
+        for _ in range(2):
+            if not missed:
+                break
+            filterset = " | ".join(f"(binary_id(={b}) & test(={n}))" for b, n in missed)
+            again = failing(repo, env, ["-E", filterset]) or set()
+            flaky.update(t for t in missed if t not in again)
+        run(["git", "checkout", "-q", "-f", commit], repo)
+        floor = [t for t in floor if t not in flaky]
+        missed = [t for t in missed if t not in flaky]
+        for test in sorted(flaky):
+            print(f"    flaky (passed when run again with the mutation): {test[0]} {test[1]}", file=sys.stderr)
         size = selection["total_tests"] if selection["run_all"] else len(selection["selected"])
         rows.append((commit[:10], subject[:50], len(mutated), len(floor), size, selection["total_tests"], selection["run_all"], missed))
         print(f"{commit[:10]} mutated {len(mutated)} fn, floor {len(floor)}, selected {size}/{selection['total_tests']}, missed {len(missed)}", file=sys.stderr)
