@@ -11,7 +11,7 @@ use hourglass_git::{Activity, ActivityOptions, ChangeStats};
 use hourglass_history::{HistoryStore, ResultFilter, SqliteStore};
 use hourglass_insight::{FlakyAnalyzer, Observation, Run, Verdict};
 use hourglass_model::{Outcome, TestKey};
-use hourglass_plan::{Capacity, MergedChange, Replay, ReplayedChange, RunRecord};
+use hourglass_plan::{MergedChange, Replay, ReplayedChange, RunRecord};
 
 use super::super::select::{ChangeArgs, prepare, rules};
 use super::super::{Context, Failure};
@@ -26,22 +26,6 @@ pub struct GatherOptions {
     /// Weeks of history to read (0 = all).
     pub weeks: u32,
     pub use_cache: bool,
-}
-
-pub fn capacity(settings: &Settings) -> Capacity {
-    let c = &settings.capacity;
-    Capacity {
-        runner_slots: c.runner_slots,
-        working_hours_per_week: c.working_hours_per_week,
-        shards_per_run: c.shards_per_run,
-        setup_overhead_per_shard_s: c.setup_seconds_per_shard,
-        target_utilisation: c.target_utilisation,
-        target_queue_wait_s: c.target_queue_wait_seconds,
-        triage_hours_per_week: c.triage_hours_per_week,
-        triage_minutes_per_item: c.triage_minutes_per_item,
-        busy_hours: c.busy_hours,
-        volume_factors: c.volume_factors.clone(),
-    }
 }
 
 /// Reads the git history of the repository around `context`.

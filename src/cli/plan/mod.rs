@@ -131,7 +131,7 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
     let started = Instant::now();
     let root = context.repo_root();
     let settings = Settings::load(&root).map_err(Failure::input)?;
-    let mut capacity = gather::capacity(&settings);
+    let mut capacity = hourglass_review::weekly::capacity(&settings);
     if let Some(n) = args.runner_slots {
         capacity.runner_slots = n;
     }
