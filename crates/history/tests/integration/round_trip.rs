@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use hourglass_history::{FileIngest, HistoryStore, IngestOutcome, SqliteStore};
+use hourglass_history::{FileIngest, HistoryStore, IngestOutcome};
 use hourglass_model::{Attempt, AttemptOutcome, Outcome, Property, TestKey, TestResult};
 use proptest::prelude::*;
 
-use crate::support::run;
+use crate::support::{Backend, run};
 
 fn text() -> impl Strategy<Value = String> {
     "\\PC{0,12}"
@@ -79,44 +79,53 @@ fn test_result() -> impl Strategy<Value = TestResult> {
         )
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+/// Ingest then export, on one store: each case is a run of its own.
+pub fn ingest_then_export_returns_what_went_in<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = std::cell::RefCell::new(&mut fresh.store);
+    let case = std::cell::Cell::new(0u32);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(48));
+    runner
+        .run(&proptest::collection::vec(test_result(), 0..40), |results| {
+            case.set(case.get() + 1);
+            let mut store = store.borrow_mut();
+            // One result per test: a repeated key would be merged as a rerun.
+            let unique: BTreeMap<TestKey, TestResult> =
+                results.into_iter().map(|result| (result.key.clone(), result)).collect();
+            let run_id = format!("prop-{}", case.get());
+            let meta = run(&run_id, "2026-03-01T10:00:00Z");
+            let file = FileIngest { path: "generated.xml".into(), content_hash: [9; 32] };
+            let outcome = store.ingest_file(&meta, &file, &mut |sink| {
+                for result in unique.values() {
+                    sink(result)?;
+                }
+                Ok(())
+            }).unwrap();
+            prop_assert_eq!(outcome, IngestOutcome::Stored { results: unique.len() as u64 });
 
-    #[test]
-    fn ingest_then_export_returns_what_went_in(results in proptest::collection::vec(test_result(), 0..40)) {
-        // One result per test: a repeated key would be merged as a rerun.
-        let unique: BTreeMap<TestKey, TestResult> =
-            results.into_iter().map(|result| (result.key.clone(), result)).collect();
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
-        let meta = run("prop", "2026-03-01T10:00:00Z");
-        let file = FileIngest { path: "generated.xml".into(), content_hash: [9; 32] };
-        let outcome = store.ingest_file(&meta, &file, &mut |sink| {
-            for result in unique.values() {
-                sink(result)?;
+            let mut exported = Vec::new();
+            store.for_each_run_export(&run_id, &mut |row| {
+                exported.push(row);
+                Ok(())
+            }).unwrap();
+            prop_assert_eq!(exported.len(), unique.len());
+            for row in exported {
+                prop_assert_eq!(&row.run.run_id, &run_id);
+                prop_assert_eq!(row.run.commit.clone(), Some(format!("commit-of-{run_id}")));
+                prop_assert_eq!(Some(&row.result), unique.get(&row.result.key));
             }
             Ok(())
-        }).unwrap();
-        prop_assert_eq!(outcome, IngestOutcome::Stored { results: unique.len() as u64 });
-
-        let mut exported = Vec::new();
-        store.for_each_export(&mut |row| {
-            exported.push(row);
-            Ok(())
-        }).unwrap();
-        prop_assert_eq!(exported.len(), unique.len());
-        for row in exported {
-            prop_assert_eq!(&row.run.run_id, "prop");
-            prop_assert_eq!(row.run.commit.as_deref(), Some("commit-of-prop"));
-            prop_assert_eq!(Some(&row.result), unique.get(&row.result.key));
-        }
-    }
+        })
+        .unwrap();
 }
 
-#[test]
-fn single_attempts_round_trip_whether_or_not_the_result_implies_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+pub fn single_attempts_round_trip_whether_or_not_the_result_implies_them<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
     let implied = crate::support::result("c", "implied", Outcome::Failed, 1.0);
     let mut differing = crate::support::result("c", "differing", Outcome::Failed, 1.0);
     differing.attempts[0].duration_s = Some(0.5);
@@ -130,13 +139,13 @@ fn single_attempts_round_trip_whether_or_not_the_result_implies_them() {
         content_hash: [1; 32],
     };
     crate::support::ingest(
-        &mut store,
+        store,
         &run("r", "2026-03-01T10:00:00Z"),
         &file,
         &results,
     )
     .unwrap();
-    let exported = crate::support::exported(&store);
+    let exported = crate::support::exported(store);
     assert_eq!(exported.len(), 4);
     for row in exported {
         let original = results.iter().find(|r| r.key == row.result.key).unwrap();
