@@ -104,6 +104,24 @@ pub fn redact(url: &str) -> String {
     format!("{scheme}://{authority}{tail}")
 }
 
+/// The URL with `:port` after each of its hosts.
+fn with_port(url: &str, port: u16) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let (userinfo, hosts) = match authority.rsplit_once('@') {
+        Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
+        None => (String::new(), authority),
+    };
+    if hosts.is_empty() {
+        return url.to_owned();
+    }
+    let hosts: Vec<String> = hosts.split(',').map(|host| format!("{host}:{port}")).collect();
+    format!("{scheme}://{userinfo}{}{tail}", hosts.join(","))
+}
+
 /// True when the URL's authority names a port.
 fn url_has_port(url: &str) -> bool {
     let Some((_, rest)) = url.split_once("://") else {
@@ -145,20 +163,20 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
             _ => passed.push(pair),
         }
     }
-    let mut extra = Vec::new();
+    let mut env_port = None;
     if !url_has_port(base)
         && !query.split('&').any(|pair| pair.starts_with("port="))
         && let Some(port) = (env.var)("PGPORT")
     {
-        if port.parse::<u16>().is_err() {
-            return Err(bad(format!("PGPORT={port} is not a port number")));
-        }
-        extra.push(format!("port={port}"));
+        env_port = Some(
+            port.parse::<u16>()
+                .map_err(|_| bad(format!("PGPORT={port} is not a port number")))?,
+        );
     }
-    let passed: Vec<&str> = passed
-        .into_iter()
-        .chain(extra.iter().map(String::as_str))
-        .collect();
+    let base = match env_port {
+        Some(port) => with_port(base, port),
+        None => base.to_owned(),
+    };
     let rebuilt = if passed.is_empty() {
         base.to_owned()
     } else {
@@ -171,6 +189,11 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
             .to_owned())
     })?;
 
+    if let Some(port) = env_port
+        && config.get_ports().is_empty()
+    {
+        config.port(port);
+    }
     if config.get_hosts().is_empty() {
         match (env.var)("PGHOST") {
             Some(hosts) => {
