@@ -9,7 +9,7 @@ use std::process::Command;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use hourglass_config::Settings;
-use hourglass_history::{HistoryStore, ResultFilter, SqliteStore};
+use hourglass_history::ResultFilter;
 use hourglass_insight::codeowners::{self, Codeowners};
 use hourglass_insight::quarantine::{self, Quarantine};
 use hourglass_insight::{
@@ -24,8 +24,8 @@ use super::{CliResult, Context, Failure, Status, stdout, write_json};
 /// Which runs to analyze: shared by `flaky`, `slow` and `owners`.
 #[derive(Debug, Clone, Args)]
 pub struct WindowArgs {
-    /// The history store [default: .hourglass/history.db at the repository root].
-    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH")]
+    /// The history: a SQLite file, or a postgres:// URL [default: .hourglass/history.db at the repository root].
+    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Only runs at or after this date (YYYY-MM-DD) or time (RFC 3339)
     /// [default: the last `window-days` days of hourglass.toml, 30].
@@ -141,14 +141,14 @@ pub fn analyze(
     context: &Context,
     settings: &Settings,
 ) -> Result<Analysis, Failure> {
-    let db = context.db_path(window.db.as_deref());
+    let db = context.store_location(window.db.as_deref())?;
     if !db.exists() {
         return Err(Failure::input(anyhow::anyhow!(
             "{}: no result history here; store results with `hourglass ingest` first",
             db.display()
         )));
     }
-    let store = SqliteStore::open(&db).with_context(|| format!("opening {}", db.display()))?;
+    let store = super::export::open(&db)?;
     let since = if window.since.is_none() && window.runs.is_some() {
         None
     } else {

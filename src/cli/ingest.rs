@@ -18,7 +18,7 @@ use std::sync::{Condvar, Mutex};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use hourglass_history::{
-    FileIngest, HistoryStore, IngestOutcome, SqliteStore, StoreError, ci_env, derive_run_id,
+    FileIngest, HistoryStore, IngestOutcome, StoreError, ci_env, derive_run_id,
     timestamp_millis,
 };
 use hourglass_junit::{FileSummary, ReadError, ReadOptions};
@@ -30,8 +30,8 @@ use super::{CliResult, Context, Failure, Status, stdout, write_json};
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// The history database [default: .hourglass/history.db at the repository root].
-    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH")]
+    /// The history: a SQLite file, or a postgres:// URL [default: .hourglass/history.db at the repository root].
+    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// The commit the results are for [default: from CI variables, else HEAD].
     #[arg(long, value_name = "SHA")]
@@ -104,7 +104,7 @@ struct Prepared {
 
 #[allow(clippy::needless_pass_by_value)] // every command takes its arguments by value
 pub fn run(args: IngestArgs, context: &Context) -> CliResult {
-    let db = context.db_path(args.db.as_deref());
+    let db = context.store_location(args.db.as_deref())?;
     if let Some(text) = &args.timestamp
         && timestamp_millis(text).is_none()
     {
@@ -126,9 +126,7 @@ pub fn run(args: IngestArgs, context: &Context) -> CliResult {
         .map(|path| prepare(path, context))
         .collect();
     let meta = run_meta(&args, context, &prepared);
-    let mut store = SqliteStore::open(&db).map_err(|error| {
-        anyhow::Error::new(error).context(format!("cannot open {}", db.display()))
-    })?;
+    let mut store = super::export::open(&db)?;
 
     let max_output_bytes = match args.max_output_bytes {
         Some(bytes) => bytes,
@@ -141,7 +139,7 @@ pub fn run(args: IngestArgs, context: &Context) -> CliResult {
         Some(bar) => bar.println(line),
         None => eprintln!("{line}"),
     };
-    ingest_all(&mut store, &meta, &prepared, &options, &mut |report| {
+    ingest_all(store.as_mut(), &meta, &prepared, &options, &mut |report| {
         if let Some(error) = &report.error {
             report_line(format!("error: {error}"));
         }
@@ -468,7 +466,7 @@ const BATCH: usize = 128;
 const BATCHES_IN_FLIGHT: usize = 2;
 
 fn ingest_all(
-    store: &mut SqliteStore,
+    store: &mut dyn HistoryStore,
     meta: &RunMeta,
     files: &[Prepared],
     options: &ReadOptions,
@@ -570,7 +568,7 @@ fn parse_worker(
 }
 
 fn store_one(
-    store: &mut SqliteStore,
+    store: &mut dyn HistoryStore,
     meta: &RunMeta,
     file: &Prepared,
     in_flight: &InFlight,

@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hourglass_history::StoreLocation;
 
 mod export;
 mod flaky;
 mod graph;
 mod ingest;
+mod migrate;
 mod owners;
 mod runs;
 mod select;
@@ -51,6 +53,8 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Write every stored test result, one per line.
     Export(export::ExportArgs),
+    /// Copy a history into another store (a local one into PostgreSQL), run by run.
+    Migrate(migrate::MigrateArgs),
     /// List the runs in the result history with their counts.
     Runs(runs::RunsArgs),
     /// Find flaky, broken and fixed tests in the history.
@@ -118,12 +122,17 @@ impl Context {
     }
 
     /// The history store: `--db`, else `HOURGLASS_DB` (clap reads it), else
-    /// `.hourglass/history.db` at the repository root.
-    pub fn db_path(&self, db: Option<&Path>) -> PathBuf {
+    /// `.hourglass/history.db` at the repository root. A `postgres://` or
+    /// `postgresql://` URL is a PostgreSQL store; any other URL is an error.
+    pub fn store_location(&self, db: Option<&Path>) -> Result<StoreLocation, Failure> {
         match db {
-            Some(path) if path.is_absolute() => path.to_path_buf(),
-            Some(path) => self.cwd.join(path),
-            None => self.repo_root().join(".hourglass").join("history.db"),
+            Some(given) => {
+                let text = given.to_string_lossy();
+                StoreLocation::parse(&text, &self.cwd).map_err(Failure::input)
+            }
+            None => Ok(StoreLocation::Sqlite(
+                self.repo_root().join(".hourglass").join("history.db"),
+            )),
         }
     }
 }
@@ -141,6 +150,7 @@ pub fn main() -> ExitCode {
         Command::Graph(args) => graph::run(args, &context),
         Command::Ingest(args) => ingest::run(args, &context),
         Command::Export(args) => export::run(args, &context),
+        Command::Migrate(args) => migrate::run(args, &context),
         Command::Runs(args) => runs::run(args, &context),
         Command::Flaky(args) => flaky::run(args, &context),
         Command::Slow(args) => slow::run(args, &context),
