@@ -98,9 +98,7 @@ const CSV_HEADER: [&str; 16] = [
 
 /// Opens an existing store; a missing one is a usage error, not an empty
 /// history silently created.
-pub(crate) fn open_existing(
-    db: &StoreLocation,
-) -> Result<Box<dyn HistoryStore + Send>, Failure> {
+pub(crate) fn open_existing(db: &StoreLocation) -> Result<Box<dyn HistoryStore + Send>, Failure> {
     if !db.exists() {
         return Err(Failure::input(anyhow!(
             "no history at {}: run `hourglass ingest` first, or pass --db",

@@ -18,8 +18,7 @@ use std::sync::{Condvar, Mutex};
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
 use hourglass_history::{
-    FileIngest, HistoryStore, IngestOutcome, StoreError, ci_env, derive_run_id,
-    timestamp_millis,
+    FileIngest, HistoryStore, IngestOutcome, StoreError, ci_env, derive_run_id, timestamp_millis,
 };
 use hourglass_junit::{FileSummary, ReadError, ReadOptions};
 use hourglass_model::{RunMeta, TestResult};

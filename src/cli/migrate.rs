@@ -50,10 +50,8 @@ pub fn run(args: MigrateArgs, context: &Context) -> CliResult {
     let source = open_existing(&from)?;
     let mut target = open(&to)?;
     let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::with_draw_target(
-            None,
-            indicatif::ProgressDrawTarget::stderr(),
-        );
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
         if let Ok(style) =
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs {msg} eta {eta}")
         {

@@ -4,5 +4,6 @@
 mod graph;
 mod ingest;
 mod insight;
+mod postgres;
 mod select;
 mod support;

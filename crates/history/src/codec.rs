@@ -66,4 +66,3 @@ pub(crate) fn parse_outcome(text: &str) -> Result<Outcome, StoreError> {
         detail: text.to_owned(),
     })
 }
-

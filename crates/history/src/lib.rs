@@ -136,7 +136,9 @@ pub enum StoreError {
     Visit(#[source] VisitError),
     #[error("the PostgreSQL history says: {0}")]
     Postgres(#[from] postgres::Error),
-    #[error("{location:?} is a URL, and hourglass reads only postgres:// and postgresql:// URLs (or a file path for SQLite)")]
+    #[error(
+        "{location:?} is a URL, and hourglass reads only postgres:// and postgresql:// URLs (or a file path for SQLite)"
+    )]
     UnsupportedUrl { location: String, scheme: String },
     #[error("{url}: {message}")]
     PgUrl { url: String, message: String },

@@ -83,7 +83,11 @@ mod tests {
             StoreLocation::parse("postgresql://db/hg?sslmode=require", cwd),
             Ok(StoreLocation::Postgres(_))
         ));
-        for other in ["mysql://db/hg", "sqlite:///tmp/h.db", "https://example.com/h.db"] {
+        for other in [
+            "mysql://db/hg",
+            "sqlite:///tmp/h.db",
+            "https://example.com/h.db",
+        ] {
             assert!(
                 matches!(
                     StoreLocation::parse(other, cwd),

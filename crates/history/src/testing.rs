@@ -54,7 +54,9 @@ pub fn with_database(url: &str, dbname: &str) -> String {
         None => (url, None),
     };
     let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
-    let authority = rest.split_once('/').map_or(rest, |(authority, _)| authority);
+    let authority = rest
+        .split_once('/')
+        .map_or(rest, |(authority, _)| authority);
     let mut out = format!("{scheme}://{authority}/{dbname}");
     if let Some(query) = query {
         out.push('?');

@@ -118,7 +118,10 @@ fn with_port(url: &str, port: u16) -> String {
     if hosts.is_empty() {
         return url.to_owned();
     }
-    let hosts: Vec<String> = hosts.split(',').map(|host| format!("{host}:{port}")).collect();
+    let hosts: Vec<String> = hosts
+        .split(',')
+        .map(|host| format!("{host}:{port}"))
+        .collect();
     format!("{scheme}://{userinfo}{}{tail}", hosts.join(","))
 }
 
@@ -128,7 +131,9 @@ fn url_has_port(url: &str) -> bool {
         return false;
     };
     let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
-    let hosts = authority.rsplit_once('@').map_or(authority, |(_, hosts)| hosts);
+    let hosts = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, hosts)| hosts);
     hosts.split(',').any(|host| match host.rfind(']') {
         Some(end) => host[end..].contains(':'),
         None => host.contains(':'),
@@ -285,7 +290,12 @@ fn password_from_file(
         #[cfg(unix)]
         Host::Unix(_) => "localhost".to_owned(),
     };
-    let port = config.get_ports().first().copied().unwrap_or(5432).to_string();
+    let port = config
+        .get_ports()
+        .first()
+        .copied()
+        .unwrap_or(5432)
+        .to_string();
     let user = config.get_user()?.to_owned();
     let dbname = config.get_dbname().unwrap_or(&user).to_owned();
     let wanted = [host.as_str(), port.as_str(), dbname.as_str(), user.as_str()];
@@ -338,7 +348,10 @@ pub fn connect(target: &Target) -> Result<Client, StoreError> {
     if let Some(path) = &target.root_cert {
         let pem = std::fs::read(path).map_err(|error| StoreError::PgUrl {
             url: target.display.clone(),
-            message: format!("cannot read the root certificate {}: {error}", path.display()),
+            message: format!(
+                "cannot read the root certificate {}: {error}",
+                path.display()
+            ),
         })?;
         let certificate =
             native_tls::Certificate::from_pem(&pem).map_err(|error| StoreError::PgUrl {
@@ -361,18 +374,25 @@ fn classify_connect_error(target: &Target, error: postgres::Error) -> StoreError
     let user = target.config.get_user().unwrap_or_default().to_owned();
     let url = target.display.clone();
     if let Some(code) = error.code() {
-        if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
         {
             return StoreError::PgAuth {
                 url,
                 user,
-                detail: error.as_db_error().map(|db| db.message().to_owned()).unwrap_or_default(),
+                detail: error
+                    .as_db_error()
+                    .map(|db| db.message().to_owned())
+                    .unwrap_or_default(),
             };
         }
         if *code == SqlState::INVALID_CATALOG_NAME {
             return StoreError::PgNoDatabase {
                 url,
-                detail: error.as_db_error().map(|db| db.message().to_owned()).unwrap_or_default(),
+                detail: error
+                    .as_db_error()
+                    .map(|db| db.message().to_owned())
+                    .unwrap_or_default(),
             };
         }
     }
@@ -487,7 +507,11 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
             let target = resolve("postgres://ci@db.example/hg", &env).unwrap();
-            assert_eq!(target.config.get_password(), None, "a readable file is ignored");
+            assert_eq!(
+                target.config.get_password(),
+                None,
+                "a readable file is ignored"
+            );
         }
     }
 }

@@ -143,7 +143,8 @@ mod tests {
         assert_eq!(name, "results_2026_03");
         assert_eq!(Some(from), crate::timestamp_millis("2026-03-01T00:00:00Z"));
         assert_eq!(Some(to), crate::timestamp_millis("2026-04-01T00:00:00Z"));
-        let (december, _, to) = partition_of(crate::timestamp_millis("2025-12-05T00:00:00Z").unwrap());
+        let (december, _, to) =
+            partition_of(crate::timestamp_millis("2025-12-05T00:00:00Z").unwrap());
         assert_eq!(december, "results_2025_12");
         assert_eq!(Some(to), crate::timestamp_millis("2026-01-01T00:00:00Z"));
     }

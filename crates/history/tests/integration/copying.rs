@@ -13,7 +13,10 @@ pub fn a_copy_carries_every_run_and_a_second_copy_writes_nothing<B: Backend>(tes
     };
     let dir = tempfile::tempdir().unwrap();
     let mut local = SqliteStore::open(&dir.path().join("local.db")).unwrap();
-    for (n, day) in ["2026-01-30", "2026-02-02", "2026-03-04"].iter().enumerate() {
+    for (n, day) in ["2026-01-30", "2026-02-02", "2026-03-04"]
+        .iter()
+        .enumerate()
+    {
         let meta = run(&format!("r{n}"), &format!("{day}T10:00:00Z"));
         let mut flaky = result("c", "flaky", Outcome::Failed, 1.0);
         flaky.message = Some(format!("boom {n}"));
@@ -42,10 +45,17 @@ pub fn a_copy_carries_every_run_and_a_second_copy_writes_nothing<B: Backend>(tes
     .unwrap();
     let mut seen = Vec::new();
     let report = copy_runs(&local, &mut fresh.store, &mut |progress| {
-        seen.push((progress.position, progress.total, progress.run.run_id.clone()));
+        seen.push((
+            progress.position,
+            progress.total,
+            progress.run.run_id.clone(),
+        ));
     })
     .unwrap();
-    assert_eq!((report.runs, report.copied, report.already_there), (3, 2, 1));
+    assert_eq!(
+        (report.runs, report.copied, report.already_there),
+        (3, 2, 1)
+    );
     assert_eq!(report.results, 4, "two results a copied run");
     assert_eq!(seen[2], (3, 3, "r2".to_owned()));
     let copied = exported(&fresh.store);
@@ -59,7 +69,10 @@ pub fn a_copy_carries_every_run_and_a_second_copy_writes_nothing<B: Backend>(tes
         };
         assert_eq!(of(&copied), of(&local_rows), "{run_id}");
     }
-    assert_eq!(fresh.store.run_files("r0").unwrap(), local.run_files("r0").unwrap());
+    assert_eq!(
+        fresh.store.run_files("r0").unwrap(),
+        local.run_files("r0").unwrap()
+    );
     // Copying again writes nothing.
     let again = copy_runs(&local, &mut fresh.store, &mut |_| {}).unwrap();
     assert_eq!((again.copied, again.already_there), (0, 3));

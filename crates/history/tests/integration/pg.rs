@@ -19,7 +19,10 @@ fn runners_starting_at_once_migrate_once() {
         }
     });
     let store = PgStore::open(database.url()).unwrap();
-    assert_eq!(store.row_count("hourglass_migrations").unwrap(), latest_version());
+    assert_eq!(
+        store.row_count("hourglass_migrations").unwrap(),
+        latest_version()
+    );
 }
 
 #[test]
@@ -53,8 +56,13 @@ fn results_go_to_one_partition_a_month() {
         ("feb", "2026-02-01T01:00:00+02:00"),
         ("feb2", "2026-02-27T00:00:00Z"),
     ] {
-        ingest(&mut store, &run(id, at), &file(id), &[result("c", "t", Outcome::Passed, 1.0)])
-            .unwrap();
+        ingest(
+            &mut store,
+            &run(id, at),
+            &file(id),
+            &[result("c", "t", Outcome::Passed, 1.0)],
+        )
+        .unwrap();
     }
     let partitions: Vec<String> = store
         .client()
@@ -101,7 +109,9 @@ fn an_unreachable_server_is_named() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    match PgStore::open(&format!("postgres://ci:pw@127.0.0.1:{port}/hg?sslmode=disable")) {
+    match PgStore::open(&format!(
+        "postgres://ci:pw@127.0.0.1:{port}/hg?sslmode=disable"
+    )) {
         Err(error @ StoreError::PgUnreachable { .. }) => {
             assert!(error.is_location_error());
             assert!(error.to_string().contains("cannot reach"), "{error}");
@@ -142,7 +152,10 @@ fn a_connection_cut_midway_stores_nothing_of_the_file() {
     );
     match outcome {
         Err(error @ StoreError::PgConnectionLost { .. }) => {
-            assert!(error.to_string().contains("nothing of it is stored"), "{error}");
+            assert!(
+                error.to_string().contains("nothing of it is stored"),
+                "{error}"
+            );
         }
         other => panic!("expected a lost connection, got {other:?}"),
     }
@@ -160,7 +173,13 @@ fn another_database_on_the_same_server_is_another_history() {
         return;
     };
     let mut store = PgStore::open(database.url()).unwrap();
-    let stored = ingest(&mut store, &run("r", "2026-03-01T10:00:00Z"), &file("f"), &[]).unwrap();
+    let stored = ingest(
+        &mut store,
+        &run("r", "2026-03-01T10:00:00Z"),
+        &file("f"),
+        &[],
+    )
+    .unwrap();
     assert_eq!(stored, IngestOutcome::Stored { results: 0 });
     let missing = with_database(database.url(), "hourglass_no_such_database");
     assert!(matches!(

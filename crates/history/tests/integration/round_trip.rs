@@ -88,36 +88,53 @@ pub fn ingest_then_export_returns_what_went_in<B: Backend>(test: &str) {
     let case = std::cell::Cell::new(0u32);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(48));
     runner
-        .run(&proptest::collection::vec(test_result(), 0..40), |results| {
-            case.set(case.get() + 1);
-            let mut store = store.borrow_mut();
-            // One result per test: a repeated key would be merged as a rerun.
-            let unique: BTreeMap<TestKey, TestResult> =
-                results.into_iter().map(|result| (result.key.clone(), result)).collect();
-            let run_id = format!("prop-{}", case.get());
-            let meta = run(&run_id, "2026-03-01T10:00:00Z");
-            let file = FileIngest { path: "generated.xml".into(), content_hash: [9; 32] };
-            let outcome = store.ingest_file(&meta, &file, &mut |sink| {
-                for result in unique.values() {
-                    sink(result)?;
+        .run(
+            &proptest::collection::vec(test_result(), 0..40),
+            |results| {
+                case.set(case.get() + 1);
+                let mut store = store.borrow_mut();
+                // One result per test: a repeated key would be merged as a rerun.
+                let unique: BTreeMap<TestKey, TestResult> = results
+                    .into_iter()
+                    .map(|result| (result.key.clone(), result))
+                    .collect();
+                let run_id = format!("prop-{}", case.get());
+                let meta = run(&run_id, "2026-03-01T10:00:00Z");
+                let file = FileIngest {
+                    path: "generated.xml".into(),
+                    content_hash: [9; 32],
+                };
+                let outcome = store
+                    .ingest_file(&meta, &file, &mut |sink| {
+                        for result in unique.values() {
+                            sink(result)?;
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                prop_assert_eq!(
+                    outcome,
+                    IngestOutcome::Stored {
+                        results: unique.len() as u64
+                    }
+                );
+
+                let mut exported = Vec::new();
+                store
+                    .for_each_run_export(&run_id, &mut |row| {
+                        exported.push(row);
+                        Ok(())
+                    })
+                    .unwrap();
+                prop_assert_eq!(exported.len(), unique.len());
+                for row in exported {
+                    prop_assert_eq!(&row.run.run_id, &run_id);
+                    prop_assert_eq!(row.run.commit.clone(), Some(format!("commit-of-{run_id}")));
+                    prop_assert_eq!(Some(&row.result), unique.get(&row.result.key));
                 }
                 Ok(())
-            }).unwrap();
-            prop_assert_eq!(outcome, IngestOutcome::Stored { results: unique.len() as u64 });
-
-            let mut exported = Vec::new();
-            store.for_each_run_export(&run_id, &mut |row| {
-                exported.push(row);
-                Ok(())
-            }).unwrap();
-            prop_assert_eq!(exported.len(), unique.len());
-            for row in exported {
-                prop_assert_eq!(&row.run.run_id, &run_id);
-                prop_assert_eq!(row.run.commit.clone(), Some(format!("commit-of-{run_id}")));
-                prop_assert_eq!(Some(&row.result), unique.get(&row.result.key));
-            }
-            Ok(())
-        })
+            },
+        )
         .unwrap();
 }
 
@@ -138,13 +155,7 @@ pub fn single_attempts_round_trip_whether_or_not_the_result_implies_them<B: Back
         path: "f.xml".into(),
         content_hash: [1; 32],
     };
-    crate::support::ingest(
-        store,
-        &run("r", "2026-03-01T10:00:00Z"),
-        &file,
-        &results,
-    )
-    .unwrap();
+    crate::support::ingest(store, &run("r", "2026-03-01T10:00:00Z"), &file, &results).unwrap();
     let exported = crate::support::exported(store);
     assert_eq!(exported.len(), 4);
     for row in exported {

@@ -1,7 +1,9 @@
 //! Helpers shared by the store tests.
 
 use hourglass_history::testing::TestDatabase;
-use hourglass_history::{FileIngest, HistoryStore, IngestOutcome, PgStore, SqliteStore, StoreError};
+use hourglass_history::{
+    FileIngest, HistoryStore, IngestOutcome, PgStore, SqliteStore, StoreError,
+};
 use hourglass_model::{Attempt, AttemptOutcome, Outcome, RunMeta, TestKey, TestResult};
 
 pub fn key(classname: &str, name: &str) -> TestKey {
