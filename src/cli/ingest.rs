@@ -68,6 +68,7 @@ struct IngestReport {
     files: Vec<FileReport>,
 }
 
+#[allow(clippy::needless_pass_by_value)] // every command takes its arguments by value
 pub fn run(args: IngestArgs, context: &Context) -> CliResult {
     let db = context.store_location(args.db.as_deref())?;
     if let Some(text) = &args.timestamp
@@ -126,7 +127,7 @@ pub fn run(args: IngestArgs, context: &Context) -> CliResult {
 
     let count = |outcome: &str| reports.iter().filter(|r| r.outcome == outcome).count() as u64;
     let report = IngestReport {
-        db: db.display().to_string(),
+        db: db.display(),
         run: meta,
         stored: count("stored"),
         already_stored: count("already_stored"),

@@ -4,6 +4,7 @@
 //! `HOURGLASS_TEST_PG` names a server (`.ci/postgres start`), and say on
 //! stderr that they did not run otherwise (under CI=true they fail).
 
+use std::fmt::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -35,13 +36,15 @@ fn junit(class: &str, tests: usize) -> String {
     let mut xml = format!("<testsuite name=\"suite\" tests=\"{tests}\">\n");
     for n in 0..tests {
         if n % 7 == 3 {
-            xml.push_str(&format!(
-                "<testcase classname=\"{class}\" name=\"t{n}\" time=\"0.{n}\"><failure message=\"boom {n}\">trace</failure></testcase>\n"
-            ));
+            let _ = writeln!(
+                xml,
+                "<testcase classname=\"{class}\" name=\"t{n}\" time=\"0.{n}\"><failure message=\"boom {n}\">trace</failure></testcase>"
+            );
         } else {
-            xml.push_str(&format!(
-                "<testcase classname=\"{class}\" name=\"t{n}\" time=\"0.{n}\"/>\n"
-            ));
+            let _ = writeln!(
+                xml,
+                "<testcase classname=\"{class}\" name=\"t{n}\" time=\"0.{n}\"/>"
+            );
         }
     }
     xml.push_str("</testsuite>\n");

@@ -39,9 +39,7 @@ pub fn copy_runs(
         let files = from.run_files(&summary.info.run_id)?;
         let mut read_failure = None;
         let outcome = to.import_run(&summary.info, &files, &mut |sink| {
-            let read = from.for_each_run_export(&summary.info.run_id, &mut |row| {
-                sink(&row.result).map_err(Into::into)
-            });
+            let read = from.for_each_run_export(&summary.info.run_id, &mut |row| sink(&row.result));
             match read {
                 Ok(()) => Ok(()),
                 Err(StoreError::Visit(source)) => Err(source),

@@ -69,7 +69,7 @@ pub struct Prepared {
     pub timestamp: Option<String>,
 }
 
-#[allow(clippy::needless_pass_by_value)] // every command takes its arguments by value
+/// The report of a file that could not be ingested.
 pub fn failed_report(path: String, run_id: Option<String>, error: String) -> FileReport {
     FileReport {
         path,
@@ -147,10 +147,7 @@ fn push_xml_files(dir: &Path, files: &mut Vec<PathBuf>) {
 /// The path as shown to the user: relative to the working directory when
 /// below it.
 fn display_path(path: &Path, cwd: &Path) -> String {
-    path.strip_prefix(cwd)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(cwd).unwrap_or(path).display().to_string()
 }
 
 /// Hashes the file and reads the first `timestamp` attribute of its head.

@@ -183,7 +183,7 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
         None => base.to_owned(),
     };
     let rebuilt = if passed.is_empty() {
-        base.to_owned()
+        base.clone()
     } else {
         format!("{base}?{}", passed.join("&"))
     };
@@ -200,19 +200,16 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
         config.port(port);
     }
     if config.get_hosts().is_empty() {
-        match (env.var)("PGHOST") {
-            Some(hosts) => {
-                for host in hosts.split(',') {
-                    config.host(host);
-                }
+        if let Some(hosts) = (env.var)("PGHOST") {
+            for host in hosts.split(',') {
+                config.host(host);
             }
-            None => {
-                let socket = ["/var/run/postgresql", "/tmp"]
-                    .into_iter()
-                    .find(|dir| Path::new(dir).is_dir())
-                    .unwrap_or("/tmp");
-                config.host_path(socket);
-            }
+        } else {
+            let socket = ["/var/run/postgresql", "/tmp"]
+                .into_iter()
+                .find(|dir| Path::new(dir).is_dir())
+                .unwrap_or("/tmp");
+            config.host_path(socket);
         }
     }
     if config.get_user().is_none() {
@@ -417,12 +414,11 @@ fn classify_connect_error(target: &Target, error: postgres::Error) -> StoreError
 mod tests {
     use super::*;
 
-    fn env_of(vars: &[(&str, &str)], home: Option<PathBuf>) -> impl Fn(&str) -> Option<String> {
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let _ = home;
         move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
 
@@ -441,15 +437,12 @@ mod tests {
 
     #[test]
     fn the_environment_fills_in_what_the_url_leaves_out() {
-        let var = env_of(
-            &[
-                ("PGPASSWORD", "from-env"),
-                ("PGSSLMODE", "disable"),
-                ("PGPORT", "6543"),
-                ("PGUSER", "ci"),
-            ],
-            None,
-        );
+        let var = env_of(&[
+            ("PGPASSWORD", "from-env"),
+            ("PGSSLMODE", "disable"),
+            ("PGPORT", "6543"),
+            ("PGUSER", "ci"),
+        ]);
         let env = Environment {
             var: &var,
             home: None,
@@ -468,7 +461,7 @@ mod tests {
 
     #[test]
     fn a_bad_sslmode_is_named() {
-        let var = env_of(&[("PGUSER", "ci")], None);
+        let var = env_of(&[("PGUSER", "ci")]);
         let env = Environment {
             var: &var,
             home: None,
@@ -493,7 +486,7 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
-        let var = env_of(&[], None);
+        let var = env_of(&[]);
         let env = Environment {
             var: &var,
             home: Some(dir.path().to_path_buf()),

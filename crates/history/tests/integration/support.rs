@@ -179,7 +179,7 @@ macro_rules! store_suite {
             $(mod $module {
                 $(#[test]
                 fn $test() {
-                    crate::$module::$test::<crate::support::Sqlite>(concat!(stringify!($module), "::", stringify!($test)));
+                    $crate::$module::$test::<$crate::support::Sqlite>(concat!(stringify!($module), "::", stringify!($test)));
                 })*
             })*
         }
@@ -187,7 +187,7 @@ macro_rules! store_suite {
             $(mod $module {
                 $(#[test]
                 fn $test() {
-                    crate::$module::$test::<crate::support::Postgres>(concat!(stringify!($module), "::", stringify!($test)));
+                    $crate::$module::$test::<$crate::support::Postgres>(concat!(stringify!($module), "::", stringify!($test)));
                 })*
             })*
         }
