@@ -70,6 +70,7 @@ fn main() {
     let cold = BuildOptions::default();
     let warm = BuildOptions {
         cache_dir: Some(cache.clone()),
+        source: None,
     };
     Graph::build(&root, &warm).expect("fill the cache");
 

@@ -1,22 +1,21 @@
-//! `hourglass flaky`, and the reading of the history and the routing to
-//! owners that `slow` and `owners` share with it.
+//! `hourglass flaky`, and the window flags and warnings that `slow`,
+//! `owners` and `report` share with it. The analysis itself is
+//! `hourglass-review`'s.
 
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use hourglass_config::Settings;
-use hourglass_history::ResultFilter;
-use hourglass_insight::codeowners::{self, Codeowners};
 use hourglass_insight::quarantine::{self, Quarantine};
-use hourglass_insight::{
-    FileIndex, FlakyAnalyzer, FlakySettings, Located, Observation, Ownership, Run, SeriesGrouper,
-    SlowAnalyzer, SlowReport, SlowSettings, TestLocator, TestSeries, TestVerdict, Verdict,
-};
+use hourglass_insight::{TestVerdict, Verdict};
 use hourglass_model::TestKey;
+use hourglass_review::text::{detail, round4, test_label};
+use hourglass_review::{
+    self as review, Analysis, ReviewError, Routing, Window, looks_like_nextest,
+};
 use serde::Serialize;
 
 use super::{CliResult, Context, Failure, Status, stdout, write_json};
@@ -77,339 +76,52 @@ pub struct FlakyArgs {
     pub fail_on: Vec<FailOn>,
 }
 
-/// Every test of the window, judged and timed.
-pub struct Analysis {
-    pub runs: Vec<Run>,
-    /// One per test, ordered by test key.
-    pub verdicts: Vec<TestVerdict>,
-    /// The source file the history names for each test, parallel to `verdicts`.
-    pub files: Vec<Option<String>>,
-    pub slow: SlowReport,
-}
-
-impl Analysis {
-    /// Index of a test in `verdicts` and `files`.
-    pub fn position(&self, key: &TestKey) -> Option<usize> {
-        self.verdicts.binary_search_by(|v| v.key.cmp(key)).ok()
+impl WindowArgs {
+    /// The window these flags select.
+    pub fn window(&self) -> Window {
+        Window {
+            since: self.since.clone(),
+            runs: self.runs,
+            branch: self.branch.clone(),
+        }
     }
 }
 
-pub fn flaky_settings(settings: &Settings) -> FlakySettings {
-    FlakySettings {
-        min_runs: settings.flaky.min_runs,
-        fixed_after: settings.flaky.fixed_after,
-        infra_failure_share: settings.flaky.infra_failure_share,
-        infra_failure_min_tests: settings.flaky.infra_failure_min_tests,
-        flaky_score: settings.flaky.flaky_score,
-        ..FlakySettings::default()
-    }
-}
-
-pub fn slow_settings(settings: &Settings) -> SlowSettings {
-    SlowSettings {
-        regression_factor: settings.slow.regression_factor,
-        min_segment: settings.slow.min_segment,
-        ..SlowSettings::default()
-    }
-}
-
-/// `YYYY-MM-DD` → midnight UTC; anything else is passed on as a time.
-fn since_filter(since: Option<&str>, window_days: u32) -> Result<Option<String>, Failure> {
-    let Some(text) = since else {
-        let start = jiff::Timestamp::now()
-            .checked_sub(jiff::SignedDuration::from_hours(
-                24 * i64::from(window_days),
-            ))
-            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        return Ok(Some(start.to_string()));
-    };
-    let text = text.trim();
-    if let Ok(date) = text.parse::<jiff::civil::Date>() {
-        return Ok(Some(format!("{date}T00:00:00Z")));
-    }
-    if hourglass_history::timestamp_millis(text).is_none() {
-        return Err(Failure::input(anyhow::anyhow!(
-            "--since {text:?}: expected a date (YYYY-MM-DD) or an RFC 3339 time"
-        )));
-    }
-    Ok(Some(text.to_owned()))
-}
-
-/// Reads the window from the store and analyzes every test, one at a time.
+/// Opens the store and analyzes the window the flags select.
 pub fn analyze(
     window: &WindowArgs,
     context: &Context,
     settings: &Settings,
+    retain: review::Retain,
 ) -> Result<Analysis, Failure> {
     let db = context.store_location(window.db.as_deref())?;
-    if !db.exists() {
-        return Err(Failure::input(anyhow::anyhow!(
-            "{}: no result history here; store results with `hourglass ingest` first",
-            db.display()
-        )));
-    }
-    let store = super::export::open(&db)?;
-    let since = if window.since.is_none() && window.runs.is_some() {
-        None
-    } else {
-        since_filter(window.since.as_deref(), settings.flaky.window_days)?
-    };
-    let filter = ResultFilter {
-        since,
-        last_runs: window.runs,
-        branch: window.branch.clone(),
-    };
-    let runs: Vec<Run> = store
-        .runs(&filter)?
-        .into_iter()
-        .map(|summary| Run {
-            run_id: summary.info.run_id,
-            commit: summary.info.commit,
-            branch: summary.info.branch,
-            timestamp: Some(summary.info.timestamp),
-            tests: summary.tests.saturating_sub(summary.skipped) as u32,
-            failures: (summary.failed + summary.error) as u32,
-        })
-        .collect();
-    let flaky = FlakyAnalyzer::new(flaky_settings(settings), &runs);
-    let slow = SlowAnalyzer::new(slow_settings(settings), &runs)
-        .excluding(flaky.infrastructure_failures());
-    let mut verdicts = Vec::new();
-    let mut files = Vec::new();
-    let mut timings = Vec::new();
-    let mut consume = |series: TestSeries| {
-        verdicts.push(flaky.analyze(&series.key, &series.observations));
-        timings.extend(slow.analyze(&series.key, &series.observations));
-        files.push(series.file);
-    };
-    let mut grouper = SeriesGrouper::new();
-    store.for_each_result(&filter, &mut |row| {
-        let observation = Observation::new(row.run_index as usize, row.outcome, row.duration_s);
-        if let Some(done) = grouper.push(row.key, observation, row.file) {
-            consume(done);
-        }
-        Ok(())
-    })?;
-    if let Some(last) = grouper.finish() {
-        consume(last);
-    }
-    // The store orders by key; sort anyway so that lookups by key hold.
-    let mut order: Vec<usize> = (0..verdicts.len()).collect();
-    order.sort_by(|&a, &b| verdicts[a].key.cmp(&verdicts[b].key));
-    let sorted = order.windows(2).all(|w| w[0] < w[1]);
-    if !sorted {
-        let mut paired: Vec<(TestVerdict, Option<String>)> =
-            verdicts.into_iter().zip(files).collect();
-        paired.sort_by(|a, b| a.0.key.cmp(&b.0.key));
-        (verdicts, files) = paired.into_iter().unzip();
-    }
-    Ok(Analysis {
-        runs,
-        verdicts,
-        files,
-        slow: SlowReport::new(timings),
-    })
+    let store = super::export::open_existing(&db)?;
+    let filter = window
+        .window()
+        .filter(settings.flaky.window_days, jiff::Timestamp::now())
+        .map_err(review_failure)?;
+    review::analyze_with(&*store, &filter, settings, retain).map_err(review_failure)
 }
 
-/// CODEOWNERS, `hourglass.toml` overrides, the repository's files and the
-/// Rust test map: everything needed to route a test to its owners.
-pub struct Routing {
-    codeowners: Codeowners,
-    files: FileIndex,
-    rust: Vec<((String, String), String)>,
-    /// Where CODEOWNERS was read from, if anywhere.
-    pub source: Option<&'static str>,
-}
-
-impl Routing {
-    /// Reads what routing needs from the repository at `root`. Problems in
-    /// CODEOWNERS are reported on stderr and do not stop the command.
-    pub fn load(root: &Path, settings: &Settings, keys: &[&TestKey]) -> Routing {
-        let source = codeowners::locate(|path| root.join(path).is_file());
-        let text = source
-            .and_then(|path| std::fs::read_to_string(root.join(path)).ok())
-            .unwrap_or_default();
-        let (parsed, errors) = Codeowners::parse(&text);
-        let (codeowners, override_errors) = parsed.with_overrides(&settings.owners);
-        let mut stderr = std::io::stderr().lock();
-        for error in &errors {
-            let _ = writeln!(
-                stderr,
-                "warning: {}:{error}",
-                source.unwrap_or("CODEOWNERS")
-            );
-        }
-        for error in &override_errors {
-            let _ = writeln!(stderr, "warning: hourglass.toml [owners]: {error}");
-        }
-        let files = FileIndex::new(repository_files(root));
-        let rust = if root.join("Cargo.toml").is_file()
-            && keys.iter().any(|key| looks_like_nextest(key))
-        {
-            rust_test_files(root)
-        } else {
-            Vec::new()
-        };
-        Routing {
-            codeowners,
-            files,
-            rust,
-            source,
-        }
-    }
-
-    pub fn locator(&self) -> TestLocator<'_> {
-        TestLocator::new(&self.files, &self.rust)
-    }
-
-    /// The file of a test and its owners (unowned when the file is unknown).
-    pub fn route(
-        &self,
-        locator: &TestLocator<'_>,
-        key: &TestKey,
-        file: Option<&str>,
-    ) -> (Located, Ownership) {
-        let located = locator.locate(key, file);
-        let ownership = located
-            .path()
-            .map(|path| self.codeowners.owners_of(path))
-            .unwrap_or_default();
-        (located, ownership)
+/// Every analysis error is bad input; `--since` is named as the flag.
+pub fn review_failure(error: ReviewError) -> Failure {
+    match error {
+        ReviewError::Since { text } => Failure::input(anyhow::anyhow!(
+            "--since {text:?}: expected a date (YYYY-MM-DD) or an RFC 3339 time"
+        )),
+        other => Failure::input(other),
     }
 }
 
-/// `git ls-files`, else a walk that skips `.git`, `target` and `node_modules`.
-fn repository_files(root: &Path) -> Vec<String> {
-    let output = Command::new("git")
-        .args([
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .current_dir(root)
-        .output();
-    if let Ok(output) = output
-        && output.status.success()
-    {
-        return output
-            .stdout
-            .split(|&b| b == 0)
-            .filter(|p| !p.is_empty())
-            .map(|p| String::from_utf8_lossy(p).into_owned())
-            .collect();
+/// Loads the routing of the repository at `root`; what it could not read
+/// goes to stderr as warnings.
+pub fn load_routing(root: &Path, settings: &Settings, keys: &[&TestKey]) -> Routing {
+    let routing = Routing::load(root, settings, keys);
+    let mut stderr = std::io::stderr().lock();
+    for warning in &routing.warnings {
+        let _ = writeln!(stderr, "warning: {warning}");
     }
-    let mut files = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let name = entry.file_name();
-            if matches!(name.to_str(), Some(".git" | "target" | "node_modules")) {
-                continue;
-            }
-            match entry.file_type() {
-                Ok(kind) if kind.is_dir() => stack.push(path),
-                Ok(kind) if kind.is_file() => {
-                    if let Ok(relative) = path.strip_prefix(root) {
-                        files.push(relative.to_string_lossy().replace('\\', "/"));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    files
-}
-
-/// `(binary id, test name)` → source file, from the test graph.
-fn rust_test_files(root: &Path) -> Vec<((String, String), String)> {
-    let options = hourglass_graph::BuildOptions {
-        cache_dir: Some(root.join(".hourglass").join("cache").join("graph")),
-    };
-    match hourglass_graph::Graph::build(root, &options) {
-        Ok(graph) => graph
-            .tests()
-            .iter()
-            .map(|test| {
-                (
-                    (test.id.binary_id.clone(), test.id.name.clone()),
-                    test.file.clone(),
-                )
-            })
-            .collect(),
-        Err(error) => {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "warning: the test graph could not be built, Rust tests are routed by name only: {error}"
-            );
-            Vec::new()
-        }
-    }
-}
-
-/// A Rust test as nextest's JUnit names it: the classname is a binary id
-/// (`pkg`, `pkg::target`, `pkg::bin/name`), which never holds a dot.
-pub fn looks_like_nextest(key: &TestKey) -> bool {
-    let binary = key.classname.as_str();
-    let package = binary.split("::").next().unwrap_or("");
-    !binary.is_empty()
-        && !binary.contains('.')
-        && !binary.contains(char::is_whitespace)
-        && !package.is_empty()
-        && package
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && !key.name.is_empty()
-}
-
-/// Short form of a commit id for tables.
-pub fn short(commit: Option<&str>) -> String {
-    commit.map_or_else(|| "?".to_owned(), |c| c.chars().take(10).collect())
-}
-
-/// `classname name`, or `suite name` when the classname is empty.
-pub fn test_label(key: &TestKey) -> String {
-    if key.classname.is_empty() {
-        format!("{} {}", key.suite, key.name)
-    } else {
-        format!("{} {}", key.classname, key.name)
-    }
-}
-
-/// A one-line explanation of a verdict.
-pub fn detail(verdict: &TestVerdict) -> String {
-    match (&verdict.breakage, verdict.verdict) {
-        (Some(breakage), Verdict::Broken) => {
-            let mut text = format!(
-                "since {} (run {})",
-                short(breakage.first_failing.commit.as_deref()),
-                breakage.first_failing.run_id
-            );
-            match &breakage.last_passing {
-                Some(pass) => {
-                    let _ = write!(
-                        text,
-                        "; last pass {} (run {})",
-                        short(pass.commit.as_deref()),
-                        pass.run_id
-                    );
-                }
-                None => text.push_str(", since before the window"),
-            }
-            text
-        }
-        _ => verdict
-            .evidence
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; "),
-    }
+    routing
 }
 
 #[derive(Serialize)]
@@ -434,11 +146,6 @@ struct FlakyRecord<'a> {
     first_flaky_run: Option<&'a str>,
     first_flaky_timestamp: Option<&'a str>,
     last_failure_run: Option<&'a str>,
-}
-
-/// Four decimals are plenty for scores.
-pub fn round4(value: f64) -> f64 {
-    (value * 10_000.0).round() / 10_000.0
 }
 
 pub fn evidence_json(verdict: &TestVerdict) -> Vec<serde_json::Value> {
@@ -569,7 +276,13 @@ pub fn run(args: FlakyArgs, context: &Context) -> CliResult {
     } = args;
     let root = context.repo_root();
     let settings = Settings::load(&root)?;
-    let analysis = analyze(&window, context, &settings)?;
+    // Healthy verdicts are only kept when they are shown or the quarantine
+    // list needs them; timings are not used here.
+    let retain = review::Retain {
+        healthy: all || update_quarantine,
+        slowest: Some(0),
+    };
+    let analysis = analyze(&window, context, &settings, retain)?;
     let mut shown: Vec<&TestVerdict> = analysis
         .verdicts
         .iter()
@@ -585,7 +298,7 @@ pub fn run(args: FlakyArgs, context: &Context) -> CliResult {
     let needs_owners = update_quarantine || format != FlakyFormat::Nextest;
     let routing = needs_owners.then(|| {
         let keys: Vec<&TestKey> = shown.iter().map(|v| &v.key).collect();
-        Routing::load(&root, &settings, &keys)
+        load_routing(&root, &settings, &keys)
     });
     let locator = routing.as_ref().map(Routing::locator);
     let owners_of = |verdict: &TestVerdict| -> (Vec<String>, Option<String>) {
@@ -727,7 +440,7 @@ pub fn run(args: FlakyArgs, context: &Context) -> CliResult {
             std::io::stderr().lock(),
             "{} runs, {} tests: {} flaky, {} broken, {} fixed",
             analysis.runs.len(),
-            analysis.verdicts.len(),
+            analysis.tests,
             count(Verdict::Flaky),
             count(Verdict::Broken),
             count(Verdict::Fixed)

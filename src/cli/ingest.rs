@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
-use hourglass_history::timestamp_millis;
+use hourglass_history::{KeepOutput, StoreLocation, timestamp_millis};
 use hourglass_ingest::{
     FileReport, RunFlags, expand_paths, failed_report, ingest_all, prepare_all, run_meta,
 };
@@ -45,11 +45,29 @@ pub struct IngestArgs {
     /// 8192].
     #[arg(long, value_name = "N")]
     pub max_output_bytes: Option<usize>,
+    /// Whose output to store: every result that did not pass (failures),
+    /// all, or none; messages are always kept [default: `keep-output` of
+    /// hourglass.toml, failures].
+    #[arg(long, value_enum, value_name = "WHOSE")]
+    pub keep_output: Option<KeepOutputArg>,
     #[arg(long, value_enum, default_value_t = IngestFormat::Human)]
     pub format: IngestFormat,
+    /// CI job records to store instead of JUnit files: GitHub Actions' jobs
+    /// API JSON (`gh api repos/O/R/actions/runs/ID/jobs`, `--paginate`
+    /// pages too) or GitLab's (`GET /projects/:id/jobs`). Repeatable. They
+    /// give the measured queue wait and runner occupancy of `hourglass report`.
+    #[arg(long, value_name = "FILE", conflicts_with = "paths")]
+    pub ci_jobs: Vec<PathBuf>,
     /// JUnit XML files, directories (searched for *.xml) or glob patterns.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(required_unless_present = "ci_jobs", value_name = "PATH")]
     pub paths: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeepOutputArg {
+    Failures,
+    All,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,6 +89,16 @@ struct IngestReport {
 #[allow(clippy::needless_pass_by_value)] // every command takes its arguments by value
 pub fn run(args: IngestArgs, context: &Context) -> CliResult {
     let db = context.store_location(args.db.as_deref())?;
+    if !args.ci_jobs.is_empty() {
+        let StoreLocation::Sqlite(path) = &db else {
+            return Err(Failure::input(anyhow!(
+                "{}: CI job records are stored in SQLite histories only; \
+                 `ingest --ci-jobs` does not write to PostgreSQL yet",
+                db.display()
+            )));
+        };
+        return super::ci_jobs::run(path, &args.ci_jobs, args.format, context);
+    }
     if let Some(text) = &args.timestamp
         && timestamp_millis(text).is_none()
     {
@@ -98,10 +126,18 @@ pub fn run(args: IngestArgs, context: &Context) -> CliResult {
     let meta = run_meta(&flags, &context.cwd, &prepared);
     let mut store = super::export::open(&db)?;
 
-    let max_output_bytes = match args.max_output_bytes {
-        Some(bytes) => bytes,
-        None => hourglass_config::Settings::load(&context.repo_root())?.max_output_bytes,
-    };
+    let settings = hourglass_config::Settings::load(&context.repo_root())?;
+    let max_output_bytes = args.max_output_bytes.unwrap_or(settings.max_output_bytes);
+    store.set_keep_output(match args.keep_output {
+        Some(KeepOutputArg::Failures) => KeepOutput::Failures,
+        Some(KeepOutputArg::All) => KeepOutput::All,
+        Some(KeepOutputArg::None) => KeepOutput::None,
+        None => match settings.keep_output {
+            hourglass_config::KeepOutput::Failures => KeepOutput::Failures,
+            hourglass_config::KeepOutput::All => KeepOutput::All,
+            hourglass_config::KeepOutput::None => KeepOutput::None,
+        },
+    });
     let options = ReadOptions::with_max_output_bytes(max_output_bytes);
     let total_bytes: u64 = prepared.iter().map(|file| file.bytes).sum();
     let progress = progress_bar(prepared.len(), total_bytes);

@@ -11,12 +11,16 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use hourglass_history::StoreLocation;
 
+mod ci_jobs;
 mod export;
 mod flaky;
 mod graph;
 mod ingest;
 mod migrate;
 mod owners;
+mod plan;
+mod prune;
+mod report;
 mod runs;
 mod select;
 mod slow;
@@ -30,6 +34,7 @@ mod why;
 Test impact:     hourglass select --base origin/main --format nextest
 Result history:  hourglass ingest target/nextest/ci/junit.xml && hourglass flaky
 Owners:          hourglass owners --owner @team-storage
+Weekly report:   hourglass report --format html -o report.html
 
 Exit codes: 0 done, 1 findings the command was asked to fail on, 2 bad input or usage.")]
 pub struct Cli {
@@ -57,12 +62,18 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// List the runs in the result history with their counts.
     Runs(runs::RunsArgs),
+    /// Drop runs older than a date and give their space back.
+    Prune(prune::PruneArgs),
     /// Find flaky, broken and fixed tests in the history.
     Flaky(flaky::FlakyArgs),
     /// Find the tests that take the time, and the ones that slowed down.
     Slow(slow::SlowArgs),
     /// A digest of flaky, broken and slow tests per owner (CODEOWNERS).
     Owners(owners::OwnersArgs),
+    /// Can CI and triage absorb more change volume? Demand, supply, a queue model, scenarios.
+    Plan(plan::PlanArgs),
+    /// The weekly QA capacity report: can testing absorb more change volume?
+    Report(report::ReportArgs),
 }
 
 /// How a command ended, when it did not fail.
@@ -135,6 +146,18 @@ impl Context {
             )),
         }
     }
+
+    /// The history for a command that reads SQLite only (`plan`, `report`):
+    /// a PostgreSQL URL is bad input, named with the command.
+    pub fn db_path(&self, db: Option<&Path>, command: &str) -> Result<PathBuf, Failure> {
+        match self.store_location(db)? {
+            StoreLocation::Sqlite(path) => Ok(path),
+            postgres @ StoreLocation::Postgres(_) => Err(Failure::input(anyhow::anyhow!(
+                "{}: `hourglass {command}` reads SQLite histories only, not PostgreSQL",
+                postgres.display()
+            ))),
+        }
+    }
 }
 
 pub fn main() -> ExitCode {
@@ -152,9 +175,12 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::run(args, &context),
         Command::Migrate(args) => migrate::run(args, &context),
         Command::Runs(args) => runs::run(args, &context),
+        Command::Prune(args) => prune::run(args, &context),
         Command::Flaky(args) => flaky::run(args, &context),
         Command::Slow(args) => slow::run(args, &context),
         Command::Owners(args) => owners::run(args, &context),
+        Command::Plan(args) => plan::run(args, &context),
+        Command::Report(args) => report::run(args, &context),
     };
     match result {
         Ok(Status::Done) => ExitCode::SUCCESS,

@@ -9,9 +9,9 @@ use hourglass_insight::{TestTiming, TestVerdict, Verdict};
 use hourglass_model::TestKey;
 use serde::Serialize;
 
-use super::flaky::{
-    Routing, WindowArgs, analyze, detail, evidence_json, md, round4, short, test_label,
-};
+use hourglass_review::text::{detail, round4, short, test_label};
+
+use super::flaky::{WindowArgs, analyze, evidence_json, load_routing, md};
 use super::slow::{TimingRecord, regression_text, timing_record};
 use super::{CliResult, Context, Status, stdout, write_json};
 
@@ -123,9 +123,9 @@ pub fn run(args: OwnersArgs, context: &Context) -> CliResult {
     } = args;
     let root = context.repo_root();
     let settings = Settings::load(&root)?;
-    let analysis = analyze(&window, context, &settings)?;
+    let analysis = analyze(&window, context, &settings, hourglass_review::Retain::ALL)?;
     let keys: Vec<&TestKey> = analysis.verdicts.iter().map(|v| &v.key).collect();
-    let routing = Routing::load(&root, &settings, &keys);
+    let routing = load_routing(&root, &settings, &keys);
     let locator = routing.locator();
 
     // Route each test once.

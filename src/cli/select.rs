@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use hourglass_git::Head;
-use hourglass_graph::{BuildOptions, Graph};
+use std::sync::Arc;
+
+use hourglass_git::{Head, RevisionTree};
+use hourglass_graph::{BuildOptions, Graph, SourceTree};
 use hourglass_model::{ChangeSet, FileChange};
 use hourglass_select::{
     ChangeContext, ManifestChange, PathRule, RuleAction, Rules, Selection, output,
@@ -31,6 +33,15 @@ pub struct ChangeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  Run what a pull request needs (tests the graph cannot see still run):
+    cargo nextest run -E \"$(hourglass select --base origin/main --format nextest)\"
+  The same with no limit on the filterset's length, and the runner's own list:
+    hourglass select --base origin/main --tests-from nextest --format nextest-config > target/sel.toml
+    cargo nextest run --tool-config-file hourglass:$PWD/target/sel.toml --profile hourglass
+  Why each test was picked:
+    hourglass select --verbose")]
 pub struct SelectArgs {
     #[command(flatten)]
     pub change: ChangeArgs,
@@ -40,6 +51,31 @@ pub struct SelectArgs {
     /// Show why each test was selected (list format).
     #[arg(long, short)]
     pub verbose: bool,
+    /// How finely a change is followed to tests: `item` follows the changed
+    /// items through the graph; `package` takes every test of a changed
+    /// package and of the packages whose test binaries can link it (always
+    /// a superset of `item` for Rust changes).
+    #[arg(long, value_enum, default_value_t = SelectLevel::Item)]
+    pub level: SelectLevel,
+    /// The runner's own list of tests: a file holding `cargo nextest list
+    /// --message-format json` output, or `nextest` to run that command in
+    /// the workspace root (`./nextest` for a file of that name). Tests the
+    /// graph cannot see (written by macros, by build scripts) are then
+    /// selected by the module that holds them or by what their binary links;
+    /// tests the graph knows that the list lacks are left out.
+    #[arg(long, value_name = "FILE|nextest")]
+    pub tests_from: Option<String>,
+    /// The nextest profile `--format nextest-config` defines.
+    #[arg(long, value_name = "NAME", default_value = "hourglass")]
+    pub nextest_profile: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelectLevel {
+    /// Tests that reach a changed item through the graph's edges.
+    Item,
+    /// Tests of changed packages and of the packages that can link them.
+    Package,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -48,8 +84,15 @@ pub enum SelectFormat {
     List,
     /// One JSON document.
     Json,
-    /// A filterset for `cargo nextest run -E`.
+    /// A filterset for `cargo nextest run -E`: every test except those the
+    /// graph knows the change cannot affect, so tests it never saw still run.
     Nextest,
+    /// A nextest tool-config file (TOML) whose profile (`--nextest-profile`)
+    /// has the filterset as `default-filter`, for filtersets too long for a
+    /// command line: `cargo nextest run --tool-config-file
+    /// hourglass:$PWD/FILE --profile hourglass`. JUnit goes to
+    /// `target/nextest/<profile>/junit.xml`.
+    NextestConfig,
     /// `cargo test` invocations, one per test binary.
     Cargo,
 }
@@ -57,19 +100,51 @@ pub enum SelectFormat {
 /// A change and the graph of its head side, ready to select from.
 pub struct Prepared {
     pub graph: Graph,
+    /// The Cargo workspace root of the working tree.
+    pub workspace: PathBuf,
     pub changes: ChangeSet,
     pub context: ChangeContext,
     pub notes: Vec<String>,
-    /// Keeps a materialized head revision alive while the graph is used.
-    _head_dir: Option<ScratchDir>,
 }
 
-/// A directory removed when dropped.
-struct ScratchDir(PathBuf);
+/// A revision's tree as the graph's source of files: paths under the repository root are looked
+/// up in the revision, read from git's object store.
+#[derive(Debug)]
+struct RevisionSource {
+    repo_root: PathBuf,
+    tree: RevisionTree,
+}
 
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+impl RevisionSource {
+    fn relative<'p>(&self, path: &'p Path) -> Option<std::borrow::Cow<'p, str>> {
+        path.strip_prefix(&self.repo_root)
+            .ok()
+            .map(|rest| rest.to_string_lossy())
+    }
+}
+
+impl SourceTree for RevisionSource {
+    fn read_into(&self, path: &Path, into: &mut Vec<u8>) -> bool {
+        self.relative(path)
+            .is_some_and(|path| self.tree.read_into(&path, into))
+    }
+
+    fn content_id(&self, path: &Path) -> Option<[u8; 20]> {
+        self.tree.blob_id(&self.relative(path)?)
+    }
+
+    fn is_file(&self, path: &Path) -> bool {
+        self.relative(path)
+            .is_some_and(|path| self.tree.is_file(&path))
+    }
+
+    fn is_dir(&self, path: &Path) -> bool {
+        self.relative(path)
+            .is_some_and(|path| self.tree.is_dir(&path))
+    }
+
+    fn read_dir(&self, path: &Path) -> Option<Vec<(String, bool)>> {
+        self.tree.read_dir(&self.relative(path)?)
     }
 }
 
@@ -109,22 +184,31 @@ pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failu
         ));
     }
 
-    let mut head_dir = None;
-    let graph_root = match (&head, &change.diff) {
+    // The graph of a revision reads its files from git, not from the work tree.
+    let source: Option<Arc<dyn SourceTree>> = match (&head, &change.diff) {
         (Head::Rev(rev), None) => {
-            let dir = scratch_dir()?;
-            hourglass_git::materialize(&repo_root, rev, &dir.0)
-                .with_context(|| format!("writing revision `{rev}` to a scratch directory"))?;
-            let root = dir.0.join(&prefix);
-            head_dir = Some(dir);
-            root
+            let repo_root = std::path::absolute(&repo_root).unwrap_or_else(|_| repo_root.clone());
+            let tree = RevisionTree::open(&repo_root, rev)
+                .with_context(|| format!("reading the tree of revision `{rev}`"))?;
+            Some(Arc::new(RevisionSource { repo_root, tree }))
         }
-        _ => workspace.clone(),
+        _ => None,
+    };
+    let graph_root = if source.is_some() {
+        let repo_root = std::path::absolute(&repo_root).unwrap_or_else(|_| repo_root.clone());
+        if prefix.is_empty() {
+            repo_root
+        } else {
+            repo_root.join(&prefix)
+        }
+    } else {
+        workspace.clone()
     };
     let state_dir = repo_root.join(".hourglass");
     keep_out_of_git(&state_dir);
     let options = BuildOptions {
         cache_dir: Some(state_dir.join("cache").join("graph")),
+        source,
     };
     let graph = Graph::build(&graph_root, &options)
         .with_context(|| format!("building the test graph of {}", graph_root.display()))?;
@@ -137,17 +221,17 @@ pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failu
     };
     Ok(Prepared {
         graph,
+        workspace,
         changes,
         context: change_context,
         notes,
-        _head_dir: head_dir,
     })
 }
 
 /// Creates `.hourglass/` with a `.gitignore` that leaves out everything but
 /// `quarantine.toml`, so that the store and the cache never show up as changes. Failing to is harmless: they are ignored
 /// by the default rules as well.
-fn keep_out_of_git(state_dir: &Path) {
+pub(crate) fn keep_out_of_git(state_dir: &Path) {
     let ignore = state_dir.join(".gitignore");
     if !ignore.exists() && std::fs::create_dir_all(state_dir).is_ok() {
         // Everything but the quarantine file, which is reviewed in pull requests.
@@ -248,16 +332,6 @@ fn rebase_paths(changes: ChangeSet, prefix: &str) -> (ChangeSet, usize) {
     (ChangeSet { files }, outside)
 }
 
-fn scratch_dir() -> Result<ScratchDir, Failure> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let dir = std::env::temp_dir().join(format!("hourglass-head-{}-{nanos}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(ScratchDir(dir))
-}
-
 /// Old and new contents of changed `Cargo.toml` files and of the root
 /// `Cargo.lock`: old from the merge base, new from the head.
 fn gather_context(
@@ -340,15 +414,44 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
         change,
         format,
         verbose,
+        level,
+        tests_from,
+        nextest_profile,
     } = args;
+    if format == SelectFormat::NextestConfig {
+        check_profile(&nextest_profile)?;
+    }
     let prepared = prepare(&change, context)?;
-    let mut selection = hourglass_select::select(
+    let list = match &tests_from {
+        Some(spec) => Some(read_test_list(spec, &prepared.workspace, context)?),
+        None => None,
+    };
+    let impact = hourglass_select::analyze(
         &prepared.graph,
         &prepared.changes,
         &rules(context)?,
         &prepared.context,
     );
+    let mut selection = match (level, &list) {
+        (SelectLevel::Package, _) => {
+            hourglass_select::package_selection(&prepared.graph, &prepared.changes, &impact)
+        }
+        (SelectLevel::Item, Some(list)) => {
+            hourglass_select::selection_with_list(&prepared.graph, &impact, list)
+        }
+        (SelectLevel::Item, None) => hourglass_select::selection(&prepared.graph, &impact),
+    };
+    if level == SelectLevel::Package && list.is_some() {
+        selection
+            .notes
+            .push("--tests-from is not applied at the package level".to_owned());
+    }
     selection.notes.extend(prepared.notes);
+    if tests_from.is_some() && change.head.is_some() {
+        selection
+            .notes
+            .push("the test list is of the working tree; the graph is of --head".to_owned());
+    }
     let mut out = stdout();
     match format {
         SelectFormat::List => {
@@ -361,12 +464,70 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
             writeln!(out, "{}", output::nextest(&selection))?;
             out.flush()?;
         }
+        SelectFormat::NextestConfig => {
+            write!(
+                out,
+                "{}",
+                output::nextest_config(&selection, &nextest_profile)
+            )?;
+            out.flush()?;
+        }
         SelectFormat::Cargo => {
             write!(out, "{}", output::cargo(&selection, &prepared.graph))?;
             out.flush()?;
         }
     }
     Ok(Status::Done)
+}
+
+/// A profile name nextest accepts for a tool config: not `default` or
+/// `default-*` (reserved by nextest), a bare TOML key.
+fn check_profile(name: &str) -> Result<(), Failure> {
+    let bare = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !bare || name == "default" || name.starts_with("default-") {
+        return Err(Failure::input(anyhow::anyhow!(
+            "--nextest-profile `{name}`: use letters, digits, `-` and `_`, not `default` or `default-*` (reserved by nextest)"
+        )));
+    }
+    Ok(())
+}
+
+/// Reads the runner's list of tests: a file of `cargo nextest list
+/// --message-format json` output, or (`nextest`) that command's output in
+/// `workspace`. Shared with `hourglass graph`.
+pub fn read_test_list(
+    spec: &str,
+    workspace: &Path,
+    context: &Context,
+) -> Result<hourglass_select::TestList, Failure> {
+    const COMMAND: &str = "cargo nextest list --workspace --message-format json";
+    let (bytes, origin) = if spec == "nextest" {
+        let output = std::process::Command::new("cargo")
+            .args(["nextest", "list", "--workspace", "--message-format", "json"])
+            .current_dir(workspace)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("running `{COMMAND}` in {}", workspace.display()))?;
+        if !output.status.success() {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let lines: Vec<&str> = stderr.lines().collect();
+            let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+            return Err(Failure::input(anyhow::anyhow!(
+                "`{COMMAND}` in {} failed ({}):\n{tail}",
+                workspace.display(),
+                output.status
+            )));
+        }
+        (output.stdout, format!("output of `{COMMAND}`"))
+    } else {
+        let path = context.cwd.join(spec);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        (bytes, spec.to_owned())
+    };
+    hourglass_select::TestList::from_nextest_json(&bytes, &origin).map_err(Failure::input)
 }
 
 fn write_list(out: &mut impl Write, selection: &Selection, verbose: bool) -> io::Result<()> {

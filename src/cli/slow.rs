@@ -7,7 +7,9 @@ use hourglass_config::Settings;
 use hourglass_insight::{SlowReport, TestTiming};
 use serde::Serialize;
 
-use super::flaky::{WindowArgs, analyze, md, short, test_label, write_table};
+use hourglass_review::text::{short, test_label};
+
+use super::flaky::{WindowArgs, analyze, md, write_table};
 use super::{CliResult, Context, Status, stdout, write_json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -112,7 +114,16 @@ pub fn run(args: SlowArgs, context: &Context) -> CliResult {
     } = args;
     let root = context.repo_root();
     let settings = Settings::load(&root)?;
-    let analysis = analyze(&window, context, &settings)?;
+    // Only the listed tests' timings are kept (JSON without --top lists all).
+    let listed = match format {
+        SlowFormat::Json => top,
+        _ => Some(top.unwrap_or(settings.slow.top)),
+    };
+    let retain = hourglass_review::Retain {
+        healthy: false,
+        slowest: listed,
+    };
+    let analysis = analyze(&window, context, &settings, retain)?;
     let report: &SlowReport = &analysis.slow;
     let mut out = stdout();
     match format {

@@ -476,7 +476,10 @@ fn fixtures_from_real_runners_ingest() {
 #[test]
 fn hourglass_toml_sets_how_much_output_is_kept_and_the_flag_wins() {
     let repo = TempRepo::new();
-    repo.write("hourglass.toml", "[history]\nmax-output-bytes = 16\n");
+    repo.write(
+        "hourglass.toml",
+        "[history]\nmax-output-bytes = 16\nkeep-output = \"all\"\n",
+    );
     let noisy = "\
 <testsuite name=\"noisy\" tests=\"1\">
   <testcase classname=\"noisy\" name=\"talks\" time=\"0.1\">
@@ -522,4 +525,129 @@ fn hourglass_toml_sets_how_much_output_is_kept_and_the_flag_wins() {
         kept_r2 <= 4 && dropped_r2 > dropped_r1,
         "r2 kept {kept_r2}, dropped {dropped_r2}"
     );
+}
+
+#[test]
+fn prune_drops_runs_before_a_date_dry_run_first() {
+    let repo = TempRepo::new();
+    repo.write("a.xml", junit("com.example.A", 2));
+    repo.write("b.xml", junit("com.example.B", 1));
+    for (file, run_id, timestamp) in [
+        ("a.xml", "old", "2026-01-05T08:00:00Z"),
+        ("b.xml", "new", "2026-03-05T08:00:00Z"),
+    ] {
+        let output = run(
+            &repo,
+            &["ingest", "--run-id", run_id, "--timestamp", timestamp, file],
+        );
+        assert_exit(&output, 0);
+    }
+    let dry = run(
+        &repo,
+        &[
+            "prune",
+            "--before",
+            "2026-02-01",
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    );
+    assert_exit(&dry, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&dry)).unwrap();
+    assert_eq!(report["dry_run"], true);
+    assert_eq!(report["before"], "2026-02-01T00:00:00Z");
+    assert_eq!(report["runs"], 1);
+    assert_eq!(report["results"], 4);
+    assert_eq!(report["tests"], 4);
+    assert_eq!(report["vacuum"], "none");
+    assert_eq!(export(&repo).len(), 4 + 3);
+
+    let real = run(&repo, &["prune", "--before", "2026-02-01"]);
+    assert_exit(&real, 0);
+    let text = stdout(&real);
+    assert!(
+        text.starts_with("dropped 1 runs before 2026-02-01T00:00:00Z: 1 files, 4 results"),
+        "{text}"
+    );
+    assert!(text.contains("incremental vacuum"), "{text}");
+    let rows = export(&repo);
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|row| row["run_id"] == "new"));
+}
+
+#[test]
+fn prune_takes_retention_days_from_the_settings_and_needs_a_date_otherwise() {
+    let repo = TempRepo::new();
+    repo.write("a.xml", junit("com.example.A", 1));
+    let output = run(
+        &repo,
+        &[
+            "ingest",
+            "--run-id",
+            "ancient",
+            "--timestamp",
+            "2001-01-01T00:00:00Z",
+            "a.xml",
+        ],
+    );
+    assert_exit(&output, 0);
+    let without = run(&repo, &["prune"]);
+    assert_exit(&without, 2);
+    assert!(
+        stderr(&without).contains("retention-days"),
+        "{}",
+        stderr(&without)
+    );
+    let bad = run(&repo, &["prune", "--before", "soon"]);
+    assert_exit(&bad, 2);
+    assert!(
+        stderr(&bad).contains("--before \"soon\""),
+        "{}",
+        stderr(&bad)
+    );
+
+    repo.write("hourglass.toml", "[history]\nretention-days = 30\n");
+    let pruned = run(&repo, &["prune", "--format", "json"]);
+    assert_exit(&pruned, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&pruned)).unwrap();
+    assert_eq!(report["runs"], 1);
+    assert!(export(&repo).is_empty());
+}
+
+#[test]
+fn a_passing_tests_output_is_dropped_unless_asked_for() {
+    let repo = TempRepo::new();
+    repo.write(
+        "out.xml",
+        "<testsuite name=\"s\" timestamp=\"2026-03-02T09:30:00Z\">\n\
+         <testcase classname=\"c\" name=\"passes\"><system-out>chatty</system-out></testcase>\n\
+         <testcase classname=\"c\" name=\"fails\"><failure message=\"m\"/><system-out>why</system-out></testcase>\n\
+         </testsuite>\n",
+    );
+    assert_exit(&run(&repo, &["ingest", "--run-id", "one", "out.xml"]), 0);
+    assert_exit(
+        &run(
+            &repo,
+            &[
+                "ingest",
+                "--run-id",
+                "two",
+                "--keep-output",
+                "all",
+                "out.xml",
+            ],
+        ),
+        0,
+    );
+    let rows = export(&repo);
+    let output = |run_id: &str, name: &str| {
+        rows.iter()
+            .find(|row| row["run_id"] == run_id && row["name"] == name)
+            .map(|row| (row["output"].clone(), row["output_dropped_bytes"].clone()))
+            .unwrap()
+    };
+    assert_eq!(output("one", "passes"), (serde_json::Value::Null, 6.into()));
+    assert_eq!(output("one", "fails"), ("why".into(), 0.into()));
+    assert_eq!(output("two", "passes"), ("chatty".into(), 0.into()));
 }

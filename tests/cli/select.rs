@@ -230,6 +230,65 @@ fn a_committed_head_and_a_patch_give_the_same_selection() {
     assert_eq!(by_rev["selected"], by_patch["selected"]);
 }
 
+/// Selected `(binary id, name)` pairs of a `select --format json` document.
+fn selected_ids(document: &serde_json::Value) -> Vec<(String, String)> {
+    let mut ids: Vec<(String, String)> = document["selected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["binary_id"].as_str().unwrap().to_owned(),
+                t["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn a_head_revision_is_read_from_git_not_from_the_work_tree() {
+    let repo = workspace();
+    repo.git(&["checkout", "--quiet", "-b", "feature"]);
+    // Only the head revision has this test target and this test.
+    repo.write(
+        "crates/alpha/tests/sums.rs",
+        "#[test]\nfn sums_with_add() {\n    assert_eq!(alpha::add(2, 2), 4);\n}\n",
+    );
+    repo.write(
+        "crates/alpha/src/lib.rs",
+        ALPHA_LIB.replace("    a + b\n", "    b + a\n"),
+    );
+    repo.commit_all("feature");
+    repo.git(&["checkout", "--quiet", "main"]);
+    // The work tree holds something else again: uncommitted, not part of either side.
+    repo.write(
+        "crates/alpha/src/lib.rs",
+        ALPHA_LIB.replace("pub fn add", "pub fn plus"),
+    );
+
+    let by_rev = select_json(&repo, &["--base", "main", "--head", "feature"]);
+    // Twice: the second run takes the files' facts from the cache by their blob ids.
+    let again = select_json(&repo, &["--base", "main", "--head", "feature"]);
+    assert_eq!(selected_ids(&by_rev), selected_ids(&again));
+
+    repo.git(&["checkout", "--quiet", "--", "."]);
+    repo.git(&["checkout", "--quiet", "feature"]);
+    let at_head = select_json(&repo, &["--base", "main"]);
+    assert_eq!(selected_ids(&by_rev), selected_ids(&at_head));
+    assert_eq!(by_rev["total_tests"], at_head["total_tests"]);
+    let ids = selected_ids(&by_rev);
+    assert!(
+        ids.contains(&("alpha::sums".to_owned(), "sums_with_add".to_owned())),
+        "{ids:?}"
+    );
+    assert!(
+        ids.contains(&("alpha".to_owned(), "tests::adds".to_owned())),
+        "{ids:?}"
+    );
+}
+
 #[test]
 fn a_malformed_patch_is_bad_input() {
     let repo = workspace();
@@ -250,11 +309,12 @@ fn the_nextest_filterset_groups_tests_by_binary() {
         ALPHA_LIB.replace("    a + b\n", "    b + a\n"),
     );
     let output = repo.run(&["select", "--format", "nextest"]);
-    // `beta::api` has one test, selected: the binary is named alone.
+    // Every test except those the graph knows are unaffected: `alpha` and
+    // `beta` link the change, so tests in them the graph cannot see run;
+    // every known test of `beta::api` is selected, so it is not named.
     assert_eq!(
         stdout(&output).trim(),
-        "(binary_id(=alpha) & test(=tests::adds)) | (binary_id(=beta) & test(=tests::quadruples)) \
-         | binary_id(=beta::api)"
+        "not ((binary_id(=alpha) & test(=tests::negates)) | (binary_id(=beta) & test(=tests::greets)))"
     );
     let cargo = repo.run(&["select", "--format", "cargo"]);
     assert!(

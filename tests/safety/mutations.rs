@@ -1,7 +1,8 @@
 //! Small source mutations of `fixtures/workspaces/safety-shapes`, one edge of
 //! the dependency graph each: constants, conditions, return values, strings,
 //! removed statements, default trait methods, blanket and generic impls,
-//! `macro_rules!` bodies, a derive macro's output, `include_str!` data, a build
+//! `macro_rules!` bodies, tests that only a `macro_rules!` writes, method calls
+//! on typed receivers, a derive macro's output, `include_str!` data, a build
 //! script, a binary's output, tests themselves, manifests and profiles.
 
 /// What running the fixture's tests after a mutation is expected to show.
@@ -53,6 +54,7 @@ const CORE_TABLE: &str = "crates/shapes-core/src/table.rs";
 const CORE_UNITS: &str = "crates/shapes-core/src/units/mod.rs";
 const CORE_LEVEL: &str = "crates/shapes-core/src/units/level.rs";
 const CORE_RATIO: &str = "crates/shapes-core/src/extra/ratio.rs";
+const CORE_RECEIVERS: &str = "crates/shapes-core/src/receivers.rs";
 const CORE_TESTING: &str = "crates/shapes-core/src/testing.rs";
 const CORE_TRAITS_TEST: &str = "crates/shapes-core/tests/traits.rs";
 const CORE_NAMING: &str = "crates/shapes-core/src/naming.rs";
@@ -363,6 +365,41 @@ pub const MUTATIONS: &[Mutation] = &[
         "string_badge(), 14",
         "string_badge(), 15",
     ),
+    // Method calls on receivers of a written type that dispatch beyond the
+    // type's own impls: a blanket impl (also through a boxed field), a trait's
+    // default method, a `Deref` target, a constructor returning another type,
+    // a shadowed binding, a trait impl written in another crate, a downstream
+    // impl reached through a trait object.
+    kill(
+        "typed-receiver-blanket-impl",
+        CORE_RECEIVERS,
+        "self.label().to_uppercase()",
+        "self.label().to_lowercase()",
+    ),
+    kill(
+        "typed-receiver-default-method",
+        CORE_RECEIVERS,
+        "format!(\"[{}]\", self.label())",
+        "format!(\"({})\", self.label())",
+    ),
+    kill(
+        "typed-receiver-deref-target",
+        CORE_RECEIVERS,
+        "self.text.len()",
+        "self.text.len() + 1",
+    ),
+    kill(
+        "typed-receiver-trait-impl-in-another-crate",
+        FACADE_LIB,
+        "format!(\"#{}\", self.text)",
+        "format!(\"#!{}\", self.text)",
+    ),
+    kill(
+        "typed-receiver-downstream-impl-through-dyn",
+        FACADE_LIB,
+        "format!(\"gadget-{}\", self.size)",
+        "format!(\"gadget{}\", self.size)",
+    ),
     // Manifests and profiles.
     kill(
         "dependency-features",
@@ -412,6 +449,26 @@ pub const MUTATIONS: &[Mutation] = &[
         MACROS_LIB,
         "2 * square_of!(x)",
         "3 * square_of!(x)",
+    ),
+    // Tests that only a macro writes: a `#[test] fn $name` transcriber, and test functions
+    // passed through `$($t)*` into two modules.
+    kill(
+        "test-writing-macro-body",
+        MACROS_LIB,
+        "assert_eq!($got, $want, \"{}\", stringify!($name));",
+        "assert_ne!($got, $want, \"{}\", stringify!($name));",
+    ),
+    kill(
+        "test-writing-macro-row",
+        MACROS_LIB,
+        "check_case!(twice_square_of_two, twice_square(2), 8);",
+        "check_case!(twice_square_of_two, twice_square(2), 9);",
+    ),
+    kill(
+        "passed-through-test-body",
+        MACROS_LIB,
+        "assert_eq!(clamp_percent(101), 100);",
+        "assert_eq!(clamp_percent(101), 101);",
     ),
     // The derive macro.
     kill(

@@ -54,6 +54,24 @@ pub struct Options {
     pub slow: Option<SlowOptions>,
     /// Pattern (CODEOWNERS syntax) → owners; laid over CODEOWNERS.
     pub owners: Option<BTreeMap<String, OwnerList>>,
+    pub capacity: Option<CapacityOptions>,
+}
+
+/// `[capacity]`: CI and triage capacity for `hourglass plan`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CapacityOptions {
+    pub runner_slots: Option<u32>,
+    pub working_hours_per_week: Option<f64>,
+    pub shards_per_run: Option<u32>,
+    pub setup_seconds_per_shard: Option<f64>,
+    pub target_utilisation: Option<f64>,
+    pub target_queue_wait_seconds: Option<f64>,
+    pub triage_hours_per_week: Option<f64>,
+    pub triage_minutes_per_item: Option<f64>,
+    pub busy_hours: Option<u32>,
+    pub volume_factors: Option<Vec<f64>>,
+    pub release_tag_pattern: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -66,6 +84,20 @@ pub struct SelectOptions {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HistoryOptions {
     pub max_output_bytes: Option<usize>,
+    pub keep_output: Option<KeepOutput>,
+    pub retention_days: Option<u32>,
+}
+
+/// Whose output the history keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeepOutput {
+    /// Every result that did not pass (failed, errored, flaky, skipped).
+    Failures,
+    /// Every result.
+    All,
+    /// None.
+    None,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -139,10 +171,40 @@ pub struct Settings {
     /// Repository rules first, then the default rules.
     pub select_rules: Vec<RuleSettings>,
     pub max_output_bytes: usize,
+    pub keep_output: KeepOutput,
+    /// Runs older than this many days are dropped by `hourglass prune`
+    /// without `--before`; `None` (the default) keeps everything.
+    pub retention_days: Option<u32>,
     pub flaky: FlakySettings,
     pub slow: SlowSettings,
     /// Pattern → owners, in file order.
     pub owners: Vec<(String, Vec<String>)>,
+    pub capacity: CapacitySettings,
+}
+
+/// `[capacity]`, resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CapacitySettings {
+    /// Concurrent CI jobs.
+    pub runner_slots: u32,
+    /// Hours a week the team merges in.
+    pub working_hours_per_week: f64,
+    /// Shards a run is split into.
+    pub shards_per_run: u32,
+    /// Set-up time of each shard (checkout, build, caches), seconds.
+    pub setup_seconds_per_shard: f64,
+    /// Utilisation above which a scenario is at risk.
+    pub target_utilisation: f64,
+    /// Mean queue wait above which a scenario is at risk, seconds.
+    pub target_queue_wait_seconds: f64,
+    pub triage_hours_per_week: f64,
+    pub triage_minutes_per_item: f64,
+    /// The arrival rate is the mean over this many busiest hours of the week.
+    pub busy_hours: u32,
+    /// Change volume factors of the scenarios.
+    pub volume_factors: Vec<f64>,
+    /// Release tags (glob: `*`, `?`).
+    pub release_tag_pattern: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -223,6 +285,8 @@ impl Settings {
         let history = options.history.unwrap_or_default();
         let flaky = options.flaky.unwrap_or_default();
         let slow = options.slow.unwrap_or_default();
+        let base_capacity = base.capacity.unwrap_or_default();
+        let capacity = options.capacity.unwrap_or_default();
 
         let mut select_rules = user_select.rules.unwrap_or_default();
         select_rules.extend(base_select.rules.unwrap_or_default());
@@ -243,6 +307,11 @@ impl Settings {
                 .max_output_bytes
                 .or(base_history.max_output_bytes)
                 .expect("default set"),
+            keep_output: history
+                .keep_output
+                .or(base_history.keep_output)
+                .expect("default set"),
+            retention_days: history.retention_days.or(base_history.retention_days),
             flaky: FlakySettings {
                 window_days: flaky
                     .window_days
@@ -272,6 +341,52 @@ impl Settings {
                     .expect("default set"),
             },
             owners,
+            capacity: CapacitySettings {
+                runner_slots: capacity
+                    .runner_slots
+                    .or(base_capacity.runner_slots)
+                    .expect("default set"),
+                working_hours_per_week: pick(
+                    capacity.working_hours_per_week,
+                    base_capacity.working_hours_per_week,
+                ),
+                shards_per_run: capacity
+                    .shards_per_run
+                    .or(base_capacity.shards_per_run)
+                    .expect("default set"),
+                setup_seconds_per_shard: pick(
+                    capacity.setup_seconds_per_shard,
+                    base_capacity.setup_seconds_per_shard,
+                ),
+                target_utilisation: pick(
+                    capacity.target_utilisation,
+                    base_capacity.target_utilisation,
+                ),
+                target_queue_wait_seconds: pick(
+                    capacity.target_queue_wait_seconds,
+                    base_capacity.target_queue_wait_seconds,
+                ),
+                triage_hours_per_week: pick(
+                    capacity.triage_hours_per_week,
+                    base_capacity.triage_hours_per_week,
+                ),
+                triage_minutes_per_item: pick(
+                    capacity.triage_minutes_per_item,
+                    base_capacity.triage_minutes_per_item,
+                ),
+                busy_hours: capacity
+                    .busy_hours
+                    .or(base_capacity.busy_hours)
+                    .expect("default set"),
+                volume_factors: capacity
+                    .volume_factors
+                    .or(base_capacity.volume_factors)
+                    .expect("default set"),
+                release_tag_pattern: capacity
+                    .release_tag_pattern
+                    .or(base_capacity.release_tag_pattern)
+                    .expect("default set"),
+            },
         }
     }
 }
@@ -299,6 +414,33 @@ mod tests {
                 .is_some()
         );
         assert!(options.select.expect("[select]").rules.is_some());
+        let capacity = options.capacity.expect("[capacity]");
+        assert!(capacity.runner_slots.is_some() && capacity.working_hours_per_week.is_some());
+        assert!(capacity.shards_per_run.is_some() && capacity.setup_seconds_per_shard.is_some());
+        assert!(
+            capacity.target_utilisation.is_some() && capacity.target_queue_wait_seconds.is_some()
+        );
+        assert!(
+            capacity.triage_hours_per_week.is_some() && capacity.triage_minutes_per_item.is_some()
+        );
+        assert!(capacity.busy_hours.is_some() && capacity.volume_factors.is_some());
+        assert!(capacity.release_tag_pattern.is_some());
+    }
+
+    #[test]
+    fn capacity_keys_override_the_defaults() {
+        let text = "[capacity]\nrunner-slots = 32\nvolume-factors = [3.0]\n";
+        let settings =
+            Settings::resolve(Options::parse(text, Path::new("hourglass.toml")).unwrap());
+        assert_eq!(settings.capacity.runner_slots, 32);
+        assert_eq!(settings.capacity.volume_factors, [3.0]);
+        assert_eq!(
+            settings.capacity.shards_per_run,
+            Settings::defaults().capacity.shards_per_run
+        );
+        let error = Options::parse("[capacity]\nrunner-slot = 3\n", Path::new("hourglass.toml"))
+            .unwrap_err();
+        assert!(error.to_string().contains("runner-slot"), "{error}");
     }
 
     #[test]
@@ -309,6 +451,25 @@ mod tests {
         let defaults = Settings::defaults();
         assert_eq!(settings.flaky.min_runs, 4);
         assert_eq!(settings.flaky.window_days, defaults.flaky.window_days);
+    }
+
+    #[test]
+    fn history_keep_output_and_retention() {
+        let defaults = Settings::defaults();
+        assert_eq!(defaults.keep_output, KeepOutput::Failures);
+        assert_eq!(defaults.retention_days, None);
+        let text = "[history]\nkeep-output = \"all\"\nretention-days = 365\n";
+        let settings =
+            Settings::resolve(Options::parse(text, Path::new("hourglass.toml")).unwrap());
+        assert_eq!(settings.keep_output, KeepOutput::All);
+        assert_eq!(settings.retention_days, Some(365));
+        let error = Options::parse(
+            "[history]\nkeep-output = \"some\"\n",
+            Path::new("hourglass.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.starts_with("hourglass.toml:2:"), "{error}");
     }
 
     #[test]

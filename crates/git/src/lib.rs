@@ -9,9 +9,13 @@
 //!   unstaged and untracked files), as a [`ChangeSet`].
 //! - [`parse_patch`]: the same from the text of a unified diff (`git diff`
 //!   output, `--diff FILE`), without a repository.
-//! - [`file_at`] and [`materialize`]: a file's contents at a revision, and a
-//!   revision's whole tree written into a directory, so that a caller can
-//!   build a test graph of a revision other than the working tree.
+//! - [`activity`]: the history of merged changes (first-parent commits) with
+//!   their size, the commits they brought in, lead time, reverts, and
+//!   release tags, cached by commit id.
+//! - [`file_at`] and [`RevisionTree`]: a file's contents at a revision, and a
+//!   revision's whole tree read from the object store as it is asked for, so
+//!   that a caller can build a test graph of a revision other than the working
+//!   tree without writing the revision out.
 //!
 //! # How it works
 //!
@@ -42,13 +46,17 @@ use std::path::{Path, PathBuf};
 use git2::Repository;
 pub use hourglass_model::{ChangeKind, ChangeSet, FileChange, LineRange};
 
+pub mod activity;
 mod diff;
 mod patch;
 mod tree;
 
+pub use activity::{
+    Activity, ActivityCache, ActivityOptions, CacheStats, ChangeStats, ReleaseTag, activity,
+};
 pub use diff::{Head, changes, merge_base_of};
 pub use patch::parse_patch;
-pub use tree::{file_at, materialize};
+pub use tree::{RevisionTree, file_at};
 
 /// An error from git or from reading a patch.
 #[derive(Debug, thiserror::Error)]

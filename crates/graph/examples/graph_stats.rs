@@ -70,6 +70,7 @@ fn main() {
     let cache = std::env::temp_dir().join(format!("hourglass-graph-stats-{}", std::process::id()));
     let warm = BuildOptions {
         cache_dir: Some(cache.clone()),
+        source: None,
     };
     Graph::build(&root, &warm).expect("filling the cache");
     let floor = timed(runs, || {

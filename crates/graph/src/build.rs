@@ -10,12 +10,20 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::cache;
-use crate::facts::{FileFacts, PackedRefs, RefView, UseEntry};
+use crate::facts::{FileFacts, PackedRefs, RawItem, RefView, UseEntry};
+use crate::macros::{self, MacroTable, Tok};
 use crate::workspace::{self, PackageId, TargetKind};
 use crate::{
     BuildOptions, EdgeReason, FileEntry, Graph, GraphError, GraphStats, Item, ItemId, ItemKind,
     Phase, Test, TestIndex,
 };
+
+/// A test a macro writes, named inside its crate.
+struct MacroTestName {
+    name: String,
+    ignored: bool,
+    parameterized: bool,
+}
 
 /// A crate: one target of one package.
 struct Crate {
@@ -102,10 +110,10 @@ pub(crate) fn build(
     hub_fan_out: usize,
 ) -> Result<Graph, GraphError> {
     let started = Instant::now();
-    let workspace = workspace::load(root)?;
+    let workspace = crate::source::with_source(options.source.clone(), || workspace::load(root))?;
     let mut builder = Builder {
         root: &workspace.root,
-        cache: cache::Cache::open(options.cache_dir.as_deref()),
+        cache: cache::Cache::open(options.cache_dir.as_deref(), options.source.clone()),
         hub_fan_out,
         packages: workspace.packages.clone(),
         crates: Vec::new(),
@@ -133,7 +141,7 @@ pub(crate) fn build(
     };
     mark("manifests");
     builder.discover();
-    std::mem::replace(&mut builder.cache, cache::Cache::open(None)).finish();
+    std::mem::replace(&mut builder.cache, cache::Cache::open(None, None)).finish();
     mark("modules");
     builder.link_crates();
     builder.resolve_all();
@@ -201,6 +209,78 @@ const STD_TYPES: &[&str] = &[
     "Box", "Option", "Result", "String", "Vec", "bool", "char", "str", "u8", "u16", "u32", "u64",
     "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64",
 ];
+
+/// Derives that write only impls of standard traits: no inherent method, no `Deref`.
+const STD_DERIVES: &[&str] = &[
+    "Debug",
+    "Clone",
+    "Copy",
+    "PartialEq",
+    "Eq",
+    "PartialOrd",
+    "Ord",
+    "Hash",
+    "Default",
+    "Serialize",
+    "Deserialize",
+];
+
+/// Traits of the standard prelude: as a bound beside a workspace trait (`T: Run + Send`) they
+/// add no workspace method (their workspace impls are reached through the types).
+const PRELUDE_TRAITS: &[&str] = &[
+    "Send",
+    "Sync",
+    "Sized",
+    "Unpin",
+    "Copy",
+    "Clone",
+    "Default",
+    "Eq",
+    "PartialEq",
+    "Ord",
+    "PartialOrd",
+    "Fn",
+    "FnMut",
+    "FnOnce",
+    "Iterator",
+    "IntoIterator",
+    "DoubleEndedIterator",
+    "ExactSizeIterator",
+    "Extend",
+    "From",
+    "Into",
+    "AsRef",
+    "AsMut",
+    "ToString",
+    "ToOwned",
+    "Drop",
+];
+
+fn is_deref(path: &str) -> bool {
+    matches!(last_name(path), "Deref" | "DerefMut")
+}
+
+/// What a method call on a receiver of a written type can reach (see `typing.rs`).
+#[derive(Default)]
+struct ReceiverIndex {
+    /// Methods that take `self` in impls whose self type is this struct, enum, union or trait
+    /// (inherent impls and trait impls, in any crate).
+    methods_of: FxHashMap<ItemId, Vec<ItemId>>,
+    /// Workspace traits implemented for a type.
+    traits_of: FxHashMap<ItemId, Vec<ItemId>>,
+    /// The members of each workspace trait.
+    trait_members: FxHashMap<ItemId, Vec<ItemId>>,
+    /// By name: methods of impls whose self type is no workspace type (a blanket impl's
+    /// parameter, a foreign type, an alias) and members of traits that such impls implement.
+    /// Any receiver may reach them.
+    unanchored: FxHashMap<String, Vec<ItemId>>,
+    /// Types whose methods cannot all be seen: a `Deref` impl, a derive or attribute macro
+    /// other than the standard derives.
+    loose_types: FxHashSet<ItemId>,
+    /// Names of types that a macro may write impls for (named in macro input) or that have a
+    /// `Deref` impl whose self type did not resolve.
+    loose_names: FxHashSet<String>,
+}
 
 /// The edges of one module's items, and the hubs its items use (`(hub, user)`).
 type ModuleEdges<'a> = (Vec<RawEdge>, Vec<(HubKey<'a>, ItemId)>);
@@ -701,6 +781,373 @@ impl Builder<'_> {
         Resolution::Found(current)
     }
 
+    fn raw(&self, id: ItemId) -> Option<&RawItem> {
+        let (instance, raw) = self.item_source.get(id.index()).copied().flatten()?;
+        self.files[self.instances[instance].file]
+            .facts
+            .items
+            .get(raw as usize)
+    }
+
+    /// The index behind [`Builder::typed_candidates`].
+    fn receiver_index(&self) -> ReceiverIndex {
+        let mut index = ReceiverIndex::default();
+        let nominal = |kind: ItemKind| {
+            matches!(
+                kind,
+                ItemKind::Struct | ItemKind::Enum | ItemKind::Union | ItemKind::Trait
+            )
+        };
+        let mut blanket_traits = Vec::new();
+        for instance in &self.instances {
+            let facts = &self.files[instance.file].facts;
+            for (raw_index, raw) in facts.items.iter().enumerate() {
+                let id = instance.items[raw_index];
+                if let Some(parent) = raw.parent
+                    && facts.items[parent as usize].kind == ItemKind::Trait
+                {
+                    index
+                        .trait_members
+                        .entry(instance.items[parent as usize])
+                        .or_default()
+                        .push(id);
+                }
+                match raw.kind {
+                    ItemKind::Struct | ItemKind::Enum | ItemKind::Union => {
+                        let touched = raw.refs.lines().any(|line| match PackedRefs::view(line) {
+                            RefView::Macro(path) => !STD_DERIVES.contains(&last_name(path)),
+                            _ => false,
+                        });
+                        if touched {
+                            index.loose_types.insert(id);
+                        }
+                    }
+                    ItemKind::Macro | ItemKind::Other => {
+                        for line in raw.refs.lines() {
+                            if let RefView::Ident(name) | RefView::Path(name) =
+                                PackedRefs::view(line)
+                            {
+                                index.loose_names.insert(last_name(name).to_owned());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                let Some(imp) = &raw.imp else { continue };
+                let module = instance.scope_modules[raw.scope as usize];
+                let mut self_types = Vec::new();
+                if let Resolution::Found(found) = self.resolve(module, &imp.self_ty, 0) {
+                    for res in found {
+                        if let Res::Item(ty) = res
+                            && nominal(self.items[ty.index()].kind)
+                        {
+                            self_types.push(ty);
+                        }
+                    }
+                }
+                let mut traits = Vec::new();
+                if let Some(trait_path) = &imp.trait_ {
+                    if is_deref(&trait_path.join("::")) {
+                        index.loose_types.extend(self_types.iter().copied());
+                        if self_types.is_empty() {
+                            index
+                                .loose_names
+                                .insert(imp.self_ty.last().cloned().unwrap_or_default());
+                        }
+                    }
+                    if let Resolution::Found(found) = self.resolve(module, trait_path, 0) {
+                        for res in found {
+                            if let Res::Item(t) = res
+                                && self.items[t.index()].kind == ItemKind::Trait
+                            {
+                                traits.push(t);
+                            }
+                        }
+                    }
+                }
+                for (member_index, member) in facts.items.iter().enumerate() {
+                    if member.parent != Some(raw_index as u32)
+                        || member.kind != ItemKind::Method
+                        || !member.receiver
+                    {
+                        continue;
+                    }
+                    let member_id = instance.items[member_index];
+                    if self_types.is_empty() {
+                        let name = member.path.last().cloned().unwrap_or_default();
+                        let name = last_name(&name).to_owned();
+                        index.unanchored.entry(name).or_default().push(member_id);
+                    }
+                    for &ty in &self_types {
+                        index.methods_of.entry(ty).or_default().push(member_id);
+                    }
+                }
+                if self_types.is_empty() {
+                    blanket_traits.extend(traits);
+                } else {
+                    for &ty in &self_types {
+                        index.traits_of.entry(ty).or_default().extend(&traits);
+                    }
+                }
+            }
+        }
+        blanket_traits.sort();
+        blanket_traits.dedup();
+        for t in blanket_traits {
+            for &member in index.trait_members.get(&t).into_iter().flatten() {
+                let name = last_name(&self.items[member.index()].name).to_owned();
+                index.unanchored.entry(name).or_default().push(member);
+            }
+        }
+        index
+    }
+
+    /// The methods a call `.method()` on `receiver` (encoded, see `typing.rs`) written in
+    /// `module` can reach; `None` when that cannot be narrowed down (the call then matches
+    /// every method of the name).
+    fn typed_candidates(
+        &self,
+        index: &ReceiverIndex,
+        module: usize,
+        method: &str,
+        receiver: &str,
+        depth: u32,
+    ) -> Option<Vec<ItemId>> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let kind = receiver.get(..1)?;
+        let rest = receiver.get(1..)?;
+        match kind {
+            "T" => self.alternatives_candidates(index, module, method, rest, depth),
+            "R" | "Q" | "P" => {
+                let path: Vec<&str> = rest.split("::").collect();
+                let Resolution::Found(found) = self.resolve(module, &path, 0) else {
+                    return None;
+                };
+                let mut out = Vec::new();
+                let mut any = false;
+                for res in found {
+                    let Res::Item(id) = res else { continue };
+                    match self.items[id.index()].kind {
+                        ItemKind::Fn | ItemKind::Method if kind != "P" => {
+                            let raw = self.raw(id)?;
+                            let returns = if kind == "R" {
+                                raw.returns.as_deref()
+                            } else {
+                                raw.returns_ok.as_deref()
+                            }?;
+                            let owner = self.item_module[id.index()];
+                            out.extend(self.alternatives_candidates(
+                                index,
+                                owner,
+                                method,
+                                returns,
+                                depth + 1,
+                            )?);
+                            any = true;
+                        }
+                        // A tuple struct or an enum variant built by a call, a unit struct.
+                        ItemKind::Struct | ItemKind::Enum if kind != "Q" => {
+                            out.extend(self.type_candidates(index, id, method)?);
+                            out.extend(index.unanchored.get(method).into_iter().flatten());
+                            any = true;
+                        }
+                        ItemKind::Mod => {}
+                        _ => return None,
+                    }
+                }
+                any.then_some(out)
+            }
+            "F" => {
+                let (field, alternatives) = rest.split_once('@')?;
+                let mut out = Vec::new();
+                let mut any = false;
+                for alternative in alternatives.split('|') {
+                    let path: Vec<&str> = alternative.split("::").collect();
+                    let Resolution::Found(found) = self.resolve(module, &path, 0) else {
+                        return None;
+                    };
+                    for res in found {
+                        let Res::Item(id) = res else { continue };
+                        match self.items[id.index()].kind {
+                            ItemKind::Struct => {
+                                let raw = self.raw(id)?;
+                                let (_, ty) = raw.fields.iter().find(|(name, _)| name == field)?;
+                                let owner = self.item_module[id.index()];
+                                out.extend(self.alternatives_candidates(
+                                    index,
+                                    owner,
+                                    method,
+                                    ty,
+                                    depth + 1,
+                                )?);
+                                any = true;
+                            }
+                            ItemKind::Mod => {}
+                            _ => return None,
+                        }
+                    }
+                }
+                any.then_some(out)
+            }
+            _ => None,
+        }
+    }
+
+    /// `.method()` on a value of one of these types (a type, or a generic's or a `dyn`'s trait
+    /// bounds). A bound from outside the workspace adds nothing; an unknown one, or nothing
+    /// found at all, makes the call loose.
+    fn alternatives_candidates(
+        &self,
+        index: &ReceiverIndex,
+        module: usize,
+        method: &str,
+        alternatives: &str,
+        depth: u32,
+    ) -> Option<Vec<ItemId>> {
+        let mut out = Vec::new();
+        for alternative in alternatives.split('|') {
+            if is_deref(alternative) {
+                // `T: Deref<Target = ..>`: the call may be the target's.
+                return None;
+            }
+            let path: Vec<&str> = alternative.split("::").collect();
+            match self.resolve(module, &path, 0) {
+                Resolution::Foreign => {}
+                Resolution::Unresolved if path.len() == 1 && PRELUDE_TRAITS.contains(&path[0]) => {}
+                Resolution::Unresolved => return None,
+                Resolution::Found(found) => {
+                    let mut any = false;
+                    for res in found {
+                        let Res::Item(id) = res else { continue };
+                        match self.items[id.index()].kind {
+                            ItemKind::Struct | ItemKind::Enum | ItemKind::Union => {
+                                out.extend(self.type_candidates(index, id, method)?);
+                                any = true;
+                            }
+                            ItemKind::Trait => {
+                                out.extend(self.trait_candidates(index, id, method, depth)?);
+                                any = true;
+                            }
+                            ItemKind::Mod => {}
+                            _ => return None,
+                        }
+                    }
+                    if !any {
+                        return None;
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            return None;
+        }
+        out.extend(index.unanchored.get(method).into_iter().flatten());
+        out.sort();
+        out.dedup();
+        Some(out)
+    }
+
+    /// `.method()` on a struct, enum or union: its methods (inherent, and of its trait impls in
+    /// any crate) and the members of the traits it implements.
+    fn type_candidates(
+        &self,
+        index: &ReceiverIndex,
+        ty: ItemId,
+        method: &str,
+    ) -> Option<Vec<ItemId>> {
+        if index.loose_types.contains(&ty)
+            || index
+                .loose_names
+                .contains(last_name(&self.items[ty.index()].name))
+        {
+            return None;
+        }
+        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == method;
+        let mut out: Vec<ItemId> = index
+            .methods_of
+            .get(&ty)
+            .into_iter()
+            .flatten()
+            .filter(named)
+            .copied()
+            .collect();
+        for t in index.traits_of.get(&ty).into_iter().flatten() {
+            out.extend(
+                index
+                    .trait_members
+                    .get(t)
+                    .into_iter()
+                    .flatten()
+                    .filter(named),
+            );
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
+    /// Members named `name` of the traits implemented for `ty` and of blanket impls: what
+    /// `Type::name` means when the type has no item `name` of its own.
+    fn trait_members_of_type(&self, index: &ReceiverIndex, ty: ItemId, name: &str) -> Vec<ItemId> {
+        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == name;
+        let mut out: Vec<ItemId> = index
+            .traits_of
+            .get(&ty)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| index.trait_members.get(t))
+            .flatten()
+            .filter(named)
+            .copied()
+            .collect();
+        out.extend(index.unanchored.get(name).into_iter().flatten());
+        out
+    }
+
+    /// `.method()` on a `dyn Trait`, an `impl Trait` or a generic bounded by the trait: the
+    /// trait's member (whose impls reach it) and its supertraits'.
+    fn trait_candidates(
+        &self,
+        index: &ReceiverIndex,
+        tr: ItemId,
+        method: &str,
+        depth: u32,
+    ) -> Option<Vec<ItemId>> {
+        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == method;
+        let mut out: Vec<ItemId> = index
+            .trait_members
+            .get(&tr)
+            .into_iter()
+            .chain(index.methods_of.get(&tr))
+            .flatten()
+            .filter(named)
+            .copied()
+            .collect();
+        if let Some(supertraits) = self.raw(tr).and_then(|raw| raw.supertraits.as_deref()) {
+            let module = self.item_module[tr.index()];
+            for alternative in supertraits.split('|') {
+                if is_deref(alternative) {
+                    return None;
+                }
+                let path: Vec<&str> = alternative.split("::").collect();
+                if depth < MAX_DEPTH
+                    && let Resolution::Found(found) = self.resolve(module, &path, 0)
+                {
+                    for res in found {
+                        if let Res::Item(sup) = res
+                            && sup != tr
+                            && self.items[sup.index()].kind == ItemKind::Trait
+                            && let Some(more) = self.trait_candidates(index, sup, method, depth + 1)
+                        {
+                            out.extend(more);
+                        }
+                    }
+                }
+            }
+        }
+        (!out.is_empty()).then_some(out)
+    }
+
     fn resolve_all(&mut self) {
         // Indexes for loose matching.
         let mut by_name: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
@@ -713,7 +1160,11 @@ impl Builder<'_> {
                 continue;
             }
             let name = last_name(&item.name);
-            by_name.entry(name).or_default().push(id);
+            // A module is never the last segment of a path in a body nor a name in macro input
+            // that reaches it: what is used is an item inside it, matched by its own name.
+            if item.kind != ItemKind::Mod {
+                by_name.entry(name).or_default().push(id);
+            }
             if item.kind == ItemKind::Method
                 || item.kind == ItemKind::Const
                 || item.kind == ItemKind::TypeAlias
@@ -799,6 +1250,7 @@ impl Builder<'_> {
             self.crates[krate].visible[other]
                 && (!test_only[candidate.index()] || (from_test && other == krate))
         };
+        let receivers = self.receiver_index();
         let hub_fan_out = self.hub_fan_out;
         let this = &*self;
         // Items grouped by module: what a reference resolves to depends only on the module it is
@@ -836,22 +1288,46 @@ impl Builder<'_> {
                                 .collect(),
                         )
                     };
+                    let method_name = |name: &str| match methods.get_key_value(name) {
+                        Some((key, candidates)) if candidates.len() > hub_fan_out => {
+                            hub(EdgeReason::MethodName, key)
+                        }
+                        Some((_, candidates)) => loose(candidates, EdgeReason::MethodName),
+                        None => Target::Items(Vec::new()),
+                    };
                     match PackedRefs::view(line) {
                         RefView::Path(text) => {
                             let path: Vec<&str> = text.split("::").collect();
                             match this.resolve(module, &path, 0) {
-                                Resolution::Found(found) => Target::Items(
-                                    found
-                                        .into_iter()
-                                        .map(|res| {
-                                            let from = match res {
-                                                Res::Item(id) => id,
-                                                Res::Module(m) => this.modules[m].item,
-                                            };
-                                            (from, reason_for(this.items[from.index()].kind))
-                                        })
-                                        .collect(),
-                                ),
+                                Resolution::Found(found) => {
+                                    let last = path.last().copied().unwrap_or("");
+                                    let mut out: Vec<(ItemId, EdgeReason)> = Vec::new();
+                                    for res in found {
+                                        let from = match res {
+                                            Res::Item(id) => id,
+                                            Res::Module(m) => this.modules[m].item,
+                                        };
+                                        let item = &this.items[from.index()];
+                                        out.push((from, reason_for(item.kind)));
+                                        // `Type::name` where the type has no item `name` of its
+                                        // own: a trait's (default) member or a blanket impl's.
+                                        if path.len() >= 2
+                                            && matches!(
+                                                item.kind,
+                                                ItemKind::Struct | ItemKind::Enum | ItemKind::Union
+                                            )
+                                            && last_name(&item.name) != last
+                                        {
+                                            out.extend(
+                                                this.trait_members_of_type(&receivers, from, last)
+                                                    .into_iter()
+                                                    .filter(|id| visible(id, from_test))
+                                                    .map(|id| (id, EdgeReason::TraitMethod)),
+                                            );
+                                        }
+                                    }
+                                    Target::Items(out)
+                                }
                                 Resolution::Foreign => Target::Items(Vec::new()),
                                 // A local variable, a generic parameter or a prelude name.
                                 Resolution::Unresolved
@@ -897,13 +1373,21 @@ impl Builder<'_> {
                                 }
                             }
                         }
-                        RefView::Method(name) => match methods.get_key_value(name) {
-                            Some((key, candidates)) if candidates.len() > hub_fan_out => {
-                                hub(EdgeReason::MethodName, key)
+                        RefView::Method(name) => method_name(name),
+                        RefView::Typed(name, receiver) => {
+                            let typed: Vec<(ItemId, EdgeReason)> = this
+                                .typed_candidates(&receivers, module, name, receiver, 0)
+                                .unwrap_or_default()
+                                .into_iter()
+                                .filter(|id| visible(id, from_test))
+                                .map(|id| (id, EdgeReason::TypedMethod))
+                                .collect();
+                            if typed.is_empty() {
+                                method_name(name)
+                            } else {
+                                Target::Items(typed)
                             }
-                            Some((_, candidates)) => loose(candidates, EdgeReason::MethodName),
-                            None => Target::Items(Vec::new()),
-                        },
+                        }
                         RefView::Macro(path) => {
                             let name = path.rsplit("::").next().unwrap_or("");
                             Target::Items(
@@ -1087,8 +1571,15 @@ impl Builder<'_> {
                     for &ty in &self_types {
                         edges.push((id, ty, EdgeReason::TraitImpl));
                     }
+                    // Each method reaches the type's users directly: through the impl it would
+                    // reach the impl's other methods, which do not depend on it.
                     for &member in &members {
-                        edges.push((member, id, EdgeReason::TraitImpl));
+                        if self_types.is_empty() {
+                            edges.push((member, id, EdgeReason::TraitImpl));
+                        }
+                        for &ty in &self_types {
+                            edges.push((member, ty, EdgeReason::TraitImpl));
+                        }
                     }
                 }
                 for &t in &traits {
@@ -1117,12 +1608,109 @@ impl Builder<'_> {
                         .collect();
                     trait_members.sort();
                     for tm in trait_members {
-                        edges.push((tm, id, EdgeReason::TraitMethod));
+                        // A method reaches only the impl's own method of its name (a changed
+                        // signature changes it); the callers of a default body reach the trait
+                        // method itself (method calls on the implementing types, `Type::name`
+                        // paths). A const or a type may be used by the whole impl.
+                        if self.items[tm.index()].kind == ItemKind::Method {
+                            let method = last_name(&self.items[tm.index()].name);
+                            for &member in &members {
+                                if last_name(&self.items[member.index()].name) == method {
+                                    edges.push((tm, member, EdgeReason::TraitMethod));
+                                }
+                            }
+                        } else {
+                            edges.push((tm, id, EdgeReason::TraitMethod));
+                        }
                     }
                 }
             }
         }
         self.edges.extend(edges);
+    }
+
+    // ---------------------------------------------------------------- macro tests
+
+    /// The tests that item-level macro invocations write in crates that run tests: the crate,
+    /// the invocation's item and the test. A crate's macros are its own `macro_rules!` (any
+    /// file, any order: textual scoping is not modelled) and the `#[macro_export]` ones of the
+    /// workspace crates it can see.
+    fn macro_tests(&self) -> Vec<(usize, ItemId, MacroTestName)> {
+        let mut defs: Vec<(usize, bool, &str, &[Tok])> = Vec::new();
+        for instance in &self.instances {
+            for def in &self.files[instance.file].facts.macro_defs {
+                defs.push((instance.krate, def.exported, &def.name, &def.body));
+            }
+        }
+        let mut tables: FxHashMap<usize, MacroTable<'_>> = FxHashMap::default();
+        let mut work = Vec::new();
+        for instance in &self.instances {
+            let c = &self.crates[instance.krate];
+            let facts = &self.files[instance.file].facts;
+            if !c.runs_tests || !c.harness || facts.macro_calls.is_empty() {
+                continue;
+            }
+            tables.entry(instance.krate).or_insert_with(|| {
+                let mut table: MacroTable<'_> = FxHashMap::default();
+                for &(krate, exported, name, body) in &defs {
+                    if krate == instance.krate || (exported && c.visible[krate]) {
+                        table.entry(name).or_default().push(body);
+                    }
+                }
+                table
+            });
+            for call in &facts.macro_calls {
+                let raw = &facts.items[call.item as usize];
+                let id = instance.items[call.item as usize];
+                let name = &self.items[id.index()].name;
+                let own = raw.path.last().map_or("", String::as_str);
+                let prefix = name
+                    .strip_suffix(own)
+                    .unwrap_or("")
+                    .trim_end_matches("::")
+                    .to_owned();
+                work.push((instance.krate, id, prefix, call));
+            }
+        }
+        let expand = || {
+            let mut out = Vec::new();
+            for (krate, id, prefix, call) in &work {
+                for test in macros::tests_of_invocation(&tables[krate], &call.name, &call.input) {
+                    let mut name = prefix.clone();
+                    for segment in &test.path {
+                        if !name.is_empty() {
+                            name.push_str("::");
+                        }
+                        name.push_str(segment);
+                    }
+                    out.push((
+                        *krate,
+                        *id,
+                        MacroTestName {
+                            name,
+                            ignored: test.ignored,
+                            parameterized: test.parameterized,
+                        },
+                    ));
+                }
+            }
+            out
+        };
+        if work.is_empty() {
+            return Vec::new();
+        }
+        // Matching recurses once per repetition: a thread with room for long inputs.
+        std::thread::scope(|scope| {
+            match std::thread::Builder::new()
+                .stack_size(macros::STACK_SIZE)
+                .spawn_scoped(scope, expand)
+            {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => expand(),
+            }
+        })
     }
 
     // ---------------------------------------------------------------- finish
@@ -1219,6 +1807,27 @@ impl Builder<'_> {
                 });
                 test_nodes.push(id);
             }
+        }
+        // Tests written by item-level macro invocations: their node is the invocation, which
+        // depends on the macro's definition and on every name in its input.
+        let mut known: FxHashSet<RustTestId> = tests.iter().map(|t: &Test| t.id.clone()).collect();
+        for (krate, invocation, test) in self.macro_tests() {
+            let c = &self.crates[krate];
+            let item = &self.items[invocation.index()];
+            let id = RustTestId::new(c.binary_id.clone().unwrap_or_default(), test.name);
+            if !known.insert(id.clone()) {
+                continue;
+            }
+            tests.push(Test {
+                id,
+                item: Some(invocation),
+                package: c.package,
+                file: item.file.clone(),
+                lines: Some(item.lines),
+                ignored: test.ignored,
+                parameterized: test.parameterized,
+            });
+            test_nodes.push(invocation);
         }
         for (krate, c) in self.crates.iter().enumerate() {
             if c.runs_tests
@@ -1339,6 +1948,7 @@ impl Builder<'_> {
             build_time: std::time::Duration::ZERO,
             phases: Vec::new(),
         };
+        let link_bounds = crate::link::LinkBounds::new(&self.packages);
         Graph {
             root: root.to_path_buf(),
             packages: self.packages,
@@ -1350,6 +1960,7 @@ impl Builder<'_> {
             files,
             name_hubs: self.name_hubs,
             stats,
+            link_bounds,
         }
     }
 }

@@ -11,21 +11,30 @@
 //!
 //! Pack layout: the magic line `FORMAT\n`, then entries of a 32-byte key, a little-endian `u32`
 //! length and that many bytes (a 32-byte checksum and the postcard payload).
+//!
+//! A source that names a file's content without reading it ([`SourceTree::content_id`], a git
+//! blob id) lets the cache skip reading the file: `<cache_dir>/content-ids` maps those ids to the
+//! content keys of the last build that used them (the magic line `IDS_FORMAT\n`, then 20-byte id
+//! and 32-byte key pairs). A stale or damaged map only costs reading the file.
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use crate::facts::{self, FileFacts};
+use crate::source::{FileSystem, SourceTree};
 
 /// Bumped whenever [`FileFacts`], its extraction or the pack layout changes.
-const FORMAT: &str = "hourglass-graph-facts-v8";
+const FORMAT: &str = "hourglass-graph-facts-v10";
 
 const PACK: &str = "facts.pack";
 
+const IDS: &str = "content-ids";
+const IDS_FORMAT: &str = "hourglass-graph-content-ids-v1";
+
 type Key = [u8; 32];
+type ContentId = [u8; 20];
 
 /// A source file's facts and whether they came from the cache.
 pub(crate) struct Loaded {
@@ -44,21 +53,37 @@ pub(crate) struct Cache {
     used: Mutex<Vec<Key>>,
     /// Entries this build made (files it parsed).
     fresh: Mutex<Vec<(Key, Vec<u8>)>>,
+    /// Where files are read from.
+    source: Option<Arc<dyn SourceTree>>,
+    /// Content ids of the last build and the keys of their contents.
+    ids: HashMap<ContentId, Key>,
+    /// Content ids this build met, with their keys.
+    ids_used: Mutex<Vec<(ContentId, Key)>>,
 }
 
 impl Cache {
     /// Reads the pack under `dir`; `None` = no cache (every file is parsed, nothing written).
-    pub(crate) fn open(dir: Option<&Path>) -> Cache {
+    /// Files are read from `source`, by default the file system.
+    pub(crate) fn open(dir: Option<&Path>, source: Option<Arc<dyn SourceTree>>) -> Cache {
         let pack = dir
             .and_then(|dir| fs::read(dir.join(PACK)).ok())
             .unwrap_or_default();
         let stored = read_pack(&pack);
+        let ids = match (dir, &source) {
+            (Some(dir), Some(_)) => fs::read(dir.join(IDS))
+                .map(|bytes| read_ids(&bytes))
+                .unwrap_or_default(),
+            _ => HashMap::new(),
+        };
         Cache {
             dir: dir.map(Path::to_path_buf),
             pack,
             stored,
             used: Mutex::new(Vec::new()),
             fresh: Mutex::new(Vec::new()),
+            source,
+            ids,
+            ids_used: Mutex::new(Vec::new()),
         }
     }
 
@@ -71,12 +96,28 @@ impl Cache {
             static BUFFER: std::cell::RefCell<Vec<u8>> =
                 const { std::cell::RefCell::new(Vec::new()) };
         }
+        let source: &dyn SourceTree = self.source.as_deref().unwrap_or(&FileSystem);
+        let content_id = if self.dir.is_some() {
+            source.content_id(path)
+        } else {
+            None
+        };
+        if let Some(id) = content_id
+            && let Some(key) = self.ids.get(&id)
+            && let Some(loaded) = self.stored_facts(key)
+        {
+            self.lock_ids().push((id, *key));
+            return Some(loaded);
+        }
         BUFFER.with_borrow_mut(|buffer| {
             buffer.clear();
-            fs::File::open(path)
-                .and_then(|mut file| file.read_to_end(buffer))
-                .ok()?;
-            let loaded = self.load_bytes(buffer);
+            if !source.read_into(path, buffer) {
+                return None;
+            }
+            let (loaded, key) = self.load_bytes(buffer);
+            if let (Some(id), Some(key)) = (content_id, key) {
+                self.lock_ids().push((id, key));
+            }
             if buffer.capacity() > 16 << 20 {
                 *buffer = Vec::new();
             }
@@ -84,28 +125,41 @@ impl Cache {
         })
     }
 
-    fn load_bytes(&self, bytes: &[u8]) -> Loaded {
+    fn lock_ids(&self) -> std::sync::MutexGuard<'_, Vec<(ContentId, Key)>> {
+        self.ids_used
+            .lock()
+            .expect("no thread panics holding the cache")
+    }
+
+    /// The stored facts under `key`, marked as used; `None` when missing or damaged.
+    fn stored_facts(&self, key: &Key) -> Option<Loaded> {
+        let range = self.stored.get(key)?;
+        let facts = decode(&self.pack[range.clone()])?;
+        self.used
+            .lock()
+            .expect("no thread panics holding the cache")
+            .push(*key);
+        Some(Loaded {
+            facts: Arc::new(facts),
+            cache_hit: true,
+        })
+    }
+
+    /// The facts of a file's bytes, and the content key when there is a cache.
+    fn load_bytes(&self, bytes: &[u8]) -> (Loaded, Option<Key>) {
         if self.dir.is_none() {
-            return Loaded {
+            let loaded = Loaded {
                 facts: Arc::new(facts::extract(&String::from_utf8_lossy(bytes))),
                 cache_hit: false,
             };
+            return (loaded, None);
         }
         let mut hasher = blake3::Hasher::new();
         hasher.update(FORMAT.as_bytes());
         hasher.update(bytes);
         let key: Key = *hasher.finalize().as_bytes();
-        if let Some(range) = self.stored.get(&key)
-            && let Some(facts) = decode(&self.pack[range.clone()])
-        {
-            self.used
-                .lock()
-                .expect("no thread panics holding the cache")
-                .push(key);
-            return Loaded {
-                facts: Arc::new(facts),
-                cache_hit: true,
-            };
+        if let Some(loaded) = self.stored_facts(&key) {
+            return (loaded, Some(key));
         }
         let facts = facts::extract(&String::from_utf8_lossy(bytes));
         // An entry that cannot be encoded only costs a parse next time.
@@ -114,16 +168,30 @@ impl Cache {
             .lock()
             .expect("no thread panics holding the cache")
             .push((key, entry));
-        Loaded {
+        let loaded = Loaded {
             facts: Arc::new(facts),
             cache_hit: false,
-        }
+        };
+        (loaded, Some(key))
     }
 
     /// Writes a new pack when this build parsed a file or left a stored entry unused. A pack
     /// that cannot be written only costs time.
     pub(crate) fn finish(self) {
         let Some(dir) = self.dir else { return };
+        if self.source.is_some() {
+            let mut ids = self
+                .ids_used
+                .into_inner()
+                .expect("no thread panics holding the cache");
+            ids.sort_unstable();
+            ids.dedup();
+            let same = ids.len() == self.ids.len()
+                && ids.iter().all(|(id, key)| self.ids.get(id) == Some(key));
+            if !same {
+                let _ = write_ids(&dir, &ids);
+            }
+        }
         let mut used = self
             .used
             .into_inner()
@@ -198,6 +266,41 @@ fn write_pack(dir: &Path, entries: &HashMap<Key, Vec<u8>>) -> std::io::Result<()
     })
 }
 
+/// The content-id map: what follows a truncated pair is left out.
+fn read_ids(bytes: &[u8]) -> HashMap<ContentId, Key> {
+    let magic = format!("{IDS_FORMAT}\n");
+    let Some(pairs) = bytes.strip_prefix(magic.as_bytes()) else {
+        return HashMap::new();
+    };
+    pairs
+        .chunks_exact(52)
+        .map(|pair| {
+            let (id, key) = pair.split_at(20);
+            (
+                id.try_into().expect("20 bytes"),
+                key.try_into().expect("32 bytes"),
+            )
+        })
+        .collect()
+}
+
+fn write_ids(dir: &Path, ids: &[(ContentId, Key)]) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let mut out = Vec::with_capacity(IDS_FORMAT.len() + 1 + ids.len() * 52);
+    out.extend_from_slice(IDS_FORMAT.as_bytes());
+    out.push(b'\n');
+    for (id, key) in ids {
+        out.extend_from_slice(id);
+        out.extend_from_slice(key);
+    }
+    let path = dir.join(IDS);
+    let temp = dir.join(format!("{IDS}.{}.tmp", std::process::id()));
+    fs::write(&temp, out)?;
+    fs::rename(&temp, &path).inspect_err(|_| {
+        let _ = fs::remove_file(&temp);
+    })
+}
+
 /// An entry: the 32-byte blake3 hash of the payload, then the payload.
 fn encode(facts: &FileFacts) -> std::io::Result<Vec<u8>> {
     let payload = postcard::to_allocvec(facts).map_err(std::io::Error::other)?;
@@ -221,7 +324,7 @@ mod tests {
 
     /// One build's worth of cache: open, load `source`, finish.
     fn load_once(source: &Path, cache: &Path) -> Loaded {
-        let opened = Cache::open(Some(cache));
+        let opened = Cache::open(Some(cache), None);
         let loaded = opened.load(source).unwrap();
         opened.finish();
         loaded

@@ -6,13 +6,15 @@
 
 use std::collections::BTreeSet;
 
-use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use serde::{Deserialize, Serialize};
 use syn::punctuated::Punctuated;
 use syn::visit::{self, Visit};
 use syn::{Attribute, Expr, ImplItem, Item, Token, TraitItem, Visibility};
 
 use crate::ItemKind;
+use crate::macros::{self, Tok};
+use crate::typing::{Bindings, TypeScope, bound_alternatives, expr_receiver};
 
 /// Facts of one file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -26,6 +28,32 @@ pub(crate) struct FileFacts {
     pub items: Vec<RawItem>,
     /// Out-of-line module declarations (`mod x;`).
     pub mods: Vec<ModDecl>,
+    /// `macro_rules!` definitions.
+    pub macro_defs: Vec<MacroDef>,
+    /// Item-level macro invocations (`name!(..);` among items), whose output may hold tests.
+    pub macro_calls: Vec<MacroCall>,
+}
+
+/// A `macro_rules!` definition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MacroDef {
+    /// Its raw item.
+    pub item: u32,
+    pub name: String,
+    /// `#[macro_export]`: other crates can invoke it.
+    pub exported: bool,
+    /// The tokens between the braces: the arms.
+    pub body: Vec<Tok>,
+}
+
+/// An item-level macro invocation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct MacroCall {
+    /// Its raw item ([`ItemKind::Other`]).
+    pub item: u32,
+    /// The macro's name (the last segment of its path).
+    pub name: String,
+    pub input: Vec<Tok>,
 }
 
 /// A module scope inside a file (the file itself or an inline `mod x { .. }`).
@@ -68,6 +96,9 @@ pub(crate) enum Ref {
     Path(Vec<String>),
     /// `.name(..)`: a method call whose receiver type is unknown.
     Method(String),
+    /// `.name(..)` on a receiver whose type the source writes down: the method name and the
+    /// receiver, encoded as in [`Receiver`].
+    Typed(String, String),
     /// A macro invocation, derive or attribute macro.
     Macro(Vec<String>),
     /// An identifier seen in macro input that could not be parsed.
@@ -86,6 +117,8 @@ pub(crate) enum RefView<'a> {
     /// Segments joined by `::`.
     Path(&'a str),
     Method(&'a str),
+    /// A method name and an encoded [`Receiver`].
+    Typed(&'a str, &'a str),
     /// Segments joined by `::`.
     Macro(&'a str),
     Ident(&'a str),
@@ -98,7 +131,15 @@ impl PackedRefs {
             if !text.is_empty() {
                 text.push('\n');
             }
+            if let Ref::Typed(method, receiver) = reference {
+                text.push('t');
+                text.push_str(method);
+                text.push('=');
+                text.push_str(receiver);
+                continue;
+            }
             let (kind, segments): (char, &[String]) = match reference {
+                Ref::Typed(..) => unreachable!("packed above"),
                 Ref::Path(segments) => ('p', segments),
                 Ref::Method(name) => ('m', std::slice::from_ref(name)),
                 Ref::Macro(segments) => ('M', segments),
@@ -125,6 +166,10 @@ impl PackedRefs {
         let text = line.get(1..).unwrap_or("");
         match line.as_bytes().first() {
             Some(b'm') => RefView::Method(text),
+            Some(b't') => {
+                let (method, receiver) = text.split_once('=').unwrap_or((text, ""));
+                RefView::Typed(method, receiver)
+            }
             Some(b'M') => RefView::Macro(text),
             Some(b'i') => RefView::Ident(text),
             _ => RefView::Path(text),
@@ -164,6 +209,16 @@ pub(crate) struct RawItem {
     /// Compiled only in the crate's own test build: a test, or under `#[cfg(test)]` (on the
     /// item or an enclosing inline module).
     pub test_only: bool,
+    /// A struct's fields with a written type (named, or `0`, `1`, … for a tuple struct), as
+    /// encoded type alternatives (see [`Receiver`]).
+    pub fields: Vec<(String, String)>,
+    /// A function's written return type (generic parameters unknown: the caller instantiates
+    /// them), as encoded type alternatives.
+    pub returns: Option<String>,
+    /// The `T` of a written `Result<T, ..>` or `Option<T>` return type (what `f()?` gives).
+    pub returns_ok: Option<String>,
+    /// A trait's supertraits, as encoded type alternatives.
+    pub supertraits: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -443,6 +498,10 @@ impl Extractor {
             has_body: false,
             receiver: false,
             test_only,
+            fields: Vec::new(),
+            returns: None,
+            returns_ok: None,
+            supertraits: None,
         })
     }
 
@@ -482,11 +541,19 @@ impl Extractor {
                     &f.attrs,
                     None,
                     |c| {
+                        let mut scope = TypeScope::default();
+                        scope.add_generics(&f.sig.generics, true);
+                        c.bind_fn(scope, &f.sig, Some(&f.block));
                         c.visit_signature(&f.sig);
                         c.visit_block(&f.block);
                     },
                 );
-                self.facts.items[index as usize].has_body = true;
+                let (returns, returns_ok) =
+                    TypeScope::instantiated(&[&f.sig.generics], None).returns(&f.sig.output);
+                let item = &mut self.facts.items[index as usize];
+                item.has_body = true;
+                item.returns = returns;
+                item.returns_ok = returns_ok;
             }
             Item::Struct(s) => {
                 let end = match &s.fields {
@@ -496,7 +563,7 @@ impl Extractor {
                         .map_or(line(s.ident.span()), |t| end_line(t.span)),
                 };
                 let span = (start_line(&s.attrs, Some(&s.vis), s.struct_token.span), end);
-                self.new_item(
+                let index = self.new_item(
                     ItemKind::Struct,
                     prefix,
                     s.ident.to_string(),
@@ -509,6 +576,19 @@ impl Extractor {
                         c.visit_fields(&s.fields);
                     },
                 );
+                let types = TypeScope::instantiated(&[&s.generics], None);
+                self.facts.items[index as usize].fields = s
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(position, field)| {
+                        let name = field
+                            .ident
+                            .as_ref()
+                            .map_or_else(|| position.to_string(), ToString::to_string);
+                        Some((name, types.written(&field.ty)?))
+                    })
+                    .collect();
             }
             Item::Enum(e) => {
                 let span = (
@@ -701,76 +781,23 @@ impl Extractor {
                         c.visit_macro(&m.mac);
                     }
                 });
-                if !is_rules {
-                    self.macro_tests(&m.mac.tokens, index, scope, prefix);
+                let tokens = macros::tokens(m.mac.tokens.clone());
+                if let Some(ident) = &m.ident {
+                    self.facts.macro_defs.push(MacroDef {
+                        item: index,
+                        name: ident.to_string(),
+                        exported: has_attr(&m.attrs, "macro_export"),
+                        body: tokens,
+                    });
+                } else if let Some(last) = m.mac.path.segments.last() {
+                    self.facts.macro_calls.push(MacroCall {
+                        item: index,
+                        name: last.ident.to_string(),
+                        input: tokens,
+                    });
                 }
             }
             _ => {}
-        }
-    }
-
-    /// Tests written inside an item-level macro (`proptest! { #[test] fn x(..) }`):
-    /// `#[..test..] fn name` in its tokens.
-    fn macro_tests(&mut self, tokens: &TokenStream, owner: u32, scope: u32, prefix: &[String]) {
-        let trees: Vec<TokenTree> = tokens.clone().into_iter().collect();
-        let mut pending_test = false;
-        let mut ignored = false;
-        let mut i = 0;
-        while i < trees.len() {
-            match &trees[i] {
-                TokenTree::Punct(p) if p.as_char() == '#' => {
-                    if let Some(TokenTree::Group(g)) = trees.get(i + 1)
-                        && g.delimiter() == Delimiter::Bracket
-                    {
-                        let inner: Vec<TokenTree> = g.stream().into_iter().collect();
-                        let last_ident = inner.iter().rev().find_map(|t| match t {
-                            TokenTree::Ident(id) => Some(id.to_string()),
-                            _ => None,
-                        });
-                        let first_ident = inner.first().map(ToString::to_string);
-                        if last_ident.as_deref() == Some("test") {
-                            pending_test = true;
-                        }
-                        if first_ident.as_deref() == Some("ignore") {
-                            ignored = true;
-                        }
-                        i += 2;
-                        continue;
-                    }
-                }
-                TokenTree::Ident(id) if id == "fn" => {
-                    if pending_test && let Some(TokenTree::Ident(name)) = trees.get(i + 1) {
-                        let owner_item = &self.facts.items[owner as usize];
-                        let span = (owner_item.start, owner_item.end);
-                        let refs = owner_item.refs.clone();
-                        let mut path = prefix.to_vec();
-                        path.push(name.to_string());
-                        self.push(RawItem {
-                            kind: ItemKind::Fn,
-                            path,
-                            scope,
-                            start: span.0,
-                            end: span.1,
-                            parent: Some(owner),
-                            refs,
-                            test: Some(TestAttr {
-                                ignored,
-                                parameterized: false,
-                            }),
-                            imp: None,
-                            includes: Vec::new(),
-                            proc_macro: Vec::new(),
-                            has_body: true,
-                            receiver: false,
-                            test_only: true,
-                        });
-                    }
-                    pending_test = false;
-                    ignored = false;
-                }
-                _ => {}
-            }
-            i += 1;
         }
     }
 
@@ -796,6 +823,7 @@ impl Extractor {
                 }
             },
         );
+        self.facts.items[index as usize].supertraits = bound_alternatives(&t.supertraits);
         let self_ty = [name.clone()];
         for member in &t.items {
             let receiver = matches!(member, TraitItem::Fn(f) if f.sig.receiver().is_some());
@@ -846,14 +874,30 @@ impl Extractor {
                 span,
                 attrs,
                 Some(&self_ty),
-                |c| c.visit_trait_item(member),
+                |c| {
+                    if let TraitItem::Fn(f) = member {
+                        let mut scope = TypeScope::default();
+                        scope.add_generics(&t.generics, true);
+                        scope.add_generics(&f.sig.generics, true);
+                        scope.self_ty = Some(name.clone());
+                        c.bind_fn(scope, &f.sig, f.default.as_ref());
+                    }
+                    c.visit_trait_item(member);
+                },
             );
+            let (returns, returns_ok) = match member {
+                TraitItem::Fn(f) => TypeScope::instantiated(&[&t.generics, &f.sig.generics], None)
+                    .returns(&f.sig.output),
+                _ => (None, None),
+            };
             let parent_test_only = self.facts.items[index as usize].test_only;
             let item = &mut self.facts.items[member_index as usize];
             item.test_only |= parent_test_only;
             item.parent = Some(index);
             item.has_body = has_body;
             item.receiver = receiver;
+            item.returns = returns;
+            item.returns_ok = returns_ok;
         }
     }
 
@@ -957,14 +1001,32 @@ impl Extractor {
                 span,
                 attrs,
                 Some(&self_ty),
-                |c| c.visit_impl_item(member),
+                |c| {
+                    if let ImplItem::Fn(f) = member {
+                        let mut scope = TypeScope::default();
+                        scope.add_generics(&i.generics, true);
+                        scope.self_ty = scope.written(&i.self_ty);
+                        scope.add_generics(&f.sig.generics, true);
+                        c.bind_fn(scope, &f.sig, Some(&f.block));
+                    }
+                    c.visit_impl_item(member);
+                },
             );
+            let (returns, returns_ok) = match member {
+                ImplItem::Fn(f) => {
+                    TypeScope::instantiated(&[&i.generics, &f.sig.generics], Some(&i.self_ty))
+                        .returns(&f.sig.output)
+                }
+                _ => (None, None),
+            };
             let parent_test_only = self.facts.items[index as usize].test_only;
             let item = &mut self.facts.items[member_index as usize];
             item.test_only |= parent_test_only;
             item.parent = Some(index);
             item.has_body = true;
             item.receiver = matches!(member, ImplItem::Fn(f) if f.sig.receiver().is_some());
+            item.returns = returns;
+            item.returns_ok = returns_ok;
         }
     }
 }
@@ -1033,6 +1095,11 @@ struct RefCollector<'a> {
     refs: BTreeSet<Ref>,
     uses: Vec<UseEntry>,
     includes: Vec<String>,
+    /// The variables of the function being read and their written receivers (none outside
+    /// functions).
+    bindings: Option<Bindings>,
+    /// Inside an item nested in the function's body: its `self` and variables are not ours.
+    nested: u32,
 }
 
 /// Macros whose input is a comma-separated list of expressions (after an
@@ -1076,6 +1143,53 @@ impl<'a> RefCollector<'a> {
             refs: BTreeSet::new(),
             uses: Vec::new(),
             includes: Vec::new(),
+            bindings: None,
+            nested: 0,
+        }
+    }
+
+    /// Reads the variables of a function before its body is visited: parameters and `let`s
+    /// with a written type, `self`.
+    fn bind_fn(&mut self, scope: TypeScope, sig: &syn::Signature, block: Option<&syn::Block>) {
+        let mut bindings = Bindings::new(scope);
+        bindings.params(sig);
+        if let Some(block) = block {
+            bindings.visit_block(block);
+        }
+        self.bindings = Some(bindings);
+    }
+
+    /// The encoded receiver of a method call, when the source writes its type down.
+    fn receiver_of(&self, expr: &Expr) -> Option<String> {
+        if self.nested > 0 {
+            return None;
+        }
+        let bindings = self.bindings.as_ref()?;
+        match expr {
+            Expr::Paren(p) => self.receiver_of(&p.expr),
+            Expr::Reference(r) => self.receiver_of(&r.expr),
+            Expr::Unary(u) if matches!(u.op, syn::UnOp::Deref(_)) => self.receiver_of(&u.expr),
+            Expr::Path(p) if p.qself.is_none() => {
+                let ident = p.path.get_ident()?;
+                if ident == "self" {
+                    return bindings.scope().self_ty.as_ref().map(|a| format!("T{a}"));
+                }
+                match bindings.vars.get(&ident.to_string()) {
+                    Some(receiver) => receiver.clone(),
+                    // Not a variable: a unit struct, a constant, a static.
+                    None => expr_receiver(expr, bindings.scope()),
+                }
+            }
+            Expr::Field(f) => {
+                let base = self.receiver_of(&f.base)?;
+                let alts = base.strip_prefix('T')?;
+                let member = match &f.member {
+                    syn::Member::Named(name) => name.to_string(),
+                    syn::Member::Unnamed(index) => index.index.to_string(),
+                };
+                Some(format!("F{member}@{alts}"))
+            }
+            other => expr_receiver(other, bindings.scope()),
         }
     }
 
@@ -1248,8 +1362,18 @@ impl<'ast> Visit<'ast> for RefCollector<'_> {
     }
 
     fn visit_expr_method_call(&mut self, call: &'ast syn::ExprMethodCall) {
-        self.refs.insert(Ref::Method(call.method.to_string()));
+        let method = call.method.to_string();
+        match self.receiver_of(&call.receiver) {
+            Some(receiver) => self.refs.insert(Ref::Typed(method, receiver)),
+            None => self.refs.insert(Ref::Method(method)),
+        };
         visit::visit_expr_method_call(self, call);
+    }
+
+    fn visit_item(&mut self, item: &'ast Item) {
+        self.nested += 1;
+        visit::visit_item(self, item);
+        self.nested -= 1;
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
@@ -1318,7 +1442,11 @@ mod tests {
             next.refs
                 .contains(&Ref::Path(vec!["Parser".into(), "new".into()]))
         );
-        assert!(next.refs.contains(&Ref::Method("peek".into())));
+        // `Self::new()` has a written type: what `Parser::new` returns.
+        assert!(
+            next.refs
+                .contains(&Ref::Typed("peek".into(), "RParser::new".into()))
+        );
         assert_eq!(next.parent, Some(0));
     }
 

@@ -22,14 +22,29 @@
 //!   belongs to two crates (a `mod` shared by a library and a binary) gives items in both.
 //! - **Edges** (`from` is used by `to`): paths in bodies, signatures, fields, generics and bounds,
 //!   resolved through `use` (renames, globs, re-exports, `self`/`super`/`crate`, dependency crate
-//!   names and renames); `Self` is the impl's type. A method call whose receiver type cannot be
-//!   known reaches every method of that name that takes `self` in the crate and its dependencies
-//!   ([`EdgeReason::MethodName`]; an associated function without `self` cannot be called with
-//!   method syntax). A trait reaches its impls; a trait method reaches the impls of
-//!   the trait (a changed default or signature) and an impl method reaches the trait method (so
-//!   the callers of the trait method). An impl of a trait from outside the workspace (`Display`,
-//!   `Drop`, `From`, …) is called invisibly, so its methods reach the impl's self type and through
-//!   it every user of the type. An impl's items depend on the impl, which depends on its self
+//!   names and renames); `Self` is the impl's type. A method call whose receiver has a type the
+//!   source writes down ([`EdgeReason::TypedMethod`]: `self` in an impl or a trait; a parameter,
+//!   a `let` or a struct field with a written type, through `&`, `Box`, `Rc` and `Arc`;
+//!   `let x = T { .. }`, a unit struct, or a call whose function has a written return type,
+//!   `T::new(..)`, `f(..)?`; `dyn Trait`, `impl Trait` and a generic's trait bounds) reaches the
+//!   methods of that name in impls of the type in any crate (inherent and trait impls), the
+//!   members of that name of the traits the type implements (default methods), of a trait
+//!   receiver and its supertraits, and every method of that name in an impl whose self type is no
+//!   workspace type (blanket impls, impls for foreign types). It stays loose when the type
+//!   implements `Deref` (the method may be the target's), carries a derive or attribute macro
+//!   other than the standard derives, is named in the input of an item macro (which may write
+//!   impls for it), when a bound is unknown, or when nothing of that name is found. A variable
+//!   bound twice with different types is unknown (no scopes are tracked). A method call whose
+//!   receiver type cannot be known reaches every method of that name that takes `self` in the
+//!   crate and its dependencies ([`EdgeReason::MethodName`]; an associated function without
+//!   `self` cannot be called with method syntax). A trait reaches its impls; a trait member
+//!   reaches the impls' methods of its name (a changed signature), or the whole impl for a
+//!   const or a type; an impl method reaches the trait method (so the callers of the trait
+//!   method), and the callers of a default method reach it directly (`x.name()` on a typed
+//!   receiver through the type's traits, `Type::name` through the traits the type implements).
+//!   An impl of a trait from outside the workspace (`Display`, `Drop`, `From`, …) is called
+//!   invisibly, so its methods reach the impl's self type and through it every user of the
+//!   type. An impl's items depend on the impl, which depends on its self
 //!   type and its trait. A module's items depend on the module (a changed `use` line reaches
 //!   everything in the module). Macro invocations reach the macro (by name, across the crate and
 //!   its dependencies) and the names in the tokens passed to it; derives and attribute macros
@@ -53,11 +68,26 @@
 //!   them: `CARGO_BIN_EXE_<name>`, `assert_cmd`), and use its library like any dependency. A
 //!   build script reaches every item of its package.
 //! - **Tests** are functions with `#[test]` or any attribute whose last path segment is `test`
-//!   (`tokio::test`, `test_log::test`, …), `#[rstest]` and `#[test_case(..)]`, in any module,
-//!   and `#[test] fn` written inside an item macro such as `proptest!`. Ids are cargo-nextest's:
-//!   the binary id of the target and the module path inside the binary. A `harness = false`
-//!   target is one test whose name is `""` (its test names cannot be known statically): it is
-//!   reached by any change to any item of its crate.
+//!   (`tokio::test`, `test_log::test`, …), `#[rstest]` and `#[test_case(..)]`, in any module.
+//!   Ids are cargo-nextest's: the binary id of the target and the module path inside the
+//!   binary. A `harness = false` target is one test whose name is `""` (its test names cannot
+//!   be known statically): it is reached by any change to any item of its crate.
+//! - **Tests written by macros.** Every item-level macro invocation in a test target is
+//!   expanded when the workspace has a `macro_rules!` of that name visible to the crate: its own
+//!   macros (any file of the crate, `#[macro_use]` modules included; textual order is not
+//!   modelled, so an earlier or shadowed definition of the same name counts too) and the
+//!   `#[macro_export]` macros of the workspace crates it depends on. The invocation is matched
+//!   against the arms on token trees (`$x:ident`, `$x:tt`, `$($x:expr),*`, nested repetitions;
+//!   `expr`, `ty`, `meta` and the like take a run of tokens up to a separator, and where that is
+//!   ambiguous every reading is kept), the first matching arm is transcribed, and its output is
+//!   read for `#[..test] fn name` (the attribute may come from the invocation through
+//!   `$(#[$m:meta])*`), for the `mod` blocks around them (tests passed through `$($t)*` into
+//!   several modules get every module path) and for nested invocations, which are expanded in
+//!   turn (24 levels, a work budget per invocation). A macro from outside the workspace
+//!   (`proptest! { #[test] fn x(..) }`) is read as written. Such a test stands on the
+//!   invocation's node: the invocation depends on the macro (whose body's names are its
+//!   references, so a helper the transcriber calls reaches it, as does a macro it invokes) and
+//!   on every name in its tokens; any change inside the invocation reaches all of its tests.
 //! - **Speed.** Files are parsed in parallel (rayon); the facts extracted from a file (items,
 //!   spans, references packed into one string per item, `mod` declarations, includes — not the
 //!   syn tree) are cached under [`BuildOptions::cache_dir`] in one pack in a compact binary
@@ -68,29 +98,44 @@
 //!
 //! # Limitations
 //!
-//! - No macro expansion: items generated by macros are invisible, except the tests of
-//!   `proptest!`-like macros; names in macro input are matched by their last segment.
+//! - Macros are expanded only to find tests: other items a macro generates are invisible, and
+//!   names in macro input are matched by their last segment. Tests whose names are built
+//!   (`paste!`'s `[<test_ $name>]`, `concat_idents!`) or that a procedural macro writes are not
+//!   found, nor those of an invocation the matcher cannot match (an arm that needs the parser,
+//!   such as `$e:expr` followed by a token an expression could hold, may fail); a macro that
+//!   writes a test with a `#[cfg]` that is off is listed anyway (ripgrep: 24 such tests).
 //! - Parameterised tests (`#[test_case]`, `#[rstest]` cases) are reported under the function's
 //!   name; nextest names each case `function::case`, so match them by prefix.
 //! - Doctests are not tests here: cargo-nextest does not run them.
-//! - Name resolution is an approximation that errs on the side of more edges: method calls go to
-//!   every method of the name, and unresolved names go to every item of the name.
+//! - Name resolution is an approximation that errs on the side of more edges: method calls on a
+//!   receiver of unknown type go to every method of the name, and unresolved names go to every
+//!   item of the name. Receiver types come only from what the source writes: no inference
+//!   through closures, iterators, method chains (`a.b().c()`) or generic instantiation.
+//! - A typed receiver trusts that the impls of its type are visible: an impl written by a
+//!   function-like procedural macro whose input does not name the type, or by a macro invoked
+//!   inside a function body, is not seen (a type named in a `macro_rules!` body or in an item
+//!   macro's input is treated as unknown).
 //! - `use` chains are followed four steps deep and glob imports breadth-first (64 modules at
 //!   most); beyond that a name is matched by its last segment.
 //! - The method-name rule is the main source of over-selection on large workspaces: a change to a
-//!   method reaches every caller of any method of that name, whatever its receiver.
+//!   method reaches every caller of any method of that name whose receiver type is not written
+//!   down, and a trait method reaches every caller of the trait method, whatever the type.
 //! - A file that does not parse contributes no items ([`Graph::parse_errors`]); callers should
 //!   widen the selection for its package.
 
 pub mod lockfile;
 pub mod manifest_diff;
+pub mod source;
 pub mod workspace;
 
 mod build;
 mod cache;
 mod facts;
+mod link;
+mod macros;
 mod query;
 pub mod synthetic;
+mod typing;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -101,6 +146,7 @@ use petgraph::graph::DiGraph;
 use serde::{Deserialize, Serialize};
 
 pub use hourglass_model::{LineRange, RustTestId};
+pub use source::{FileSystem, SourceTree};
 pub use workspace::{DepKind, Package, PackageDep, PackageId, Target, TargetKind};
 
 /// Parses every file with `syn` in parallel and nothing else; returns how many parsed. The
@@ -125,6 +171,9 @@ pub struct BuildOptions {
     /// Directory for the parse cache (one pack of facts keyed by content hash); `None` = no
     /// cache.
     pub cache_dir: Option<PathBuf>,
+    /// Where the files are read from; `None` = the file system. Paths the source is asked for
+    /// lie under the workspace root given to [`Graph::build`].
+    pub source: Option<std::sync::Arc<dyn source::SourceTree>>,
 }
 
 /// An item: an index into the graph's items.
@@ -246,6 +295,9 @@ pub enum EdgeReason {
     Contains,
     /// `to` calls a method named like `from`, on a receiver of unknown type.
     MethodName,
+    /// `to` calls a method named like `from` on a receiver whose written type has (or may
+    /// dispatch to) `from`.
+    TypedMethod,
     /// `to` names something that could not be resolved exactly; `from` has that name.
     NameMatch,
     /// `from` is in the package's build script.
@@ -267,6 +319,7 @@ impl fmt::Display for EdgeReason {
             EdgeReason::InBinary => "is compiled into",
             EdgeReason::Contains => "contains",
             EdgeReason::MethodName => "has the name of a method called (receiver type unknown) by",
+            EdgeReason::TypedMethod => "is a method of the receiver's type called by",
             EdgeReason::NameMatch => "has the name of an unresolved path in",
             EdgeReason::BuildScript => "is in the build script of",
         })
@@ -352,6 +405,8 @@ pub struct Graph {
     /// Pass-through nodes for names used by many items, ascending; explanations step over them.
     name_hubs: Vec<ItemId>,
     stats: GraphStats,
+    /// Per package, the packages its test binaries can contain code of.
+    link_bounds: link::LinkBounds,
 }
 
 impl Graph {
@@ -411,6 +466,26 @@ impl Graph {
             .map(|(id, _)| id)
     }
 
+    /// Whether code of package `code` can be compiled into a test binary of package
+    /// `tests_of`: `code` is `tests_of` itself, one of its normal, dev or build dependencies, or
+    /// a normal or build dependency of one of those, transitively (the linker's bound; see
+    /// [`Graph::affected_tests`]).
+    pub fn can_link(&self, tests_of: PackageId, code: PackageId) -> bool {
+        self.link_bounds.can_link(tests_of, code)
+    }
+
+    /// The packages whose code can be compiled into the test binaries of `tests_of` (itself
+    /// included), sorted.
+    pub fn linkable_packages(&self, tests_of: PackageId) -> Vec<PackageId> {
+        self.link_bounds.members(tests_of)
+    }
+
+    /// The packages whose test binaries can contain code of `code` (itself included), sorted:
+    /// the packages whose tests a change to `code` can affect at most.
+    pub fn linked_by(&self, code: PackageId) -> Vec<PackageId> {
+        self.link_bounds.linked_by(code)
+    }
+
     /// Packages that depend on `id` directly or transitively (normal, dev and build
     /// dependencies), not including `id`.
     pub fn dependents(&self, id: PackageId) -> Vec<PackageId> {
@@ -454,6 +529,15 @@ impl Graph {
     }
 
     /// Every file of some module tree (relative, `/` separators), in no particular order.
+    /// Files that items pull in with `include!`, `include_str!` or `include_bytes!`, each with
+    /// the items that include it.
+    pub fn included_files(&self) -> impl Iterator<Item = (&str, &[ItemId])> {
+        self.files
+            .iter()
+            .filter(|(_, entry)| !entry.included_by.is_empty())
+            .map(|(path, entry)| (path.as_str(), entry.included_by.as_slice()))
+    }
+
     pub fn source_files(&self) -> impl Iterator<Item = &str> {
         self.files
             .iter()

@@ -8,20 +8,29 @@ use petgraph::graph::NodeIndex;
 use petgraph::visit::EdgeRef;
 use serde_json::{Value, json};
 
-use crate::{Edge, Graph, ItemId, TestIndex};
+use crate::link::PackageSet;
+use crate::{Edge, Graph, ItemId, PackageId, TestIndex};
 
 const UNSEEN: u32 = u32::MAX;
 
 impl Graph {
     /// Breadth-first search from `changed` along dependency edges (to dependents); for each
     /// reached node, the edge it was reached by (or `UNSEEN`) and the changed item it came from.
-    fn search(&self, changed: &[ItemId], stop_at: Option<ItemId>) -> (Vec<u32>, Vec<u32>) {
+    /// With `bound`, only items of those packages are entered (and seeded).
+    fn search(
+        &self,
+        changed: &[ItemId],
+        stop_at: Option<ItemId>,
+        bound: Option<&PackageSet>,
+    ) -> (Vec<u32>, Vec<u32>) {
         let count = self.items.len();
+        let inside =
+            |node: usize| bound.is_none_or(|set| set.contains(self.items[node].package.index()));
         let mut origin = vec![UNSEEN; count];
         let mut via_edge = vec![UNSEEN; count];
         let mut queue = VecDeque::new();
         for &id in changed {
-            if id.index() < count && origin[id.index()] == UNSEEN {
+            if id.index() < count && origin[id.index()] == UNSEEN && inside(id.index()) {
                 origin[id.index()] = id.0;
                 queue.push_back(id.index());
             }
@@ -35,7 +44,7 @@ impl Graph {
                 .edges_directed(NodeIndex::new(node), Direction::Outgoing)
             {
                 let next = edge.target().index();
-                if origin[next] == UNSEEN {
+                if origin[next] == UNSEEN && inside(next) {
                     origin[next] = origin[node];
                     via_edge[next] = edge.id().index() as u32;
                     queue.push_back(next);
@@ -47,24 +56,54 @@ impl Graph {
 
     /// Tests reachable from any of `changed` along reverse dependency edges (a test reaches an
     /// item it uses directly or transitively). For each: the changed item it was reached from.
+    ///
+    /// The linker bounds the search: a test counts only if it is reached by a path whose every
+    /// item belongs to a package its binary can contain ([`Graph::can_link`]), so no loose edge
+    /// carries a change into a test that cannot link the changed code. One search finds the
+    /// candidate tests; then one search per package with a candidate test, restricted to that
+    /// package's bound, keeps the ones a linkable path reaches.
     pub fn affected_tests(&self, changed: &[ItemId]) -> Vec<(TestIndex, ItemId)> {
-        let (origin, _) = self.search(changed, None);
-        let mut out: Vec<(TestIndex, ItemId)> = self
-            .test_nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, node)| origin[node.index()] != UNSEEN)
-            .map(|(index, node)| (TestIndex(index as u32), ItemId(origin[node.index()])))
-            .collect();
+        let (origin, _) = self.search(changed, None, None);
+        let mut candidates: Vec<Vec<usize>> = vec![Vec::new(); self.packages.len()];
+        for (index, (node, test)) in self.test_nodes.iter().zip(&self.tests).enumerate() {
+            if origin[node.index()] != UNSEEN {
+                candidates[test.package.index()].push(index);
+            }
+        }
+        let mut out: Vec<(TestIndex, ItemId)> = Vec::new();
+        for (package, tests) in candidates.iter().enumerate() {
+            if tests.is_empty() {
+                continue;
+            }
+            let bound = self.link_bounds.linkable(PackageId::from_index(package));
+            let everything_inside = origin.iter().enumerate().all(|(node, &from)| {
+                from == UNSEEN || bound.contains(self.items[node].package.index())
+            });
+            let bounded;
+            let origin = if everything_inside {
+                &origin
+            } else {
+                bounded = self.search(changed, None, Some(bound)).0;
+                &bounded
+            };
+            for &index in tests {
+                let node = self.test_nodes[index];
+                if origin[node.index()] != UNSEEN {
+                    out.push((TestIndex(index as u32), ItemId(origin[node.index()])));
+                }
+            }
+        }
         out.sort();
         out
     }
 
-    /// The chain of edges from one of `changed` to `test`, shortest first; `None` if
-    /// unreachable. An empty chain means the test's own item changed.
+    /// The chain of edges from one of `changed` to `test`, shortest first, through packages the
+    /// test's binary can contain only (as in [`Graph::affected_tests`]); `None` if unreachable.
+    /// An empty chain means the test's own item changed.
     pub fn explain(&self, changed: &[ItemId], test: TestIndex) -> Option<Vec<Edge>> {
         let target = *self.test_nodes.get(test.index())?;
-        let (origin, via_edge) = self.search(changed, Some(target));
+        let bound = self.link_bounds.linkable(self.tests[test.index()].package);
+        let (origin, via_edge) = self.search(changed, Some(target), Some(bound));
         if origin[target.index()] == UNSEEN {
             return None;
         }

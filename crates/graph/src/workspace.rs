@@ -10,14 +10,25 @@
 //! Every target but a build script gets the binary id cargo-nextest gives it, and says whether
 //! `cargo test` (so nextest) runs it (`test`).
 //!
+//! Dependencies redirected into the workspace are dependencies: a registry or git dependency
+//! that a `[patch.<registry>]`, `[patch.'<git url>']` or `[replace]` entry of the root manifest
+//! serves from a member's path (tokio's `tokio-stream` depends on `tokio = "1"`, which the root
+//! patches to `tokio = { path = "tokio" }`) becomes a [`PackageDep`] on that member, as in
+//! `cargo metadata`'s resolve graph. A path dependency inside the workspace directory makes its
+//! package a member even when `members` does not list it, as cargo does.
+//!
 //! Limitations: features are not resolved (a target with `required-features` is still listed);
-//! `[patch]` and `[replace]` are not applied; `package.workspace` pointers and nested workspaces
-//! are not followed (the root given to [`load`] is the root); a path dependency outside the
-//! workspace directory is treated as external.
+//! a patch's version is not compared with the dependency's requirement (cargo leaves a patch
+//! that does not match unused; here it counts, which only widens); `[patch]` in
+//! `.cargo/config.toml` is not read; `package.workspace` pointers and nested workspaces are not
+//! followed (the root given to [`load`] is the root); a path dependency outside the workspace
+//! directory is treated as external.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use crate::source::{self, SourceTree};
 
 use serde::Serialize;
 use toml::{Table, Value};
@@ -256,7 +267,7 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (u64, u64) {
 }
 
 fn read_manifest(path: &Path) -> Result<Table, ManifestError> {
-    let text = fs::read_to_string(path).map_err(|source| ManifestError::Io {
+    let text = source::read_to_string(path).map_err(|source| ManifestError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -325,6 +336,11 @@ fn string_array(value: &Value) -> Option<Vec<String>> {
         .collect()
 }
 
+/// [`load`] from another tree of files than the file system (a revision in git, say).
+pub fn load_from(root: &Path, tree: Arc<dyn SourceTree>) -> Result<Workspace, ManifestError> {
+    source::with_source(Some(tree), || load(root))
+}
+
 /// Reads the workspace rooted at `root` (the directory holding the root `Cargo.toml`).
 pub fn load(root: &Path) -> Result<Workspace, ManifestError> {
     let absolute = std::path::absolute(root).map_err(|source| ManifestError::Io {
@@ -334,6 +350,7 @@ pub fn load(root: &Path) -> Result<Workspace, ManifestError> {
     let root = normalize(&absolute);
     let root_manifest = root.join("Cargo.toml");
     let root_table = read_manifest(&root_manifest)?;
+    let redirects = redirects(&root_table, &root);
 
     let config = match root_table.get("workspace") {
         Some(Value::Table(table)) => Some(WorkspaceConfig::parse(&root, &root_manifest, table)?),
@@ -424,15 +441,28 @@ pub fn load(root: &Path) -> Result<Workspace, ManifestError> {
         .map(|(index, (package, _))| (package.dir.clone(), PackageId::from_index(index)))
         .collect();
     let lib_names: Vec<String> = built.iter().map(|(p, _)| p.lib_crate_name()).collect();
+    let package_names: Vec<String> = built.iter().map(|(p, _)| p.name.clone()).collect();
+    // A registry or git dependency that a `[patch]` or `[replace]` entry serves from a member.
+    let redirected = |dep: &RawDep, own: usize| {
+        redirects.iter().find_map(|redirect| {
+            let id = *by_dir.get(&relative(&root, &redirect.dir))?;
+            let applies = match &redirect.source_key {
+                Some(key) => dep.source.patched_by(key),
+                None => dep.source != DepSource::Path,
+            };
+            (applies && id.index() != own && package_names[id.index()] == dep.package).then_some(id)
+        })
+    };
     let mut packages = Vec::with_capacity(built.len());
-    for (mut package, raw) in built {
+    for (own, (mut package, raw)) in built.into_iter().enumerate() {
         let mut external = BTreeSet::new();
         let mut external_names = BTreeSet::new();
         for dep in raw {
             let member = dep
                 .path
                 .as_ref()
-                .and_then(|path| by_dir.get(&relative(&root, path)).copied());
+                .and_then(|path| by_dir.get(&relative(&root, path)).copied())
+                .or_else(|| redirected(&dep, own));
             if let Some(id) = member {
                 let name = if dep.key == dep.package {
                     lib_names[id.index()].clone()
@@ -491,15 +521,7 @@ fn expand_member(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
         let mut next = Vec::new();
         if part == "**" {
             for dir in &current {
-                for entry in walkdir::WalkDir::new(dir)
-                    .sort_by_file_name()
-                    .into_iter()
-                    .filter_map(Result::ok)
-                {
-                    if entry.file_type().is_dir() {
-                        next.push(entry.into_path());
-                    }
-                }
+                next.extend(source::walk_dirs(dir));
             }
         } else {
             let matcher = globset::GlobBuilder::new(&part)
@@ -508,16 +530,15 @@ fn expand_member(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
                 .map_err(|error| format!("invalid member pattern `{pattern}`: {error}"))?
                 .compile_matcher();
             for dir in &current {
-                let Ok(entries) = fs::read_dir(dir) else {
+                let Some(entries) = source::read_dir(dir) else {
                     continue;
                 };
-                let mut names: Vec<_> = entries
-                    .filter_map(Result::ok)
-                    .map(|entry| entry.file_name())
-                    .filter(|name| matcher.is_match(Path::new(name)))
-                    .collect();
-                names.sort();
-                next.extend(names.into_iter().map(|name| dir.join(name)));
+                next.extend(
+                    entries
+                        .into_iter()
+                        .filter(|(name, _)| matcher.is_match(Path::new(name)))
+                        .map(|(name, _)| dir.join(name)),
+                );
             }
         }
         current = next;
@@ -530,7 +551,10 @@ fn expand_member(root: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
             current
         });
     }
-    Ok(current.into_iter().filter(|path| path.is_dir()).collect())
+    Ok(current
+        .into_iter()
+        .filter(|path| source::is_dir(path))
+        .collect())
 }
 
 /// A dependency declaration before it is matched with a member.
@@ -543,7 +567,98 @@ struct RawDep {
     target: Option<String>,
     /// Absolute normalized directory of a path dependency.
     path: Option<PathBuf>,
+    /// Where the dependency comes from when it is not a path.
+    source: DepSource,
     optional: bool,
+}
+
+/// Where a dependency declaration says the package comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum DepSource {
+    Path,
+    /// `git = "url"`.
+    Git(String),
+    /// `registry = "name"`; `None` is crates.io.
+    Registry(Option<String>),
+    /// `registry-index = "url"`.
+    RegistryIndex(String),
+}
+
+impl DepSource {
+    /// Whether a `[patch.<key>]` table patches dependencies from this source: crates.io by
+    /// `crates-io` or its index URL, another registry by its name or index URL, a git
+    /// repository by its URL.
+    fn patched_by(&self, key: &str) -> bool {
+        match self {
+            Self::Path => false,
+            Self::Registry(None) => key == "crates-io" || is_crates_io_url(key),
+            Self::Registry(Some(name)) => {
+                key == name || (name == "crates-io" && is_crates_io_url(key))
+            }
+            Self::Git(url) | Self::RegistryIndex(url) => same_url(url, key),
+        }
+    }
+}
+
+fn is_crates_io_url(url: &str) -> bool {
+    same_url(url, "https://github.com/rust-lang/crates.io-index")
+        || same_url(url, "sparse+https://index.crates.io/")
+}
+
+/// URLs equal up to case, a trailing `/` and a trailing `.git`.
+fn same_url(a: &str, b: &str) -> bool {
+    let canonical = |url: &str| {
+        let url = url.trim().to_ascii_lowercase();
+        let url = url.trim_end_matches('/');
+        url.strip_suffix(".git").unwrap_or(url).to_owned()
+    };
+    canonical(a) == canonical(b)
+}
+
+/// A `[patch.<key>]` or `[replace]` entry of the root manifest that names a path: dependencies
+/// on `package` from the patched source are served by the package in `dir`.
+#[derive(Clone, Debug)]
+struct Redirect {
+    /// The `[patch]` table key (`crates-io`, a registry name or a URL); `None` for `[replace]`,
+    /// which names its source in the package id spec and is matched by package name alone.
+    source_key: Option<String>,
+    /// Absolute normalized directory.
+    dir: PathBuf,
+}
+
+/// The path entries of the root manifest's `[patch.*]` tables and `[replace]`.
+fn redirects(root_table: &Table, root: &Path) -> Vec<Redirect> {
+    let path_of = |value: &Value| {
+        value
+            .as_table()?
+            .get("path")?
+            .as_str()
+            .map(|path| normalize(&root.join(path)))
+    };
+    let mut out = Vec::new();
+    if let Some(patches) = root_table.get("patch").and_then(Value::as_table) {
+        for (key, entries) in patches {
+            for value in entries.as_table().into_iter().flat_map(Table::values) {
+                if let Some(dir) = path_of(value) {
+                    out.push(Redirect {
+                        source_key: Some(key.clone()),
+                        dir,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(replace) = root_table.get("replace").and_then(Value::as_table) {
+        for value in replace.values() {
+            if let Some(dir) = path_of(value) {
+                out.push(Redirect {
+                    source_key: None,
+                    dir,
+                });
+            }
+        }
+    }
+    out
 }
 
 const DEPENDENCY_TABLES: [(&str, DepKind); 5] = [
@@ -608,6 +723,7 @@ fn raw_dependency(
         kind,
         target,
         path: None,
+        source: DepSource::Registry(None),
         optional: false,
     };
     let table = match value {
@@ -657,6 +773,16 @@ fn raw_dependency(
         .and_then(Value::as_str)
     {
         dep.path = Some(normalize(&base.join(path)));
+        dep.source = DepSource::Path;
+    } else if let Some(source) = source {
+        let text = |key: &str| source.get(key).and_then(Value::as_str).map(str::to_owned);
+        if let Some(url) = text("git") {
+            dep.source = DepSource::Git(url);
+        } else if let Some(name) = text("registry") {
+            dep.source = DepSource::Registry(Some(name));
+        } else if let Some(url) = text("registry-index") {
+            dep.source = DepSource::RegistryIndex(url);
+        }
     }
     Ok(dep)
 }
@@ -769,7 +895,7 @@ impl Discovery<'_> {
 
         let mut bins_inferred = Vec::new();
         let main = self.dir.join("src/main.rs");
-        if main.exists() {
+        if source::exists(&main) {
             bins_inferred.push((self.package_name.to_owned(), main));
         }
         bins_inferred.extend(infer_from_directory(&self.dir.join("src/bin")));
@@ -822,7 +948,7 @@ impl Discovery<'_> {
         autolib: Option<bool>,
     ) -> Result<Option<Target>, ManifestError> {
         let inferred = Some(self.dir.join("src/lib.rs"))
-            .filter(|path| path.exists() && autolib != Some(false));
+            .filter(|path| source::exists(path) && autolib != Some(false));
         let table = match section {
             Some(Value::Table(table)) => table.clone(),
             Some(_) => {
@@ -849,7 +975,7 @@ impl Discovery<'_> {
             self.dir.join(path)
         } else if let Some(path) = inferred {
             path
-        } else if self.edition_2015 && legacy.exists() {
+        } else if self.edition_2015 && source::exists(&legacy) {
             legacy
         } else {
             return Err(ManifestError::invalid(
@@ -984,7 +1110,7 @@ impl Discovery<'_> {
                 TargetKind::Bench if spec.name == "bench" => vec![src.join("bench.rs")],
                 _ => Vec::new(),
             };
-            if let Some(path) = legacy.into_iter().find(|path| path.exists()) {
+            if let Some(path) = legacy.into_iter().find(|path| source::exists(path)) {
                 return Ok(path);
             }
         }
@@ -1052,7 +1178,7 @@ impl Discovery<'_> {
                     "`package.build` must be a path or a boolean",
                 ));
             }
-            None if build_rs.is_file() => vec![build_rs],
+            None if source::is_file(&build_rs) => vec![build_rs],
             None => Vec::new(),
         };
         Ok(paths
@@ -1078,20 +1204,19 @@ impl Discovery<'_> {
 
 /// `dir/*.rs` (named by stem) and `dir/*/main.rs` (named by folder), skipping dotfiles, sorted.
 fn infer_from_directory(dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(entries) = fs::read_dir(dir) else {
+    let Some(entries) = source::read_dir(dir) else {
         return Vec::new();
     };
     let mut found: Vec<(String, PathBuf)> = entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| {
-            let file_name = entry.file_name().to_str()?.to_owned();
+        .into_iter()
+        .filter_map(|(file_name, is_dir)| {
             if file_name.starts_with('.') {
                 return None;
             }
-            let path = entry.path();
-            if entry.file_type().ok()?.is_dir() {
+            let path = dir.join(&file_name);
+            if is_dir {
                 let main = path.join("main.rs");
-                main.exists().then_some((file_name, main))
+                source::exists(&main).then_some((file_name, main))
             } else if path.extension().is_some_and(|ext| ext == "rs") {
                 let stem = path.file_stem()?.to_str()?.to_owned();
                 Some((stem, path))

@@ -55,6 +55,13 @@
 //!   checkpoints, and syncs, at the first commit after the log passes 1,000
 //!   pages and when the last connection closes), but never leaves a file
 //!   half stored or the database corrupt.
+//! - **Messages and outputs** are stored once by content hash in `blobs`
+//!   (the first 16 bytes of blake3), zstd-compressed from 64 bytes on when
+//!   that makes them smaller, and referred to from `results`: a stack trace
+//!   repeated over a hundred runs costs one blob and a hundred small ids.
+//!   [`KeepOutput`] decides whose output is kept (by default that of every
+//!   result that did not pass); what is dropped is counted in
+//!   `output_dropped_bytes`.
 //! - **Reading.** Iteration is a callback over one SQLite statement, so
 //!   memory does not grow with the history; only the list of runs (small) is
 //!   held.
@@ -66,18 +73,22 @@
 //!   up to the busy timeout, ten minutes).
 //! - A zoneless timestamp (Surefire writes local time) is read as UTC for
 //!   ordering; the text is kept as written.
-//! - Nothing is ever deleted; there is no retention policy yet.
+//! - Nothing is deleted but by [`SqliteStore::prune`], which drops whole
+//!   runs older than a date and gives their space back (see [`Vacuum`]).
 
 use std::error::Error;
 
 use hourglass_model::{Outcome, RunMeta, TestKey, TestResult};
 use serde::Serialize;
 
+mod blobs;
 pub mod ci_env;
+pub mod ci_jobs;
 mod codec;
 mod copy;
 mod location;
 pub mod pg;
+mod prune;
 pub mod schema;
 mod sqlite;
 #[doc(hidden)]
@@ -86,7 +97,8 @@ pub mod testing;
 pub use copy::{CopyProgress, CopyReport, copy_runs};
 pub use location::{StoreLocation, open_store};
 pub use pg::PgStore;
-pub use sqlite::SqliteStore;
+pub use prune::{PruneReport, Vacuum};
+pub use sqlite::{CiJobsOutcome, SqliteStore};
 
 /// What a sink returns when it cannot take a result.
 pub type SinkError = Box<dyn Error + Send + Sync>;
@@ -101,6 +113,39 @@ pub type VisitError = Box<dyn Error + Send + Sync>;
 pub type Sink<'a> = dyn FnMut(&TestResult) -> Result<(), SinkError> + 'a;
 /// A producer: pushes every result of one file into the sink it is given.
 pub type Producer<'a> = dyn FnMut(&mut Sink<'_>) -> Result<(), ProduceError> + 'a;
+
+/// Whose output (system-out, system-err, failure bodies) the store keeps.
+/// Messages are always kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeepOutput {
+    /// The output of every result that did not pass: failed, errored,
+    /// flaky (its failed attempts' output) and skipped. A pass's output
+    /// explains nothing and is dropped (counted in `output_dropped_bytes`).
+    #[default]
+    Failures,
+    /// Every result's output.
+    All,
+    /// No output at all (counted in `output_dropped_bytes`).
+    None,
+}
+
+impl KeepOutput {
+    /// The output of `result` to store under this policy, and the bytes it
+    /// drops.
+    pub fn apply(self, result: &TestResult) -> (Option<&str>, u64) {
+        let output = result.output.as_deref();
+        let keep = match self {
+            KeepOutput::All => true,
+            KeepOutput::None => false,
+            KeepOutput::Failures => result.outcome != Outcome::Passed,
+        };
+        match output {
+            Some(text) if !keep => (None, text.len() as u64),
+            _ => (output, 0),
+        }
+    }
+}
 
 /// A store error.
 #[derive(Debug, thiserror::Error)]
@@ -300,6 +345,11 @@ pub struct ExportRow {
 
 /// A result history.
 pub trait HistoryStore {
+    /// Sets whose output later ingests keep (default:
+    /// [`KeepOutput::Failures`]); applied by [`KeepOutput::apply`] in every
+    /// store, so the same files keep the same bytes wherever they go.
+    fn set_keep_output(&mut self, keep_output: KeepOutput);
+
     /// Stores one file's results into `run`, in one transaction: all of
     /// them, or none when `produce` fails. Returns
     /// [`IngestOutcome::AlreadyStored`] without writing when the same

@@ -118,7 +118,57 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE results_by_key RENAME TO results;
     CREATE INDEX results_by_test_time ON results (test, run_ts, run);
     ",
+    // 4: CI job records (GitHub Actions, GitLab): when each job was
+    // created, started and finished, and on which runner. Times are kept as
+    // given and as milliseconds since the epoch for ordering and arithmetic.
+    r#"
+    CREATE TABLE ci_jobs (
+        id           INTEGER PRIMARY KEY,
+        provider     TEXT NOT NULL,
+        job_id       TEXT NOT NULL,
+        pipeline_id  TEXT,
+        "commit"     TEXT,
+        name         TEXT NOT NULL,
+        runner       TEXT,
+        status       TEXT NOT NULL,
+        conclusion   TEXT,
+        created_at   TEXT NOT NULL,
+        created_ts   INTEGER NOT NULL,
+        started_at   TEXT,
+        started_ts   INTEGER,
+        finished_at  TEXT,
+        finished_ts  INTEGER,
+        queued_s     REAL,
+        UNIQUE (provider, job_id)
+    );
+    CREATE INDEX ci_jobs_by_created ON ci_jobs (created_ts);
+    "#,
+    // 5: messages and outputs stored once by content hash, compressed
+    // (see `blobs`): `hash` is the first 16 bytes of the text's blake3,
+    // `codec` 0 = the UTF-8 text as it is, 1 = a zstd frame of it. Results
+    // refer to them; the inline `message` and `output` columns stay NULL.
+    // The data step (`blobs::move_inline_texts`) moves the texts of earlier
+    // versions over.
+    r"
+    CREATE TABLE blobs (
+        id     INTEGER PRIMARY KEY,
+        hash   BLOB NOT NULL UNIQUE,
+        codec  INTEGER NOT NULL,
+        data   BLOB NOT NULL
+    );
+    ALTER TABLE results ADD COLUMN message_blob INTEGER REFERENCES blobs (id);
+    ALTER TABLE results ADD COLUMN output_blob INTEGER REFERENCES blobs (id);
+    ",
 ];
+
+/// The step in Rust that follows a migration's SQL, for data SQL alone
+/// cannot move (hashing, compressing).
+fn after_migration(connection: &Connection, version: i64) -> Result<(), StoreError> {
+    match version {
+        5 => crate::blobs::move_inline_texts(connection),
+        _ => Ok(()),
+    }
+}
 
 /// The schema version this code writes.
 pub fn latest_version() -> i64 {
@@ -151,6 +201,7 @@ pub fn migrate_to(connection: &mut Connection, target: i64) -> Result<(), StoreE
             continue;
         }
         transaction.execute_batch(step)?;
+        after_migration(&transaction, version)?;
         transaction.pragma_update(None, "user_version", version)?;
     }
     transaction.commit()?;

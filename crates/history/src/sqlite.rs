@@ -9,11 +9,13 @@ use std::time::Duration;
 use hourglass_model::{Attempt, Outcome, Property, RunMeta, TestKey, TestResult};
 use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension, Row, params};
 
+use crate::blobs::{self, BlobWriter};
 use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
+use crate::prune::PruneReport;
 use crate::schema;
 use crate::{
-    ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome, Producer,
-    ResultFilter, RunInfo, RunSummary, StoreError, StoredFile, VisitError, derive_run_id,
+    ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome, KeepOutput,
+    Producer, ResultFilter, RunInfo, RunSummary, StoreError, StoredFile, VisitError, derive_run_id,
     timestamp_millis,
 };
 
@@ -28,6 +30,7 @@ const BUSY_RETRIES: u32 = 50;
 #[derive(Debug)]
 pub struct SqliteStore {
     connection: Connection,
+    keep_output: KeepOutput,
 }
 
 impl SqliteStore {
@@ -53,6 +56,9 @@ impl SqliteStore {
         // 16 KiB pages for a new file (an existing one keeps its own): fewer
         // B-tree pages to split and to write for a big file's results.
         connection.pragma_update(None, "page_size", 16 * 1024)?;
+        // Incremental auto-vacuum for a new file, so that `prune` can give
+        // freed pages back without rewriting the whole store.
+        connection.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         retry_busy(|| {
             connection
                 .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
@@ -69,7 +75,21 @@ impl SqliteStore {
         // file's rows as they are.
         connection.pragma_update(None, "foreign_keys", false)?;
         schema::migrate_to(&mut connection, version)?;
-        Ok(Self { connection })
+        Ok(Self {
+            connection,
+            keep_output: KeepOutput::default(),
+        })
+    }
+
+    /// Drops every run strictly before `before` (RFC 3339; a zoneless time
+    /// is read as UTC) with its files and results, then the blobs, tests
+    /// and classes nothing refers to any more, and gives the space back.
+    /// `dry_run` counts without dropping.
+    pub fn prune(&mut self, before: &str, dry_run: bool) -> Result<PruneReport, StoreError> {
+        let before_ms = timestamp_millis(before).ok_or_else(|| StoreError::Timestamp {
+            text: before.to_owned(),
+        })?;
+        crate::prune::prune(&self.connection, before, before_ms, dry_run)
     }
 
     /// The underlying connection (for tests and diagnostics).
@@ -162,6 +182,20 @@ impl<'c> WriteTransaction<'c> {
     }
 }
 
+/// Runs `work` in a write transaction; commits when it returns `true`
+/// with its value, rolls back otherwise (and on an error).
+pub(crate) fn with_write_transaction<T>(
+    connection: &Connection,
+    work: impl FnOnce(&Connection) -> Result<(T, bool), StoreError>,
+) -> Result<T, StoreError> {
+    let transaction = WriteTransaction::begin(connection)?;
+    let (value, commit) = work(connection)?;
+    if commit {
+        transaction.commit()?;
+    }
+    Ok(value)
+}
+
 impl Drop for WriteTransaction<'_> {
     fn drop(&mut self) {
         if self.open {
@@ -179,6 +213,8 @@ fn now_rfc3339() -> (String, i64) {
 /// Writes one file's results into one run, inside a write transaction.
 struct ResultWriter<'c> {
     connection: &'c Connection,
+    keep_output: KeepOutput,
+    blobs: BlobWriter<'c>,
     run: i64,
     run_ts: i64,
     results: u64,
@@ -202,12 +238,19 @@ struct CurrentClass {
 }
 
 const RESULT_COLUMNS: &str = "status, duration_s, message, failure_type, file, line, output, \
-     output_dropped_bytes, attempts, properties, attempt_count";
+     output_dropped_bytes, attempts, properties, attempt_count, message_blob, output_blob";
 
 impl<'c> ResultWriter<'c> {
-    fn new(connection: &'c Connection, run: i64, run_ts: i64) -> Result<Self, StoreError> {
+    fn new(
+        connection: &'c Connection,
+        keep_output: KeepOutput,
+        run: i64,
+        run_ts: i64,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
             connection,
+            keep_output,
+            blobs: BlobWriter::new(connection)?,
             run,
             run_ts,
             results: 0,
@@ -222,9 +265,9 @@ impl<'c> ResultWriter<'c> {
                 "INSERT INTO tests (class, name) VALUES (?1, ?2) ON CONFLICT (class, name) DO NOTHING",
             )?,
             insert_result: connection.prepare_cached(
-                "INSERT INTO results (id, run, test, run_ts, status, duration_s, message, \
-                 failure_type, file, line, output, output_dropped_bytes, attempt_count, attempts, \
-                 properties) \
+                "INSERT INTO results (id, run, test, run_ts, status, duration_s, message_blob, \
+                 failure_type, file, line, output_blob, output_dropped_bytes, attempt_count, \
+                 attempts, properties) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
                  ON CONFLICT (id) DO NOTHING",
             )?,
@@ -287,6 +330,15 @@ impl<'c> ResultWriter<'c> {
         let attempts = attempts_json(result)?;
         let properties = json_list(&result.properties)?;
         let key = result_key(self.run, test)?;
+        let (output, dropped) = self.keep_output.apply(result);
+        let message_blob = match result.message.as_deref() {
+            Some(text) => Some(self.blobs.intern(text)?),
+            None => None,
+        };
+        let output_blob = match output {
+            Some(text) => Some(self.blobs.intern(text)?),
+            None => None,
+        };
         let inserted = self.insert_result.execute(params![
             key,
             self.run,
@@ -294,12 +346,12 @@ impl<'c> ResultWriter<'c> {
             self.run_ts,
             result.outcome.as_str(),
             result.duration_s,
-            result.message,
+            message_blob,
             result.failure_type,
             result.file,
             result.line,
-            result.output,
-            result.output_dropped_bytes as i64,
+            output_blob,
+            (result.output_dropped_bytes + dropped) as i64,
             result.attempts.len() as i64,
             attempts,
             properties,
@@ -312,17 +364,33 @@ impl<'c> ResultWriter<'c> {
     }
 
     /// The test already has a result in this run: fold this one into it.
-    fn merge(&self, key: i64, later: &TestResult) -> Result<(), StoreError> {
+    fn merge(&mut self, key: i64, later: &TestResult) -> Result<(), StoreError> {
         let sql = format!("SELECT {RESULT_COLUMNS} FROM results WHERE id = ?1");
         let mut stored = self
             .connection
             .prepare_cached(&sql)?
-            .query_row(params![key], |row| read_result(row, 0, later.key.clone()))??;
-        stored.absorb_rerun(later.clone());
+            .query_row(params![key], |row| {
+                read_result(self.connection, row, 0, later.key.clone())
+            })??;
+        // The later attempt's output passes through the same policy.
+        let (later_output, later_dropped) = self.keep_output.apply(later);
+        let mut later = later.clone();
+        later.output = later_output.map(ToOwned::to_owned);
+        later.output_dropped_bytes += later_dropped;
+        stored.absorb_rerun(later);
+        let message_blob = match stored.message.as_deref() {
+            Some(text) => Some(self.blobs.intern(text)?),
+            None => None,
+        };
+        let output_blob = match stored.output.as_deref() {
+            Some(text) => Some(self.blobs.intern(text)?),
+            None => None,
+        };
         self.connection
             .prepare_cached(
-                "UPDATE results SET status = ?2, duration_s = ?3, message = ?4, failure_type = ?5, \
-                 file = ?6, line = ?7, output = ?8, output_dropped_bytes = ?9, \
+                "UPDATE results SET status = ?2, duration_s = ?3, message = NULL, \
+                 message_blob = ?4, failure_type = ?5, file = ?6, line = ?7, output = NULL, \
+                 output_blob = ?8, output_dropped_bytes = ?9, \
                  attempt_count = ?10, attempts = ?11, properties = ?12 \
                  WHERE id = ?1",
             )?
@@ -330,11 +398,11 @@ impl<'c> ResultWriter<'c> {
                 key,
                 stored.outcome.as_str(),
                 stored.duration_s,
-                stored.message,
+                message_blob,
                 stored.failure_type,
                 stored.file,
                 stored.line,
-                stored.output,
+                output_blob,
                 stored.output_dropped_bytes as i64,
                 stored.attempts.len() as i64,
                 attempts_json(&stored)?,
@@ -391,12 +459,13 @@ fn result_key(run: i64, test: i64) -> Result<i64, StoreError> {
 }
 
 /// The rowids of one run's results.
-fn run_keys(run: i64) -> (i64, i64) {
+pub(crate) fn run_keys(run: i64) -> (i64, i64) {
     (run << 32, run << 32 | 0xFFFF_FFFF)
 }
 
 /// Reads the [`RESULT_COLUMNS`] starting at column `first`.
 fn read_result(
+    connection: &Connection,
     row: &Row<'_>,
     first: usize,
     key: TestKey,
@@ -413,7 +482,17 @@ fn read_result(
     result.line = row.get(first + 5)?;
     result.output = row.get(first + 6)?;
     result.output_dropped_bytes = row.get::<_, i64>(first + 7)? as u64;
+    let message_blob: Option<i64> = row.get(first + 11)?;
+    let output_blob: Option<i64> = row.get(first + 12)?;
     Ok((|| {
+        // Since migration 5 the texts are in `blobs`; inline ones are read
+        // as they are.
+        if let Some(id) = message_blob {
+            result.message = Some(blobs::load(connection, id)?);
+        }
+        if let Some(id) = output_blob {
+            result.output = Some(blobs::load(connection, id)?);
+        }
         result.outcome = parse_outcome(&status)?;
         result.attempts = match (attempts, attempt_count) {
             (None, 1) => implied_attempt(&result).into_iter().collect(),
@@ -425,6 +504,10 @@ fn read_result(
 }
 
 impl HistoryStore for SqliteStore {
+    fn set_keep_output(&mut self, keep_output: KeepOutput) {
+        self.keep_output = keep_output;
+    }
+
     fn ingest_file(
         &mut self,
         run: &RunMeta,
@@ -477,7 +560,7 @@ impl HistoryStore for SqliteStore {
             (connection.last_insert_rowid(), ts)
         };
 
-        let mut writer = ResultWriter::new(connection, run_row, run_ts)?;
+        let mut writer = ResultWriter::new(connection, self.keep_output, run_row, run_ts)?;
         write_produced(&mut writer, &file.path, produce)?;
         let (ingested_at, _) = now_rfc3339();
         connection
@@ -676,7 +759,7 @@ impl HistoryStore for SqliteStore {
                 created_at
             ])?;
         let run_row = connection.last_insert_rowid();
-        let mut writer = ResultWriter::new(connection, run_row, ts)?;
+        let mut writer = ResultWriter::new(connection, KeepOutput::All, run_row, ts)?;
         write_produced(&mut writer, &run.run_id, produce)?;
         let results = writer.results;
         drop(writer);
@@ -727,7 +810,7 @@ impl SqliteStore {
                 classname: row.get(1)?,
                 name: row.get(2)?,
             };
-            let result = read_result(row, 3, key)??;
+            let result = read_result(&self.connection, row, 3, key)??;
             visit(ExportRow {
                 run: info.clone(),
                 result,
@@ -758,5 +841,127 @@ mod tests {
             result_key(1 << 31, 1),
             Err(StoreError::KeySpace { what: "run", .. })
         ));
+    }
+}
+
+/// What storing a file of CI jobs did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CiJobsOutcome {
+    /// Jobs not stored before.
+    pub stored: u64,
+    /// Jobs stored before, now replaced by the newer record (a job read
+    /// again after it finished, say).
+    pub updated: u64,
+}
+
+impl SqliteStore {
+    /// Stores CI jobs in one transaction: all or none. A job is identified
+    /// by its provider and id; storing it again replaces its record.
+    pub fn ingest_ci_jobs(
+        &mut self,
+        jobs: &[hourglass_model::CiJob],
+    ) -> Result<CiJobsOutcome, StoreError> {
+        let connection = &self.connection;
+        let transaction = WriteTransaction::begin(connection)?;
+        let mut outcome = CiJobsOutcome {
+            stored: 0,
+            updated: 0,
+        };
+        let millis = |text: Option<&str>| -> Result<Option<i64>, StoreError> {
+            text.map(|text| {
+                timestamp_millis(text).ok_or_else(|| StoreError::Timestamp {
+                    text: text.to_owned(),
+                })
+            })
+            .transpose()
+        };
+        let mut exists = connection
+            .prepare_cached("SELECT 1 FROM ci_jobs WHERE provider = ?1 AND job_id = ?2")?;
+        let mut upsert = connection.prepare_cached(
+            r#"INSERT INTO ci_jobs (provider, job_id, pipeline_id, "commit", name, runner, status,
+                   conclusion, created_at, created_ts, started_at, started_ts, finished_at,
+                   finished_ts, queued_s)
+               VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+               ON CONFLICT (provider, job_id) DO UPDATE SET
+                   pipeline_id = excluded.pipeline_id, "commit" = excluded."commit",
+                   name = excluded.name, runner = excluded.runner, status = excluded.status,
+                   conclusion = excluded.conclusion, created_at = excluded.created_at,
+                   created_ts = excluded.created_ts, started_at = excluded.started_at,
+                   started_ts = excluded.started_ts, finished_at = excluded.finished_at,
+                   finished_ts = excluded.finished_ts, queued_s = excluded.queued_s"#,
+        )?;
+        for job in jobs {
+            let provider = job.provider.as_str();
+            let created = millis(Some(&job.created_at))?;
+            let started = millis(job.started_at.as_deref())?;
+            let finished = millis(job.finished_at.as_deref())?;
+            if exists.exists(params![provider, job.job_id])? {
+                outcome.updated += 1;
+            } else {
+                outcome.stored += 1;
+            }
+            upsert.execute(params![
+                provider,
+                job.job_id,
+                job.pipeline_id,
+                job.commit,
+                job.name,
+                job.runner,
+                job.status,
+                job.conclusion,
+                job.created_at,
+                created,
+                job.started_at,
+                started,
+                job.finished_at,
+                finished,
+                job.queued_s,
+            ])?;
+        }
+        drop(exists);
+        drop(upsert);
+        transaction.commit()?;
+        Ok(outcome)
+    }
+
+    /// Visits the stored CI jobs created at or after `since_ms` (all when
+    /// `None`), oldest first.
+    pub fn for_each_ci_job(
+        &self,
+        since_ms: Option<i64>,
+        visit: &mut dyn FnMut(hourglass_model::CiJob) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            r#"SELECT provider, job_id, pipeline_id, "commit", name, runner, status, conclusion,
+                      created_at, started_at, finished_at, queued_s
+               FROM ci_jobs WHERE (?1 IS NULL OR created_ts >= ?1)
+               ORDER BY created_ts, provider, job_id"#,
+        )?;
+        let mut rows = statement.query(params![since_ms])?;
+        while let Some(row) = rows.next()? {
+            let provider: String = row.get(0)?;
+            let provider = hourglass_model::CiProvider::parse(&provider).ok_or_else(|| {
+                StoreError::Corrupt {
+                    what: "CI job provider",
+                    detail: provider.clone(),
+                }
+            })?;
+            let job = hourglass_model::CiJob {
+                provider,
+                job_id: row.get(1)?,
+                pipeline_id: row.get(2)?,
+                commit: row.get(3)?,
+                name: row.get(4)?,
+                runner: row.get(5)?,
+                status: row.get(6)?,
+                conclusion: row.get(7)?,
+                created_at: row.get(8)?,
+                started_at: row.get(9)?,
+                finished_at: row.get(10)?,
+                queued_s: row.get(11)?,
+            };
+            visit(job).map_err(StoreError::Visit)?;
+        }
+        Ok(())
     }
 }

@@ -37,6 +37,7 @@
 pub mod codeowners;
 pub mod flaky;
 pub mod locate;
+pub mod outcomes;
 pub mod quarantine;
 pub mod series;
 pub mod simulate;
@@ -50,4 +51,6 @@ pub use flaky::{
 pub use locate::{FileIndex, Located, LocatedVia, TestLocator};
 pub use quarantine::{Quarantine, QuarantineEntry, QuarantineError};
 pub use series::{Observation, Run, RunRef, SeriesGrouper, TestSeries};
-pub use slow::{Regression, SlowAnalyzer, SlowReport, SlowSettings, SuiteTotal, TestTiming};
+pub use slow::{
+    Regression, SlowAnalyzer, SlowReport, SlowReportBuilder, SlowSettings, SuiteTotal, TestTiming,
+};

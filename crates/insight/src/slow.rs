@@ -279,6 +279,20 @@ impl SlowReport {
         }
     }
 
+    /// A report built from a stream of timings that keeps only the `top`
+    /// slowest tests and every test that slowed down: memory follows `top`
+    /// and the regressions, not the number of tests. Totals, shares and
+    /// suite totals still count every test.
+    pub fn streaming(top: usize) -> SlowReportBuilder {
+        SlowReportBuilder {
+            top,
+            total_s: 0.0,
+            suites: BTreeMap::new(),
+            slowest: std::collections::BinaryHeap::new(),
+            regressed: Vec::new(),
+        }
+    }
+
     /// The tests that slowed down, largest factor first.
     pub fn regressions(&self) -> Vec<&TestTiming> {
         let mut found: Vec<&TestTiming> = self
@@ -296,9 +310,165 @@ impl SlowReport {
     }
 }
 
+/// A timing ranked slowest first: greater is slower (more total time,
+/// then the smaller key).
+struct Ranked(TestTiming);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+
+impl Eq for Ranked {}
+
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0
+            .total_s
+            .total_cmp(&other.0.total_s)
+            .then_with(|| other.0.key.cmp(&self.0.key))
+    }
+}
+
+/// See [`SlowReport::streaming`].
+pub struct SlowReportBuilder {
+    top: usize,
+    total_s: f64,
+    suites: BTreeMap<String, (u32, f64)>,
+    /// The `top` slowest so far, the least slow on top of the heap.
+    slowest: std::collections::BinaryHeap<std::cmp::Reverse<Ranked>>,
+    /// Regressions that are not among the slowest.
+    regressed: Vec<TestTiming>,
+}
+
+impl SlowReportBuilder {
+    pub fn push(&mut self, timing: TestTiming) {
+        self.total_s += timing.total_s;
+        if let Some(entry) = self.suites.get_mut(timing.key.suite.as_str()) {
+            entry.0 += 1;
+            entry.1 += timing.total_s;
+        } else {
+            self.suites
+                .insert(timing.key.suite.clone(), (1, timing.total_s));
+        }
+        let ranked = Ranked(timing);
+        let out = if self.slowest.len() < self.top {
+            self.slowest.push(std::cmp::Reverse(ranked));
+            None
+        } else if self.slowest.peek().is_some_and(|least| ranked > least.0) {
+            let least = self.slowest.pop().map(|least| least.0.0);
+            self.slowest.push(std::cmp::Reverse(ranked));
+            least
+        } else {
+            Some(ranked.0)
+        };
+        if let Some(timing) = out.filter(|t| t.regression.is_some()) {
+            self.regressed.push(timing);
+        }
+    }
+
+    pub fn finish(self) -> SlowReport {
+        let total_s = self.total_s;
+        let share = |part: f64| if total_s > 0.0 { part / total_s } else { 0.0 };
+        let mut tests: Vec<TestTiming> = self
+            .slowest
+            .into_iter()
+            .map(|ranked| ranked.0.0)
+            .chain(self.regressed)
+            .collect();
+        for test in &mut tests {
+            test.share = share(test.total_s);
+        }
+        tests.sort_by(|a, b| {
+            b.total_s
+                .total_cmp(&a.total_s)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        let mut suites: Vec<SuiteTotal> = self
+            .suites
+            .into_iter()
+            .map(|(suite, (count, total))| SuiteTotal {
+                suite,
+                tests: count,
+                total_s: total,
+                share: share(total),
+            })
+            .collect();
+        suites.sort_by(|a, b| {
+            b.total_s
+                .total_cmp(&a.total_s)
+                .then_with(|| a.suite.cmp(&b.suite))
+        });
+        SlowReport {
+            tests,
+            suites,
+            total_s,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn timing(suite: &str, name: &str, total_s: f64, regressed: bool) -> TestTiming {
+        TestTiming {
+            key: TestKey {
+                suite: suite.into(),
+                classname: "c".into(),
+                name: name.into(),
+            },
+            samples: 1,
+            p50_s: total_s,
+            p95_s: total_s,
+            max_s: total_s,
+            total_s,
+            share: 0.0,
+            regression: regressed.then(|| Regression {
+                since: RunRef {
+                    index: 0,
+                    run_id: "r0".into(),
+                    commit: None,
+                    timestamp: None,
+                },
+                factor: 2.0,
+                before_s: 1.0,
+                after_s: 2.0,
+                p_value: 0.01,
+                runs_after: 5,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_streaming_report_keeps_the_top_and_the_regressions_with_whole_totals() {
+        let all: Vec<TestTiming> = (0..50)
+            .map(|i| {
+                let suite = if i % 2 == 0 { "even" } else { "odd" };
+                timing(suite, &format!("t{i:02}"), f64::from(i % 10), i == 3)
+            })
+            .collect();
+        let whole = SlowReport::new(all.clone());
+        let mut builder = SlowReport::streaming(4);
+        for each in all {
+            builder.push(each);
+        }
+        let streamed = builder.finish();
+        assert_eq!(streamed.total_s, whole.total_s);
+        assert_eq!(streamed.suites, whole.suites);
+        // The four slowest, as the whole report orders them, then t03 (a regression).
+        assert_eq!(&streamed.tests[..4], &whole.tests[..4]);
+        assert_eq!(streamed.tests.len(), 5);
+        assert_eq!(streamed.tests[4].key.name, "t03");
+        assert_eq!(streamed.regressions().len(), 1);
+    }
 
     fn runs(n: usize) -> Vec<Run> {
         (0..n)

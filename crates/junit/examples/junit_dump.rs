@@ -3,13 +3,15 @@
 //! ```text
 //! cargo run -p hourglass-junit --example junit_dump -- FILE...
 //! cargo run --release -p hourglass-junit --example junit_dump -- --synthetic BYTES
-//! cargo run --release -p hourglass-junit --example junit_dump -- --write FILE BYTES
+//! cargo run --release -p hourglass-junit --example junit_dump -- --write FILE BYTES [--failures N] [--output N]
 //! cargo run --release -p hourglass-junit --example junit_dump -- --quiet FILE...
 //! cargo run --release -p hourglass-junit --example junit_dump -- --bare FILE...
 //! ```
 //!
 //! `--write` writes the synthetic Surefire file (seed 42) that the benchmarks
-//! read; `--quiet` prints only each file's summary; `--bare` runs a bare
+//! read; `--failures N` and `--output N` set how many testcases per thousand
+//! fail and carry `<system-out>` (default 20 and 67; the store's figures use
+//! 30 and 150); `--quiet` prints only each file's summary; `--bare` runs a bare
 //! quick-xml event loop over the files, for comparison.
 //!
 //! `--synthetic BYTES` streams a generated Surefire file of that size through
@@ -48,7 +50,17 @@ fn main() {
             .unwrap_or(100 << 20);
         let file = std::fs::File::create(path).unwrap_or_else(|error| panic!("{path}: {error}"));
         let mut out = io::BufWriter::new(file);
-        let testcases = synthetic::write_surefire(&mut out, 42, bytes).expect("writing");
+        let mut shape = synthetic::Shape::default();
+        for pair in args[3.min(args.len())..].chunks(2) {
+            let value = pair.get(1).and_then(|v| v.parse().ok());
+            match (pair[0].as_str(), value) {
+                ("--failures", Some(n)) => shape.failures = n,
+                ("--output", Some(n)) => shape.output = n,
+                _ => panic!("--write FILE BYTES [--failures N] [--output N]"),
+            }
+        }
+        let testcases =
+            synthetic::write_surefire_shaped(&mut out, 42, bytes, shape).expect("writing");
         println!("{path}: {testcases} testcases");
         return;
     }

@@ -17,8 +17,10 @@
 //! - `<error>` wins over `<failure>` (pytest can write both for one test: a
 //!   failing call and an erroring teardown); the single attempt keeps both
 //!   messages, joined by a newline, in document order. Then `<failure>` →
-//!   `Failed`, `<skipped>` (or gtest's `status="notrun"` /
-//!   `result="skipped"`) → `Skipped`, else `Passed`.
+//!   `Failed`, `<skipped>` (or Ant junitlauncher's `<aborted>`, a failed
+//!   JUnit 5 assumption; or gtest's and CTest's `status="notrun"`, CTest's
+//!   `status="disabled"`, gtest's `result="skipped"`) → `Skipped`, else
+//!   `Passed`.
 //! - Surefire, Failsafe and cargo-nextest retries: each `flakyFailure` /
 //!   `flakyError` is a failed attempt of a test that then passed
 //!   (`Flaky`, with a final passing attempt); `rerunFailure` / `rerunError`

@@ -155,7 +155,7 @@ enum Kind {
     CaseProperty,
     /// `<failure>` or `<error>` of a testcase.
     Primary,
-    /// `<skipped>` of a testcase.
+    /// `<skipped>` (or junitlauncher's `<aborted>`) of a testcase.
     Skipped,
     /// `flakyFailure`, `flakyError`, `rerunFailure`, `rerunError`.
     Retry,
@@ -427,7 +427,8 @@ impl State {
             }
             (None | Some(Kind::Root | Kind::Suite), b"testcase") => Kind::Case,
             (Some(Kind::Case), b"failure" | b"error") => Kind::Primary,
-            (Some(Kind::Case), b"skipped") => Kind::Skipped,
+            // Ant's junitlauncher writes a failed JUnit 5 assumption as `<aborted>`.
+            (Some(Kind::Case), b"skipped" | b"aborted") => Kind::Skipped,
             (
                 Some(Kind::Case),
                 b"flakyFailure" | b"flakyError" | b"rerunFailure" | b"rerunError",
@@ -531,7 +532,12 @@ impl State {
                 b"time" => case.time = value.duration().map_err(|fault| fault.at(at))?,
                 b"file" | b"filepath" => case.file = Some(text()?.into_owned()),
                 b"line" | b"lineno" => case.line = text()?.trim().parse().ok(),
-                b"status" => case.not_run |= text()?.eq_ignore_ascii_case("notrun"),
+                // gtest and CTest: `notrun`; CTest: `disabled`.
+                b"status" => {
+                    let status = text()?;
+                    case.not_run |= status.eq_ignore_ascii_case("notrun")
+                        || status.eq_ignore_ascii_case("disabled");
+                }
                 b"result" => {
                     let result = text()?;
                     case.not_run |= result.eq_ignore_ascii_case("skipped")
@@ -561,7 +567,7 @@ impl State {
     ) -> Result<(), Fault> {
         let outcome = match name {
             b"failure" | b"flakyFailure" | b"rerunFailure" => AttemptOutcome::Failed,
-            b"skipped" => AttemptOutcome::Skipped,
+            b"skipped" | b"aborted" => AttemptOutcome::Skipped,
             _ => AttemptOutcome::Error,
         };
         let mut mark = Mark {

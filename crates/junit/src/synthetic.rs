@@ -88,12 +88,62 @@ const OBJECTS: [&str; 8] = [
     "LeapDay",
 ];
 
+/// The mix of testcases, in testcases per thousand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Testcases with a `<failure>` (a stack trace and a `<system-out>`).
+    pub failures: u64,
+    /// Testcases with a `<system-out>`, the failures included; the others
+    /// are passes.
+    pub output: u64,
+}
+
+impl Shape {
+    /// Testcases with an `<error>`, a `<skipped>`, a `flakyFailure` and a
+    /// `rerunFailure`, per thousand, in every shape.
+    const OTHERS: u64 = 8 + 12 + 10 + 3;
+
+    /// 15% of the testcases carry `<system-out>`, 3% fail: a suite that
+    /// logs a lot.
+    pub const CHATTY: Shape = Shape {
+        failures: 30,
+        output: 150,
+    };
+}
+
+impl Default for Shape {
+    /// 2% failures, 6.7% with output (about 500 000 testcases per 100 MB).
+    fn default() -> Self {
+        Self {
+            failures: 20,
+            output: 67,
+        }
+    }
+}
+
 /// Writes a Surefire-style JUnit document of at least `target_bytes` bytes
 /// (it stops at the first testcase boundary past the target, then closes
 /// the open elements) and returns the number of testcases written.
 ///
 /// Deterministic: the same `seed` and `target_bytes` give the same bytes.
 pub fn write_surefire(out: &mut dyn Write, seed: u64, target_bytes: u64) -> io::Result<u64> {
+    write_surefire_shaped(out, seed, target_bytes, Shape::default())
+}
+
+/// [`write_surefire`] with another mix of testcases. `shape.output` below
+/// `shape.failures` counts as `shape.failures`; the shares are capped so
+/// that they add up to at most a thousand.
+pub fn write_surefire_shaped(
+    out: &mut dyn Write,
+    seed: u64,
+    target_bytes: u64,
+    shape: Shape,
+) -> io::Result<u64> {
+    let failures = shape.failures.min(1000 - Shape::OTHERS);
+    let shape = Shape {
+        failures,
+        output: shape.output.clamp(failures, 1000 - Shape::OTHERS),
+    };
     let mut rng = Rng::new(seed);
     let mut out = Counting {
         inner: out,
@@ -124,7 +174,7 @@ pub fn write_surefire(out: &mut dyn Write, seed: u64, target_bytes: u64) -> io::
               <property name=\"surefire.rerunFailingTestsCount\" value=\"2\"/>\n    </properties>\n",
         )?;
         for case in 0..cases {
-            write_testcase(&mut out, &mut rng, package, class, suite_index, case)?;
+            write_testcase(&mut out, &mut rng, shape, package, class, suite_index, case)?;
             testcases += 1;
             if out.written >= target_bytes {
                 break;
@@ -141,6 +191,7 @@ pub fn write_surefire(out: &mut dyn Write, seed: u64, target_bytes: u64) -> io::
 fn write_testcase(
     out: &mut Counting<'_>,
     rng: &mut Rng,
+    shape: Shape,
     package: &str,
     class: &str,
     suite_index: u64,
@@ -155,9 +206,28 @@ fn write_testcase(
         "    <testcase name=\"{verb}{object}_{case}\" classname=\"{package}.{class}{suite_index}\" \
          time=\"{seconds}.{millis:03}\""
     )?;
-    match rng.below(1000) {
+    let f = shape.failures;
+    let roll = rng.below(1000);
+    // With the default shape: 0..=19 failures, 20..=27 errors, 28..=39
+    // skips, 40..=49 flaky, 50..=52 reruns, 53..=99 passes with output.
+    let kind = if roll < f {
+        0
+    } else if roll < f + 8 {
+        1
+    } else if roll < f + 20 {
+        2
+    } else if roll < f + 30 {
+        3
+    } else if roll < f + Shape::OTHERS {
+        4
+    } else if roll < Shape::OTHERS + shape.output {
+        5
+    } else {
+        6
+    };
+    match kind {
         // Failure with a stack trace and captured output.
-        0..=19 => {
+        0 => {
             out.write_all(b">\n      <failure message=\"expected: &lt;42&gt; but was: &lt;41&gt;\" type=\"org.opentest4j.AssertionFailedError\">")?;
             write_stack(out, rng, package, class)?;
             out.write_all(b"</failure>\n")?;
@@ -165,29 +235,29 @@ fn write_testcase(
             out.write_all(b"    </testcase>\n")
         }
         // Error.
-        20..=27 => {
+        1 => {
             out.write_all(b">\n      <error message=\"Connection refused\" type=\"java.net.ConnectException\">")?;
             write_stack(out, rng, package, class)?;
             out.write_all(b"</error>\n    </testcase>\n")
         }
         // Skipped.
-        28..=39 => out.write_all(
+        2 => out.write_all(
             b">\n      <skipped message=\"disabled until the fixture is fixed\"/>\n    </testcase>\n",
         ),
         // Flaky: failed, then passed on a rerun.
-        40..=49 => {
+        3 => {
             out.write_all(b">\n      <flakyFailure message=\"Timed out after 5 seconds\" type=\"java.util.concurrent.TimeoutException\">\n        <stackTrace>")?;
             write_stack(out, rng, package, class)?;
             out.write_all(b"</stackTrace>\n        <system-out><![CDATA[retry 1 of 2 <waiting>]]></system-out>\n      </flakyFailure>\n    </testcase>\n")
         }
         // Failed on every rerun.
-        50..=52 => {
+        4 => {
             out.write_all(b">\n      <failure message=\"still broken\" type=\"java.lang.AssertionError\"/>\n      <rerunFailure message=\"still broken\" type=\"java.lang.AssertionError\">\n        <stackTrace>")?;
             write_stack(out, rng, package, class)?;
             out.write_all(b"</stackTrace>\n      </rerunFailure>\n    </testcase>\n")
         }
         // Passed with captured output.
-        53..=99 => {
+        5 => {
             out.write_all(b">\n")?;
             write_system_out(out, rng)?;
             out.write_all(b"    </testcase>\n")
@@ -243,6 +313,25 @@ mod tests {
         let mut c = Vec::new();
         write_surefire(&mut c, 8, 200_000).unwrap();
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn the_default_shape_is_the_plain_generator_and_chatty_has_its_mix() {
+        let mut plain = Vec::new();
+        let mut shaped = Vec::new();
+        write_surefire(&mut plain, 3, 300_000).unwrap();
+        write_surefire_shaped(&mut shaped, 3, 300_000, Shape::default()).unwrap();
+        assert_eq!(plain, shaped);
+        let mut chatty = Vec::new();
+        let cases = write_surefire_shaped(&mut chatty, 3, 4_000_000, Shape::CHATTY).unwrap();
+        let text = String::from_utf8(chatty).unwrap();
+        let share = |needle: &str| text.matches(needle).count() as f64 / cases as f64;
+        assert!(
+            (0.13..0.17).contains(&share("<system-out>1")),
+            "{}",
+            share("<system-out>1")
+        );
+        assert!((0.025..0.035).contains(&share("<failure message=\"expected")));
     }
 
     #[test]

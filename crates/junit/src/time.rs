@@ -5,7 +5,8 @@
 /// Accepts plain seconds (`1.5`, `.5`, `3`), thousands separators
 /// (`1,234.5`, `1,234,567`), a decimal comma (`0,03`: a single comma and
 /// no dot is read as a decimal comma), Go-style unit sequences (`80.803us`,
-/// `12ms`, `1.2s`, `1m30.5s`, `2h`), and clock form (`0:00:00.69`, `1:02`).
+/// `12ms`, `1.2s`, `1m30.5s`, `2h`), clock form (`0:00:00.69`, `1:02`) and
+/// exponent notation (`3.4e-05`, `1E+2`).
 /// Anything else, a negative number, or a non-finite one is `None`: an
 /// unreadable time is unknown, never 0.
 pub fn parse_duration(text: &str) -> Option<f64> {
@@ -18,6 +19,8 @@ pub fn parse_duration(text: &str) -> Option<f64> {
     }
     let seconds = if text.contains(':') {
         parse_clock(text)?
+    } else if let Some(seconds) = parse_exponent(text) {
+        seconds
     } else if text.bytes().any(|b| b.is_ascii_alphabetic() || b >= 0x80) {
         parse_units(text)?
     } else {
@@ -102,6 +105,24 @@ fn parse_number(text: &str) -> Option<f64> {
         return None;
     }
     normalised.parse::<f64>().ok()
+}
+
+/// Exponent notation, `3.4e-05` or `1E3`: what C++ streams (CTest) and
+/// `str(float)` in Python (TAP-to-JUnit converters) write for very short
+/// or very long times. Digits with at most one dot, `e` or `E`, an optional
+/// sign, digits; nothing else.
+fn parse_exponent(text: &str) -> Option<f64> {
+    let text = text.strip_prefix('+').unwrap_or(text);
+    let (mantissa, exponent) = text.split_once(['e', 'E'])?;
+    let exponent_digits = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    let mantissa_ok = mantissa.bytes().any(|b| b.is_ascii_digit())
+        && mantissa.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && mantissa.bytes().filter(|&b| b == b'.').count() <= 1;
+    let exponent_ok =
+        !exponent_digits.is_empty() && exponent_digits.bytes().all(|b| b.is_ascii_digit());
+    (mantissa_ok && exponent_ok)
+        .then(|| text.parse::<f64>().ok())
+        .flatten()
 }
 
 /// `h:m:s(.frac)` or `m:s(.frac)`.
@@ -243,6 +264,19 @@ mod tests {
     fn garbage_is_unknown_not_zero() {
         for text in [
             "", "  ", "NaN", "inf", "-1", "abc", "1.2.3", "..", ",", "1e999",
+        ] {
+            assert_eq!(parse_duration(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn exponent_notation() {
+        assert!(close(parse_duration("3.4e-05"), 3.4e-5));
+        assert!(close(parse_duration("1E3"), 1000.0));
+        assert!(close(parse_duration("2.5e+1"), 25.0));
+        assert!(close(parse_duration(" 7e-07 "), 7e-7));
+        for text in [
+            "e5", "1e", "1e-", "1.2.3e4", "1e2.5", "-1e-3", "1e999", "1e-3s",
         ] {
             assert_eq!(parse_duration(text), None, "{text:?}");
         }

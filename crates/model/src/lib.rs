@@ -28,9 +28,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 mod change;
+mod ci;
 mod result;
 
 pub use change::{ChangeKind, ChangeSet, FileChange, LineRange};
+pub use ci::{CiJob, CiProvider};
 pub use result::{Attempt, AttemptOutcome, Outcome, Property, RunMeta, TestKey, TestResult};
 
 /// A Rust test as cargo-nextest names it.

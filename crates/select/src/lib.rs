@@ -7,7 +7,8 @@
 //! *head* side of the change. Every selected test carries the reasons it was
 //! picked; [`explain`] gives the chain of edges from a changed item to one
 //! test, for `hourglass why`. [`output`] renders a selection as a test list,
-//! JSON, a cargo-nextest filterset or `cargo test` invocations.
+//! JSON, a cargo-nextest filterset, a nextest tool-config file or `cargo
+//! test` invocations.
 //!
 //! # How it works
 //!
@@ -49,6 +50,36 @@
 //! names its cases `<name>::<case>`, so renderings match it as a prefix. A
 //! binary whose every known test is selected is rendered as the binary alone.
 //!
+//! # Tests the graph does not know
+//!
+//! A test written by a macro the graph cannot expand, or by a build script,
+//! is invisible to the graph, and nothing widens for it. Two defences:
+//!
+//! - **The linker bound.** A change can only affect a test binary that links
+//!   it: a binary whose package, or a package in its dependency closure
+//!   (dev and build dependencies included), changed; a changed item of a
+//!   test, bench or example crate reaches that binary only, one of a binary
+//!   target reaches it and the targets cargo builds it for. These binaries
+//!   are [`Selection::open_binaries`]. [`output::nextest`] renders the
+//!   selection as an exclusion: every test except those the graph *knows*
+//!   are unaffected, so a test it never saw still runs in an open binary,
+//!   and a binary it does not know at all (a new test target) is never
+//!   named, so it runs.
+//! - **The runner's list.** [`selection_with_list`] takes `cargo nextest
+//!   list --message-format json` output ([`TestList`]), which is the truth
+//!   about which tests exist. A listed test the graph does not know is
+//!   attributed to the deepest module the graph knows on its path (selected
+//!   when the change reaches an item in or below it; a macro invocation and
+//!   the `macro_rules!` it calls are items of that module), or, when the
+//!   module uses a workspace proc macro, the package has a build script or
+//!   the crate is unknown, selected whenever its binary is open. Its reasons
+//!   say "not visible to the graph". `total_tests` counts the list; tests the
+//!   graph knows and the list lacks are noted, not selected.
+//!
+//! [`output::nextest_config`] puts the filterset into a nextest tool-config
+//! profile (`default-filter`), which no command-line length limit applies
+//! to (Linux refuses a single argument past 128 KiB).
+//!
 //! # Limitations
 //!
 //! - The graph is the head side; code that was deleted is only seen through
@@ -57,6 +88,13 @@
 //! - Doctests are not selected: cargo-nextest does not run them.
 //! - Selection is as good as the graph's edges; see `hourglass_graph` for
 //!   what it cannot see (macro-generated code in particular).
+//! - Module attribution of an unseen test trusts that the code a macro
+//!   writes is reached through the module's items (the invocation, whose
+//!   tokens name what the test uses, and the `macro_rules!` body). Code a
+//!   proc macro of the workspace writes, or a build script, falls back to
+//!   the linker bound, which is safe but coarse.
+//! - The `cargo` rendering lists the known selected tests only; it is not
+//!   safe for tests the graph does not know.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -67,10 +105,13 @@ use hourglass_model::{ChangeKind, ChangeSet, FileChange};
 use serde::Serialize;
 
 mod explain;
+pub mod listed;
 pub mod output;
 mod rules;
+mod scope;
 
 pub use explain::{Explanation, ItemRef, Step, explain};
+pub use listed::{ListError, ListedBinary, TestList, compare_with_list, selection_with_list};
 pub use rules::{PathRule, RuleAction, Rules};
 
 /// At most this many reasons are kept per test; the rest are counted.
@@ -108,10 +149,50 @@ pub struct Selection {
     /// Sorted by binary id, then name.
     pub selected: Vec<SelectedTest>,
     pub notes: Vec<String>,
-    /// How many tests the graph knows in each binary, so that renderings can
-    /// name a binary instead of listing every one of its tests.
+    /// Binaries the change can reach (their package, or a package they link,
+    /// changed): without a list, a test in one that the graph does not know
+    /// may be affected, so `--format nextest` runs it. Sorted.
+    pub open_binaries: Vec<String>,
+    /// With the runner's list of tests ([`selection_with_list`]): how it
+    /// compares with the graph; `None` without a list.
+    pub listed: Option<ListedSummary>,
+    /// Every test binary with the tests known in it (the graph's, or the
+    /// list's), for renderings.
     #[serde(skip)]
-    pub binary_sizes: BTreeMap<String, usize>,
+    pub binaries: BTreeMap<String, BinaryTests>,
+}
+
+/// How the runner's list compares with the graph.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ListedSummary {
+    /// Tests in the list.
+    pub tests: usize,
+    /// Listed tests the graph does not know (`<binary id> <test name>`).
+    pub not_in_graph: Vec<String>,
+    /// Tests the graph knows that the list does not have (compiled out by a
+    /// `cfg`, named otherwise by a macro): never selected.
+    pub not_in_list: Vec<String>,
+}
+
+/// The tests known in one binary and whether the change may reach others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BinaryTests {
+    /// Sorted by name.
+    pub tests: Vec<KnownTest>,
+    /// `Some(selected)` for a `harness = false` target, which runs whole.
+    pub whole: Option<bool>,
+    /// The change can reach code of this binary, so tests in it that are not
+    /// in `tests` must run.
+    pub open: bool,
+}
+
+/// One test of a [`BinaryTests`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownTest {
+    pub name: String,
+    /// Its cases are named `<name>::<case>`.
+    pub parameterized: bool,
+    pub selected: bool,
 }
 
 /// One selected test.
@@ -152,6 +233,14 @@ pub struct Impact {
     pub notes: Vec<String>,
     /// Changed files that selected nothing, with why.
     pub quiet_files: Vec<(String, String)>,
+    /// Packages widened as a whole (with their dependents): something in
+    /// them changed that their items do not show.
+    pub widened_packages: BTreeSet<PackageId>,
+    /// Test patterns of the rules that fired, with the reason: they also
+    /// name listed tests the graph does not know.
+    pub rule_tests: Vec<(String, String)>,
+    /// Binaries holding tests a rule selected.
+    pub rule_binaries: BTreeSet<String>,
 }
 
 impl Impact {
@@ -242,6 +331,78 @@ pub fn selection(graph: &Graph, impact: &Impact) -> Selection {
             }
         }
     }
+    finish(graph, impact, reasons)
+}
+
+/// Selects at package level: every test of a package with a changed file or item, and of every
+/// package whose test binaries can contain that package's code ([`Graph::linked_by`]: its
+/// dependents, through normal and build dependencies and a dev-dependency at the last step),
+/// plus what [`analyze`] widens to. For changes to Rust sources this is a superset of
+/// [`select`]: the graph's search never leaves the packages a test can link.
+pub fn select_packages(
+    graph: &Graph,
+    changes: &ChangeSet,
+    rules: &Rules,
+    context: &ChangeContext,
+) -> Selection {
+    let impact = analyze(graph, changes, rules, context);
+    package_selection(graph, changes, &impact)
+}
+
+/// The second half of [`select_packages`]: package-level tests and reasons from an [`Impact`].
+pub fn package_selection(graph: &Graph, changes: &ChangeSet, impact: &Impact) -> Selection {
+    if impact.run_all() {
+        return selection(graph, impact);
+    }
+    // Changed package → where it changed first.
+    let mut changed: BTreeMap<PackageId, String> = BTreeMap::new();
+    for (id, at) in &impact.changed {
+        changed
+            .entry(graph.item(*id).package)
+            .or_insert_with(|| at.clone());
+    }
+    for change in &changes.files {
+        for path in change.paths() {
+            let name = file_name(path);
+            let quiet = impact.quiet_files.iter().any(|(quiet, _)| quiet == path);
+            // Manifests and the lockfile are judged by `analyze`, which widens for them.
+            if quiet || name == "Cargo.toml" || name == "Cargo.lock" {
+                continue;
+            }
+            if let Some(package) = graph.package_of_path(path) {
+                changed.entry(package).or_insert_with(|| path.to_owned());
+            }
+        }
+    }
+    let mut reasons: BTreeMap<TestIndex, Vec<String>> = BTreeMap::new();
+    for (&package, at) in &changed {
+        let name = &graph.package(package).name;
+        for user in graph.linked_by(package) {
+            let reason = if user == package {
+                format!("package `{name}` changed ({at})")
+            } else {
+                format!(
+                    "package `{}` can link `{name}`, which changed ({at})",
+                    graph.package(user).name
+                )
+            };
+            for test in graph.tests_of_package(user) {
+                push_reason(reasons.entry(test).or_default(), reason.clone());
+            }
+        }
+    }
+    for (test, widened) in &impact.widened {
+        let entry = reasons.entry(*test).or_default();
+        for reason in widened {
+            push_reason(entry, reason.clone());
+        }
+    }
+    finish(graph, impact, reasons)
+}
+
+/// Turns reasons per test into a [`Selection`].
+fn finish(graph: &Graph, impact: &Impact, reasons: BTreeMap<TestIndex, Vec<String>>) -> Selection {
+    let total_tests = graph.tests().len();
     let mut selected: Vec<SelectedTest> = reasons
         .into_iter()
         .map(|(index, mut reasons)| {
@@ -262,18 +423,58 @@ pub fn selection(graph: &Graph, impact: &Impact) -> Selection {
         .collect();
     selected.sort_by(|a, b| (&a.binary_id, &a.name).cmp(&(&b.binary_id, &b.name)));
     selected.dedup_by(|a, b| a.binary_id == b.binary_id && a.name == b.name);
-    let mut binary_sizes: BTreeMap<String, usize> = BTreeMap::new();
-    for test in graph.tests() {
-        *binary_sizes.entry(test.id.binary_id.clone()).or_default() += 1;
-    }
+    let scope = scope::Scope::new(graph, impact);
+    let binaries = graph_binaries(graph, &selected, &scope);
     Selection {
-        binary_sizes,
         run_all: impact.run_all(),
         run_all_reasons: impact.run_all_reasons.clone(),
         total_tests,
         selected,
         notes: impact.notes.clone(),
+        open_binaries: scope.open.keys().cloned().collect(),
+        listed: None,
+        binaries,
     }
+}
+
+/// Every binary the graph knows (a target with a binary id), with its tests
+/// and whether the change can reach it.
+fn graph_binaries(
+    graph: &Graph,
+    selected: &[SelectedTest],
+    scope: &scope::Scope,
+) -> BTreeMap<String, BinaryTests> {
+    let chosen: BTreeSet<(&str, &str)> = selected
+        .iter()
+        .map(|test| (test.binary_id.as_str(), test.name.as_str()))
+        .collect();
+    let mut binaries: BTreeMap<String, BinaryTests> = BTreeMap::new();
+    for (_, package) in graph.packages() {
+        for target in &package.targets {
+            if let Some(binary) = &target.binary_id {
+                binaries.entry(binary.clone()).or_default();
+            }
+        }
+    }
+    for test in graph.tests() {
+        let binary = binaries.entry(test.id.binary_id.clone()).or_default();
+        let is_selected = chosen.contains(&(test.id.binary_id.as_str(), test.id.name.as_str()));
+        if test.item.is_none() || test.id.name.is_empty() {
+            binary.whole = Some(is_selected || binary.whole == Some(true));
+        } else {
+            binary.tests.push(KnownTest {
+                name: test.id.name.clone(),
+                parameterized: test.parameterized,
+                selected: is_selected,
+            });
+        }
+    }
+    for (id, binary) in &mut binaries {
+        binary.tests.sort_by(|a, b| a.name.cmp(&b.name));
+        binary.tests.dedup_by(|a, b| a.name == b.name);
+        binary.open = scope.open.contains_key(id);
+    }
+    binaries
 }
 
 fn push_reason(reasons: &mut Vec<String>, reason: String) {
@@ -665,6 +866,7 @@ fn widen_package(
         packages.extend(graph.dependents(package));
     }
     for id in packages {
+        impact.widened_packages.insert(id);
         for test in graph.tests_of_package(id) {
             impact.widen(test, reason);
         }
@@ -674,15 +876,24 @@ fn widen_package(
 /// Selects the tests whose printed id (`<binary id> <test name>`) equals or
 /// matches the glob `pattern`; returns how many.
 fn widen_tests(graph: &Graph, impact: &mut Impact, pattern: &str, reason: &str) -> usize {
+    impact
+        .rule_tests
+        .push((pattern.to_owned(), reason.to_owned()));
     let matcher = rules::test_matcher(pattern);
     let mut count = 0;
     for (index, test) in graph.tests().iter().enumerate() {
         let printed = test.id.to_string();
-        let printed = printed.trim_end();
-        if printed == pattern.trim() || matcher.as_ref().is_some_and(|m| m.is_match(printed)) {
+        if names_test(pattern, matcher.as_ref(), &printed) {
             impact.widen(test_index(graph, index), reason);
+            impact.rule_binaries.insert(test.id.binary_id.clone());
             count += 1;
         }
     }
     count
+}
+
+/// Whether a rule's test pattern names the printed id of a test.
+fn names_test(pattern: &str, matcher: Option<&globset::GlobMatcher>, printed: &str) -> bool {
+    let printed = printed.trim_end();
+    printed == pattern.trim() || matcher.is_some_and(|m| m.is_match(printed))
 }

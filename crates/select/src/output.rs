@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use hourglass_graph::{Graph, TargetKind};
 
-use crate::{SelectedTest, Selection};
+use crate::{BinaryTests, KnownTest, SelectedTest, Selection};
 
 /// One `<binary id> <test name>` per line; a whole binary (`harness =
 /// false`) is its binary id alone.
@@ -29,57 +29,167 @@ pub fn json(selection: &Selection) -> serde_json::Value {
     serde_json::to_value(selection).expect("a selection is plain data")
 }
 
-/// A filterset for `cargo nextest run -E`: `all()` when everything runs,
-/// `none()` when nothing is selected, else one group per binary:
-/// `binary_id(=a) & (test(=x) | test(=y))`, joined with `|`; a binary whose
-/// every test is selected is `binary_id(=a)` alone.
+/// A filterset for `cargo nextest run -E`, safe for tests the graph does
+/// not know: `all()` when everything runs, `none()` when the change reaches
+/// no binary, else every test except those the graph knows are unaffected:
+/// `not (E1 | E2 | ...)`, one term per binary that has something to leave
+/// out.
+///
+/// - A binary the change cannot reach (nothing it links changed):
+///   `binary_id(=x)` when none of its tests is selected, else the smaller of
+///   `binary_id(=x) & test(=unaffected..)` and `binary_id(=x) & not
+///   test(=selected..)`.
+/// - A binary the change can reach ([`crate::BinaryTests::open`]): only
+///   `binary_id(=x) & test(=unaffected..)`, so a test in it the graph never
+///   saw still runs; no term at all when every known test is selected.
+/// - A parameterised test (`#[test_case]`, `#[rstest]`) is left out as
+///   `test(=name) | test(/^name::/)`, which covers its cases; a test the
+///   graph does not know to be parameterised is left out by its exact name
+///   only, so cases of it run.
+/// - A `harness = false` binary is left out whole or not at all.
+/// - A binary the graph does not know (a new test target) is never named,
+///   so it runs.
 pub fn nextest(selection: &Selection) -> String {
     if selection.run_all {
         return "all()".to_owned();
     }
-    if selection.selected.is_empty() {
+    let any_open = selection.binaries.values().any(|binary| binary.open);
+    if selection.selected.is_empty() && !any_open {
         return "none()".to_owned();
     }
-    let groups = by_binary(&selection.selected);
-    let parts: Vec<String> = groups
+    let terms: Vec<String> = selection
+        .binaries
         .iter()
-        .map(|(binary, tests)| {
-            let whole = whole_binary(selection, binary, tests);
-            let binary = format!("binary_id({})", matcher(binary));
-            if whole {
-                return binary;
-            }
-            let names: Vec<String> = tests
-                .iter()
-                .map(|test| {
-                    if test.parameterized {
-                        format!(
-                            "test({}) | test({})",
-                            matcher(&test.name),
-                            prefix_matcher(&test.name)
-                        )
-                    } else {
-                        format!("test({})", matcher(&test.name))
-                    }
-                })
-                .collect();
-            if names.len() == 1 && !tests[0].parameterized {
-                format!("({binary} & {})", names[0])
+        .filter_map(|(id, binary)| exclusion(id, binary))
+        .collect();
+    if terms.is_empty() {
+        "all()".to_owned()
+    } else {
+        format!("not ({})", terms.join(" | "))
+    }
+}
+
+/// The tests of one binary that the filterset leaves out, or `None`.
+fn exclusion(id: &str, binary: &BinaryTests) -> Option<String> {
+    let binary_id = format!("binary_id({})", matcher(id));
+    if let Some(selected) = binary.whole {
+        return (!selected).then_some(binary_id);
+    }
+    let (selected, unaffected): (Vec<&KnownTest>, Vec<&KnownTest>) =
+        binary.tests.iter().partition(|test| test.selected);
+    if unaffected.is_empty() {
+        return None;
+    }
+    let drop_unaffected = format!("({binary_id} & {})", any_of(&unaffected));
+    if binary.open {
+        return Some(drop_unaffected);
+    }
+    if selected.is_empty() {
+        return Some(binary_id);
+    }
+    let keep_selected = format!("({binary_id} & not {})", any_of(&selected));
+    Some(if keep_selected.len() < drop_unaffected.len() {
+        keep_selected
+    } else {
+        drop_unaffected
+    })
+}
+
+/// A filterset matching these tests (and the cases of parameterised ones).
+fn any_of(tests: &[&KnownTest]) -> String {
+    let parts: Vec<String> = tests
+        .iter()
+        .map(|test| {
+            if test.parameterized {
+                format!(
+                    "test({}) | test({})",
+                    matcher(&test.name),
+                    prefix_matcher(&test.name)
+                )
             } else {
-                format!("({binary} & ({}))", names.join(" | "))
+                format!("test({})", matcher(&test.name))
             }
         })
         .collect();
-    parts.join(" | ")
+    if parts.len() == 1 && !tests[0].parameterized {
+        parts.into_iter().next().unwrap_or_default()
+    } else {
+        format!("({})", parts.join(" | "))
+    }
+}
+
+/// A nextest tool-config file whose profile `profile` runs the selection:
+/// `default-filter` is the [`nextest`] filterset, which no command-line
+/// length limit applies to, and the profile's JUnit report is written to
+/// `target/nextest/<profile>/junit.xml`. Use it as
+/// `cargo nextest run --tool-config-file hourglass:/abs/path --profile <profile>`;
+/// an `-E` given as well narrows the selection further.
+pub fn nextest_config(selection: &Selection, profile: &str) -> String {
+    let filterset = nextest(selection);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Written by `hourglass select --format nextest-config`: {} of {} tests selected{}.",
+        selection.selected.len(),
+        selection.total_tests,
+        if selection.run_all {
+            " (every test runs)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        out,
+        "# Run: cargo nextest run --tool-config-file hourglass:<absolute path of this file> --profile {profile}"
+    );
+    let _ = writeln!(out, "[profile.{}]", toml_key(profile));
+    let _ = writeln!(out, "default-filter = {}", toml_string(&filterset));
+    let _ = writeln!(out);
+    let _ = writeln!(out, "[profile.{}.junit]", toml_key(profile));
+    let _ = writeln!(out, "path = \"junit.xml\"");
+    out
+}
+
+/// A TOML key: bare when it can be, else quoted.
+fn toml_key(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        key.to_owned()
+    } else {
+        toml_string(key)
+    }
+}
+
+/// A TOML basic string.
+fn toml_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Whether a binary runs whole: a `harness = false` target, or every test
-/// the graph knows in it is selected.
+/// known in it is selected.
 fn whole_binary(selection: &Selection, binary: &str, tests: &[&SelectedTest]) -> bool {
     tests
         .iter()
         .any(|test| test.whole_binary || test.name.is_empty())
-        || selection.binary_sizes.get(binary) == Some(&tests.len())
+        || selection.binaries.get(binary).is_some_and(|known| {
+            !known.tests.is_empty() && known.tests.iter().all(|test| test.selected)
+        })
 }
 
 fn by_binary(tests: &[SelectedTest]) -> BTreeMap<&str, Vec<&SelectedTest>> {
@@ -103,7 +213,13 @@ fn matcher(name: &str) -> String {
     if plain && !name.is_empty() {
         return format!("={name}");
     }
-    let mut regex = String::from("/^");
+    format!("/^{}$/", regex_escape(name))
+}
+
+/// `name` as a regex for a filterset: metacharacters, the delimiter and the
+/// filterset's own separators escaped.
+fn regex_escape(name: &str) -> String {
+    let mut regex = String::new();
     for c in name.chars() {
         match c {
             // Regex metacharacters.
@@ -120,17 +236,12 @@ fn matcher(name: &str) -> String {
             }
         }
     }
-    regex.push_str("$/");
     regex
 }
 
 /// Matches the cases of a parameterised test: `name::<case>`.
 fn prefix_matcher(name: &str) -> String {
-    let exact = matcher(name);
-    match exact.strip_prefix('=') {
-        Some(plain) => format!("#{plain}::*"),
-        None => format!("{}::.*$/", exact.trim_end_matches("$/")),
-    }
+    format!("/^{}::/", regex_escape(name))
 }
 
 /// `cargo test` invocations, one line per test binary:
@@ -224,58 +335,148 @@ mod tests {
         }
     }
 
-    fn selection(tests: Vec<SelectedTest>) -> Selection {
-        Selection {
-            run_all: false,
-            run_all_reasons: vec![],
-            total_tests: 10,
-            selected: tests,
-            notes: vec![],
-            binary_sizes: BTreeMap::from([("a".to_owned(), 9), ("a::it".to_owned(), 9)]),
+    fn known(name: &str, selected: bool) -> KnownTest {
+        KnownTest {
+            name: name.to_owned(),
+            parameterized: false,
+            selected,
         }
     }
 
-    #[test]
-    fn nextest_groups_tests_per_binary() {
-        let s = selection(vec![
+    fn binary(tests: Vec<KnownTest>, open: bool) -> BinaryTests {
+        BinaryTests {
+            tests,
+            whole: None,
+            open,
+        }
+    }
+
+    /// Binaries `a` (open: x::one, x::two selected; x::three not), `a::it`
+    /// (closed: three selected, four and five not), `b` (closed, nothing
+    /// selected) and `b::bench/speed` (harness = false, selected).
+    fn selection() -> Selection {
+        let selected = vec![
             test("a", "x::one"),
             test("a", "x::two"),
             test("a::it", "three"),
             test("b::bench/speed", ""),
+        ];
+        let binaries = BTreeMap::from([
+            (
+                "a".to_owned(),
+                binary(
+                    vec![
+                        known("x::one", true),
+                        known("x::three", false),
+                        known("x::two", true),
+                    ],
+                    true,
+                ),
+            ),
+            (
+                "a::it".to_owned(),
+                binary(
+                    vec![
+                        known("five", false),
+                        known("four", false),
+                        known("three", true),
+                    ],
+                    false,
+                ),
+            ),
+            ("b".to_owned(), binary(vec![known("y", false)], false)),
+            (
+                "b::bench/speed".to_owned(),
+                BinaryTests {
+                    whole: Some(true),
+                    ..BinaryTests::default()
+                },
+            ),
         ]);
+        Selection {
+            total_tests: 8,
+            selected,
+            binaries,
+            ..Selection::default()
+        }
+    }
+
+    #[test]
+    fn nextest_leaves_out_only_what_the_graph_knows_is_unaffected() {
         assert_eq!(
-            nextest(&s),
-            "(binary_id(=a) & (test(=x::one) | test(=x::two))) | (binary_id(=a::it) & test(=three)) | binary_id(=b::bench/speed)"
+            nextest(&selection()),
+            "not ((binary_id(=a) & test(=x::three)) | (binary_id(=a::it) & not test(=three)) | binary_id(=b))"
         );
     }
 
     #[test]
-    fn parameterised_tests_match_their_cases() {
-        let mut case = test("a", "cases");
-        case.parameterized = true;
-        let s = selection(vec![case, test("a", "plain")]);
-        assert_eq!(
-            nextest(&s),
-            "(binary_id(=a) & (test(=cases) | test(#cases::*) | test(=plain)))"
+    fn an_open_binary_keeps_its_unknown_tests_even_when_listing_them_is_longer() {
+        let mut s = selection();
+        let a_it = s.binaries.get_mut("a::it").unwrap();
+        a_it.open = true;
+        assert!(nextest(&s).contains("(binary_id(=a::it) & (test(=five) | test(=four)))"));
+        // An open binary whose known tests are all selected is not named.
+        let a = s.binaries.get_mut("a").unwrap();
+        a.tests[1].selected = true;
+        assert!(!nextest(&s).contains("binary_id(=a) "), "{}", nextest(&s));
+    }
+
+    #[test]
+    fn parameterised_tests_are_left_out_with_their_cases() {
+        let mut s = selection();
+        let a = s.binaries.get_mut("a").unwrap();
+        a.tests[1].parameterized = true;
+        assert!(
+            nextest(&s)
+                .starts_with("not ((binary_id(=a) & (test(=x::three) | test(/^x::three::/)))"),
+            "{}",
+            nextest(&s)
         );
     }
 
     #[test]
-    fn a_binary_selected_whole_is_named_alone() {
-        let mut s = selection(vec![test("a", "x"), test("a", "y"), test("a::it", "z")]);
-        s.binary_sizes.insert("a".to_owned(), 2);
-        assert_eq!(
-            nextest(&s),
-            "binary_id(=a) | (binary_id(=a::it) & test(=z))"
-        );
+    fn a_harness_false_binary_is_left_out_whole_or_not_at_all() {
+        let mut s = selection();
+        assert!(!nextest(&s).contains("speed"));
+        s.binaries.get_mut("b::bench/speed").unwrap().whole = Some(false);
+        assert!(nextest(&s).ends_with(" | binary_id(=b::bench/speed))"));
     }
 
     #[test]
     fn nextest_of_nothing_and_everything() {
-        assert_eq!(nextest(&selection(vec![])), "none()");
-        let mut all = selection(vec![test("a", "x")]);
+        let mut nothing = selection();
+        nothing.selected.clear();
+        for binary in nothing.binaries.values_mut() {
+            binary.open = false;
+        }
+        assert_eq!(nextest(&nothing), "none()");
+        let mut all = selection();
         all.run_all = true;
         assert_eq!(nextest(&all), "all()");
+        let mut every = selection();
+        every.binaries.clear();
+        assert_eq!(nextest(&every), "all()");
+    }
+
+    #[test]
+    fn nextest_config_holds_the_filterset_as_a_toml_string() {
+        let mut s = selection();
+        let b = s.binaries.get_mut("b").unwrap();
+        b.open = true;
+        b.tests.push(known("case(\"q\", 1)", false));
+        let config = nextest_config(&s, "hourglass");
+        assert!(config.contains("[profile.hourglass]\n"), "{config}");
+        assert!(config.contains("[profile.hourglass.junit]\npath = \"junit.xml\"\n"));
+        let line = config
+            .lines()
+            .find(|line| line.starts_with("default-filter = "))
+            .unwrap();
+        // Quotes and backslashes are escaped for TOML.
+        assert!(
+            line.contains(r#"test(/^case\\(\"q\"\\x2C 1\\)$/)"#),
+            "{line}"
+        );
+        assert_eq!(toml_key("a.b"), "\"a.b\"");
     }
 
     #[test]
@@ -283,11 +484,15 @@ mod tests {
         assert_eq!(matcher("a::b"), "=a::b");
         assert_eq!(matcher("case(1, 2)"), r"/^case\(1\x2C 2\)$/");
         assert_eq!(matcher("a/b c"), r"/^a/b c$/".replace("a/b", r"a\x2Fb"));
+        assert_eq!(prefix_matcher("t"), "/^t::/");
     }
 
     #[test]
     fn list_prints_one_test_a_line() {
-        let s = selection(vec![test("a", "x::one"), test("b::bench/speed", "")]);
+        let s = Selection {
+            selected: vec![test("a", "x::one"), test("b::bench/speed", "")],
+            ..Selection::default()
+        };
         assert_eq!(list(&s), "a x::one\nb::bench/speed\n");
     }
 

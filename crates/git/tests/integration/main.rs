@@ -1,6 +1,7 @@
 //! hourglass-git against real repositories made with the git CLI in
 //! temporary directories.
 
+mod activity;
 mod changes;
 mod patch;
 mod repo;

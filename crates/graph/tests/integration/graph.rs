@@ -40,7 +40,11 @@ fn affected(graph: &Graph, changed: &[hourglass_graph::ItemId]) -> BTreeSet<Stri
 }
 
 /// `(binary id, test name, ignored)` of every test `cargo nextest list` finds in `dir`.
-fn nextest_list(dir: &Path, target_dir: &Path, args: &[&str]) -> BTreeSet<(String, String, bool)> {
+pub(crate) fn nextest_list(
+    dir: &Path,
+    target_dir: &Path,
+    args: &[&str],
+) -> BTreeSet<(String, String, bool)> {
     let mut list = Command::new("cargo");
     list.args(["nextest", "list", "--message-format", "json"])
         .args(args)
@@ -70,7 +74,10 @@ fn nextest_list(dir: &Path, target_dir: &Path, args: &[&str]) -> BTreeSet<(Strin
     tests
 }
 
-fn graph_tests(graph: &Graph, packages: Option<&[&str]>) -> BTreeSet<(String, String, bool)> {
+pub(crate) fn graph_tests(
+    graph: &Graph,
+    packages: Option<&[&str]>,
+) -> BTreeSet<(String, String, bool)> {
     graph
         .tests()
         .iter()
@@ -273,6 +280,7 @@ fn a_warm_build_reads_every_file_from_the_cache_and_agrees_with_the_cold_one() {
     let cache = tempfile::tempdir().unwrap();
     let options = BuildOptions {
         cache_dir: Some(cache.path().to_path_buf()),
+        source: None,
     };
     let cold = Graph::build(&fixture("graph-basic"), &options).unwrap();
     let warm = Graph::build(&fixture("graph-basic"), &options).unwrap();
@@ -280,6 +288,93 @@ fn a_warm_build_reads_every_file_from_the_cache_and_agrees_with_the_cold_one() {
     assert_eq!(warm.stats().cache_hits, warm.stats().files);
     assert_eq!(cold.to_json()["edges"], warm.to_json()["edges"]);
     assert_eq!(cold.tests(), warm.tests());
+}
+
+/// A tree of files held in memory, under a root that does not exist on disk.
+#[derive(Debug)]
+struct InMemory {
+    files: std::collections::BTreeMap<PathBuf, Vec<u8>>,
+    ids: bool,
+}
+
+impl InMemory {
+    /// Every file under `dir` on disk, moved under `root`.
+    fn copy_of(dir: &Path, root: &Path, ids: bool) -> InMemory {
+        let mut files = std::collections::BTreeMap::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(current) = stack.pop() {
+            for entry in std::fs::read_dir(&current).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let relative = path.strip_prefix(dir).unwrap();
+                    files.insert(root.join(relative), std::fs::read(&path).unwrap());
+                }
+            }
+        }
+        InMemory { files, ids }
+    }
+}
+
+impl hourglass_graph::SourceTree for InMemory {
+    fn read_into(&self, path: &Path, into: &mut Vec<u8>) -> bool {
+        self.files
+            .get(path)
+            .map(|bytes| into.extend_from_slice(bytes))
+            .is_some()
+    }
+    fn content_id(&self, path: &Path) -> Option<[u8; 20]> {
+        let bytes = self.files.get(path).filter(|_| self.ids)?;
+        Some(blake3::hash(bytes).as_bytes()[..20].try_into().unwrap())
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        self.files.contains_key(path)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        self.files
+            .keys()
+            .any(|file| file.starts_with(path) && file != path)
+    }
+    fn read_dir(&self, path: &Path) -> Option<Vec<(String, bool)>> {
+        if !self.is_dir(path) {
+            return None;
+        }
+        let mut entries: Vec<(String, bool)> = self
+            .files
+            .keys()
+            .filter_map(|file| {
+                let rest = file.strip_prefix(path).ok()?;
+                let mut parts = rest.components();
+                let first = parts.next()?.as_os_str().to_string_lossy().into_owned();
+                Some((first, parts.next().is_some()))
+            })
+            .collect();
+        entries.dedup();
+        Some(entries)
+    }
+}
+
+#[test]
+fn a_graph_read_from_another_source_is_the_graph_of_the_same_files_on_disk() {
+    let on_disk = Graph::build(&fixture("safety-shapes"), &BuildOptions::default()).unwrap();
+    let root = Path::new("/nonexistent/hourglass-source-test");
+    for ids in [false, true] {
+        let cache = tempfile::tempdir().unwrap();
+        let source = InMemory::copy_of(&fixture("safety-shapes"), root, ids);
+        let options = BuildOptions {
+            cache_dir: Some(cache.path().to_path_buf()),
+            source: Some(std::sync::Arc::new(source)),
+        };
+        let cold = Graph::build(root, &options).unwrap();
+        let warm = Graph::build(root, &options).unwrap();
+        for graph in [&cold, &warm] {
+            assert_eq!(graph.tests(), on_disk.tests());
+            assert_eq!(graph.to_json()["edges"], on_disk.to_json()["edges"]);
+            assert_eq!(graph.to_json()["packages"], on_disk.to_json()["packages"]);
+        }
+        assert_eq!(warm.stats().cache_hits, warm.stats().files, "ids: {ids}");
+    }
 }
 
 #[test]

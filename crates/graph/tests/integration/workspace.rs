@@ -404,6 +404,174 @@ fn this_repository_matches_cargo_metadata() {
     assert_matches_cargo_metadata(&repo_root());
 }
 
+/// Edges between members in `cargo metadata`'s resolve graph (which applies `[patch]` and
+/// `[replace]`): member → (dependency member, in-code name, kind, platform), sorted. Run from
+/// `root` so that its `.cargo/config.toml` counts.
+fn resolved_member_edges(
+    root: &Path,
+) -> BTreeMap<String, Vec<(String, String, String, Option<String>)>> {
+    let output = cargo()
+        .current_dir(root)
+        .args(["metadata", "--offline", "--format-version", "1"])
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo metadata failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let metadata: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let members: BTreeSet<&str> = metadata["workspace_members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap())
+        .collect();
+    let name_of: BTreeMap<&str, &str> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    let mut edges = BTreeMap::new();
+    for node in metadata["resolve"]["nodes"].as_array().unwrap() {
+        let id = node["id"].as_str().unwrap();
+        if !members.contains(id) {
+            continue;
+        }
+        let mut list = Vec::new();
+        for dep in node["deps"].as_array().unwrap() {
+            let pkg = dep["pkg"].as_str().unwrap();
+            if !members.contains(pkg) {
+                continue;
+            }
+            for kind in dep["dep_kinds"].as_array().unwrap() {
+                list.push((
+                    name_of[pkg].to_owned(),
+                    dep["name"].as_str().unwrap().to_owned(),
+                    kind["kind"].as_str().unwrap_or("normal").to_owned(),
+                    kind["target"].as_str().map(str::to_owned),
+                ));
+            }
+        }
+        list.sort();
+        edges.insert(name_of[id].to_owned(), list);
+    }
+    edges
+}
+
+fn loaded_member_edges(
+    loaded: &Workspace,
+) -> BTreeMap<String, Vec<(String, String, String, Option<String>)>> {
+    loaded
+        .packages
+        .iter()
+        .map(|package| {
+            let mut list: Vec<_> = package
+                .dependencies
+                .iter()
+                .map(|dep| {
+                    (
+                        loaded.package(dep.package).name.clone(),
+                        dep.name.clone(),
+                        kind_name(dep.kind).to_owned(),
+                        dep.target.clone(),
+                    )
+                })
+                .collect();
+            list.sort();
+            list.dedup();
+            (package.name.clone(), list)
+        })
+        .collect()
+}
+
+#[test]
+fn patched_registry_dependencies_are_member_edges_as_in_cargo_metadata() {
+    let root = fixture("manifest-patched");
+    let loaded = workspace::load(&root).unwrap();
+    let expected = resolved_member_edges(&root);
+    assert_eq!(loaded_member_edges(&loaded), expected);
+    // The fixture has what it is for: edges through `[patch.crates-io]`, through a patched
+    // registry index URL, a renamed patched dependency, and a path dependency on a package
+    // `members` does not list.
+    let app = &expected["app"];
+    for edge in [
+        ("core-lib", "core_lib", "normal"),
+        ("core-lib", "core_lib", "build"),
+        ("legacy", "legacy", "dev"),
+        ("widgets", "widgets", "normal"),
+        ("helper", "helper", "normal"),
+    ] {
+        assert!(
+            app.iter()
+                .any(|(p, n, k, _)| (p.as_str(), n.as_str(), k.as_str()) == edge),
+            "{edge:?} in {app:?}"
+        );
+    }
+    assert_eq!(expected["widgets"][0].1, "base");
+    let manifest = fs::read_to_string(root.join("app/Cargo.toml")).unwrap();
+    assert!(
+        !manifest.contains("path = \"../core\""),
+        "app names core-lib by version only"
+    );
+    let app = loaded.package(loaded.package_by_name("app").unwrap());
+    assert!(
+        app.external_dependencies.is_empty(),
+        "{:?}",
+        app.external_dependencies
+    );
+}
+
+#[test]
+fn replaced_registry_dependencies_are_member_edges_as_in_cargo_metadata() {
+    let root = fixture("manifest-replaced");
+    let loaded = workspace::load(&root).unwrap();
+    let expected = resolved_member_edges(&root);
+    assert_eq!(
+        expected["app"],
+        [(
+            "legacy".to_owned(),
+            "legacy".to_owned(),
+            "normal".to_owned(),
+            None
+        )]
+    );
+    assert_eq!(loaded_member_edges(&loaded), expected);
+}
+
+#[test]
+fn patches_apply_only_to_their_source() {
+    let dir = TempDir::new("patch-sources");
+    dir.write(
+        "Cargo.toml",
+        "[workspace]\nmembers = [\"a\", \"b\", \"c\"]\n\n[patch.'https://example.com/git/b.git']\nb = { path = \"b\" }\n\n[patch.crates-io]\nc = { path = \"c\" }\n",
+    );
+    for name in ["b", "c"] {
+        dir.write(
+            &format!("{name}/Cargo.toml"),
+            &format!("[package]\nname = \"{name}\"\nversion = \"1.0.0\"\n"),
+        );
+        dir.write(&format!("{name}/src/lib.rs"), "");
+    }
+    // `b` from git (patched, the URL spelled differently), `c` from another registry (not
+    // patched: `[patch.crates-io]` is for crates.io only).
+    dir.write(
+        "a/Cargo.toml",
+        "[package]\nname = \"a\"\nversion = \"0.1.0\"\n\n[dependencies]\nb = { git = \"https://EXAMPLE.com/git/b/\" }\nc = { version = \"1\", registry = \"internal\" }\n",
+    );
+    dir.write("a/src/lib.rs", "");
+    let loaded = workspace::load(dir.path()).unwrap();
+    let a = loaded.package(loaded.package_by_name("a").unwrap());
+    let members: Vec<&str> = a
+        .dependencies
+        .iter()
+        .map(|dep| loaded.package(dep.package).name.as_str())
+        .collect();
+    assert_eq!(members, ["b"]);
+    assert_eq!(a.external_dependencies, ["c"]);
+}
+
 #[test]
 fn package_only_root_matches_cargo_metadata() {
     let dir = TempDir::new("solo");
@@ -628,18 +796,31 @@ fn missing_member_is_an_error() {
     }
 }
 
-/// `Cargo.lock` of this repository against `cargo tree --invert`.
+/// `Cargo.lock` against `cargo tree --invert`, on `fixtures/workspaces/lockfile-vendored`: its
+/// external crates come from `vendor/` (a directory source), so cargo resolves it offline with
+/// an empty registry cache. It has a platform-specific dependency (`cfg(windows)`), dev and build
+/// dependencies, crates shared by several dependents, and a member (`core-lib`, patched into the
+/// workspace) reached through external crates.
 mod lockfile {
     use std::collections::BTreeSet;
     use std::fs;
+    use std::path::PathBuf;
 
     use hourglass_graph::lockfile::{affected_members, changed_lock_packages, reverse_closure};
     use hourglass_graph::workspace;
 
-    use super::{cargo, repo_root};
+    use super::{cargo, fixture, repo_root};
+
+    fn vendored() -> PathBuf {
+        fixture("lockfile-vendored")
+    }
+
+    fn lock_of(root: &std::path::Path) -> String {
+        fs::read_to_string(root.join("Cargo.lock")).expect("Cargo.lock is readable")
+    }
 
     fn repo_lock() -> String {
-        fs::read_to_string(repo_root().join("Cargo.lock")).expect("Cargo.lock is readable")
+        lock_of(&repo_root())
     }
 
     /// Names locked at exactly one version, every `step`-th of them.
@@ -661,9 +842,11 @@ mod lockfile {
             .collect()
     }
 
-    /// Package names that depend on `name`, and `name` itself, as cargo sees them.
-    fn cargo_tree_inverted(name: &str) -> BTreeSet<String> {
+    /// Package names that depend on `name`, and `name` itself, as cargo sees them. Run from the
+    /// workspace root so that its `.cargo/config.toml` (the vendored source) applies.
+    fn cargo_tree_inverted(root: &std::path::Path, name: &str) -> BTreeSet<String> {
         let output = cargo()
+            .current_dir(root)
             .args([
                 "tree",
                 "--offline",
@@ -679,8 +862,7 @@ mod lockfile {
                 "--prefix",
                 "none",
             ])
-            .args(["--no-dedupe", "--invert", name, "--manifest-path"])
-            .arg(repo_root().join("Cargo.toml"))
+            .args(["--no-dedupe", "--invert", name])
             .output()
             .expect("cargo runs");
         assert!(
@@ -701,13 +883,15 @@ mod lockfile {
     /// the closure may be wider than what cargo builds, never narrower.
     #[test]
     fn lockfile_changes_reach_every_dependent_cargo_tree_finds() {
-        let lock = repo_lock();
-        let loaded = workspace::load(&repo_root()).unwrap();
-        let sample = sample_of_single_version_names(&lock, 40);
-        assert!(sample.len() >= 3, "sample too small: {sample:?}");
+        let root = vendored();
+        let lock = lock_of(&root);
+        let loaded = workspace::load(&root).unwrap();
+        let sample = sample_of_single_version_names(&lock, 1);
+        assert!(sample.len() >= 8, "sample too small: {sample:?}");
         let mut members_reached = 0;
+        let mut through_externals = false;
         for name in sample {
-            let cargo = cargo_tree_inverted(&name);
+            let cargo = cargo_tree_inverted(&root, &name);
 
             let closure: BTreeSet<String> = reverse_closure(&lock, std::slice::from_ref(&name))
                 .unwrap()
@@ -736,8 +920,13 @@ mod lockfile {
                 "bumping {name} missed members {missed:?}"
             );
             members_reached += expected.len();
+            through_externals |= name == "core-lib" && expected.contains("app");
         }
         assert!(members_reached > 0, "the sample reaches no member");
+        assert!(
+            through_externals,
+            "core-lib reaches app through external crates only"
+        );
         assert!(
             affected_members(&loaded, Some(&lock), Some(&lock))
                 .unwrap()

@@ -44,8 +44,8 @@ use postgres::{Client, Row, Transaction};
 
 use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
 use crate::{
-    ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome, Producer,
-    ResultFilter, RunInfo, RunSummary, StoreError, StoredFile, VisitError, derive_run_id,
+    ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome, KeepOutput,
+    Producer, ResultFilter, RunInfo, RunSummary, StoreError, StoredFile, VisitError, derive_run_id,
     timestamp_millis,
 };
 
@@ -57,6 +57,8 @@ pub struct PgStore {
     client: RefCell<Client>,
     /// The URL without its password.
     display: String,
+    /// Whose output ingests keep.
+    keep_output: KeepOutput,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -130,6 +132,7 @@ impl PgStore {
         Ok(Self {
             client: RefCell::new(client),
             display: target.display,
+            keep_output: KeepOutput::default(),
         })
     }
 
@@ -649,6 +652,10 @@ fn now_rfc3339() -> (String, i64) {
 }
 
 impl HistoryStore for PgStore {
+    fn set_keep_output(&mut self, keep_output: KeepOutput) {
+        self.keep_output = keep_output;
+    }
+
     fn ingest_file(
         &mut self,
         run: &RunMeta,

@@ -3,11 +3,13 @@
 //! `.ci/postgres`). The store suite is written once, generic over the
 //! backend, and runs against both.
 
+mod ci_jobs;
 mod concurrency;
 mod copying;
 mod ingest;
 mod migrations;
 mod pg;
+mod prune;
 mod reading;
 mod round_trip;
 mod support;
@@ -34,6 +36,7 @@ store_suite! {
     ],
     round_trip: [
         ingest_then_export_returns_what_went_in,
+        by_default_only_a_pass_loses_its_output_and_counts_it,
         single_attempts_round_trip_whether_or_not_the_result_implies_them,
     ],
     concurrency: [eight_writers_with_their_own_connections_lose_nothing],

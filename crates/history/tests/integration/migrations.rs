@@ -17,23 +17,41 @@ fn seed(store: &SqliteStore, at: i64) {
             [],
         )
         .unwrap();
-    connection
-        .execute(
-            "INSERT INTO tests (id, suite, classname, name) VALUES (1, 'suite', 'c', 'old')",
-            [],
-        )
-        .unwrap();
+    if at >= 3 {
+        connection
+            .execute_batch(
+                "INSERT INTO classes (id, suite, classname) VALUES (1, 'suite', 'c');
+                 INSERT INTO tests (id, class, name) VALUES (1, 1, 'old');",
+            )
+            .unwrap();
+    } else {
+        connection
+            .execute(
+                "INSERT INTO tests (id, suite, classname, name) VALUES (1, 'suite', 'c', 'old')",
+                [],
+            )
+            .unwrap();
+    }
     let run_ts = if at >= 2 { ", run_ts" } else { "" };
     let run_ts_value = if at >= 2 { ", 1767600000000" } else { "" };
+    let id = if at >= 3 { "id, " } else { "" };
+    let id_value = if at >= 3 { "4294967297, " } else { "" };
     connection
         .execute(
             &format!(
-                "INSERT INTO results (run, test, status, duration_s, attempt_count{run_ts})
-                 VALUES (1, 1, 'failed', 1.5, 0{run_ts_value})"
+                "INSERT INTO results ({id}run, test, status, duration_s, attempt_count, message, output{run_ts})
+                 VALUES ({id_value}1, 1, 'failed', 1.5, 0, ?1, ?2{run_ts_value})"
             ),
-            [],
+            [OLD_MESSAGE, &old_output()],
         )
         .unwrap();
+}
+
+const OLD_MESSAGE: &str = "expected: <42> but was: <41>";
+
+/// Long enough to be compressed by migration 5.
+fn old_output() -> String {
+    "\tat com.example.Old.check(Old.java:7)\n".repeat(50)
 }
 
 #[test]
@@ -82,6 +100,30 @@ fn every_earlier_version_migrates_to_the_latest_and_keeps_its_data() {
         assert_eq!(seen.len(), expected_old + 1, "from {at}: {seen:?}");
         if at >= 1 {
             assert_eq!(seen[0], ("old-run".to_owned(), Outcome::Failed));
+            // Its message and output moved into blobs and read back.
+            let old = exported(&store)
+                .into_iter()
+                .find(|row| row.run.run_id == "old-run")
+                .unwrap()
+                .result;
+            assert_eq!(old.message.as_deref(), Some(OLD_MESSAGE), "from {at}");
+            assert_eq!(old.output, Some(old_output()), "from {at}");
+            let inline: i64 = store
+                .connection()
+                .query_row(
+                    "SELECT count(*) FROM results WHERE message IS NOT NULL OR output IS NOT NULL",
+                    [],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert_eq!(inline, 0, "from {at}");
+            let compressed: i64 = store
+                .connection()
+                .query_row("SELECT count(*) FROM blobs WHERE codec = 1", [], |row| {
+                    row.get(0)
+                })
+                .unwrap();
+            assert_eq!(compressed, 1, "from {at}");
         }
         assert_eq!(
             seen.last().unwrap(),

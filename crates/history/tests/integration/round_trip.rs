@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use hourglass_history::{FileIngest, HistoryStore, IngestOutcome};
+use hourglass_history::{FileIngest, HistoryStore, IngestOutcome, KeepOutput};
 use hourglass_model::{Attempt, AttemptOutcome, Outcome, Property, TestKey, TestResult};
 use proptest::prelude::*;
 
@@ -84,6 +84,7 @@ pub fn ingest_then_export_returns_what_went_in<B: Backend>(test: &str) {
     let Some(mut fresh) = B::fresh(test) else {
         return;
     };
+    fresh.store.set_keep_output(KeepOutput::All);
     let store = std::cell::RefCell::new(&mut fresh.store);
     let case = std::cell::Cell::new(0u32);
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(48));
@@ -131,6 +132,61 @@ pub fn ingest_then_export_returns_what_went_in<B: Backend>(test: &str) {
                     prop_assert_eq!(&row.run.run_id, &run_id);
                     prop_assert_eq!(row.run.commit.clone(), Some(format!("commit-of-{run_id}")));
                     prop_assert_eq!(Some(&row.result), unique.get(&row.result.key));
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+}
+
+/// By default a pass's output is dropped and counted, on every store.
+pub fn by_default_only_a_pass_loses_its_output_and_counts_it<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = std::cell::RefCell::new(&mut fresh.store);
+    let case = std::cell::Cell::new(0u32);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(24));
+    runner
+        .run(
+            &proptest::collection::vec(test_result(), 0..20),
+            |results| {
+                case.set(case.get() + 1);
+                let mut store = store.borrow_mut();
+                let unique: BTreeMap<TestKey, TestResult> = results
+                    .into_iter()
+                    .map(|result| (result.key.clone(), result))
+                    .collect();
+                let run_id = format!("keep-{}", case.get());
+                let meta = run(&run_id, "2026-03-01T10:00:00Z");
+                let file = FileIngest {
+                    path: "generated.xml".into(),
+                    content_hash: [9; 32],
+                };
+                store
+                    .ingest_file(&meta, &file, &mut |sink| {
+                        for result in unique.values() {
+                            sink(result)?;
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                let mut exported = Vec::new();
+                store
+                    .for_each_run_export(&run_id, &mut |row| {
+                        exported.push(row.result);
+                        Ok(())
+                    })
+                    .unwrap();
+                prop_assert_eq!(exported.len(), unique.len());
+                for result in exported {
+                    let mut expected = unique[&result.key].clone();
+                    if expected.outcome == Outcome::Passed
+                        && let Some(output) = expected.output.take()
+                    {
+                        expected.output_dropped_bytes += output.len() as u64;
+                    }
+                    prop_assert_eq!(result, expected);
                 }
                 Ok(())
             },

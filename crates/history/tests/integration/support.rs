@@ -193,3 +193,15 @@ macro_rules! store_suite {
         }
     };
 }
+
+/// Rows in a table of a SQLite store.
+pub fn count(store: &SqliteStore, table: &str) -> i64 {
+    Sqlite::count(store, table)
+}
+
+/// A fresh SQLite store in a temporary directory.
+pub fn temp_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = SqliteStore::open(&dir.path().join("nested/dir/history.db")).expect("open store");
+    (dir, store)
+}

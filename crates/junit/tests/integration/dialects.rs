@@ -360,3 +360,56 @@ fn bare_testsuite_root_and_testcase_directly_under_testsuites() {
     assert_eq!(summary.suites, 0);
     assert_eq!(results[0].key.suite, "");
 }
+
+fn real(runner: &str, file: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/junit")
+        .join(runner)
+        .join(file)
+}
+
+#[test]
+fn junitlauncher_aborted_assumption_is_skipped_with_its_message() {
+    let (results, _) = read_all(
+        &real("junitlauncher", "legacy-xml.xml"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    let aborted = named(&results, "assumptionFails()");
+    assert_eq!(aborted.outcome, Outcome::Skipped);
+    assert_eq!(
+        aborted.message.as_deref(),
+        Some("Assumption failed: needs a database")
+    );
+    assert_eq!(attempt_outcomes(aborted), [AttemptOutcome::Skipped]);
+    assert_eq!(
+        aborted.attempts[0].failure_type.as_deref(),
+        Some("org.opentest4j.TestAbortedException")
+    );
+}
+
+#[test]
+fn ctest_disabled_and_notrun_statuses_are_skipped() {
+    let (results, _) =
+        read_all(&real("ctest", "output-junit.xml"), &ReadOptions::default()).unwrap();
+    assert_eq!(named(&results, "disabled_test").outcome, Outcome::Skipped);
+    let skipped = named(&results, "skipped_by_code");
+    assert_eq!(skipped.outcome, Outcome::Skipped);
+    assert_eq!(skipped.message.as_deref(), Some("SKIP_RETURN_CODE=77"));
+    assert_eq!(named(&results, "passes").outcome, Outcome::Passed);
+    assert_eq!(named(&results, "fails").outcome, Outcome::Failed);
+    // A status alone, without a <skipped> element, is enough.
+    let (results, _) = read_str(
+        r#"<testsuite name="(empty)">
+  <testcase name="a" classname="a" time="0" status="disabled"><system-out>Disabled</system-out></testcase>
+  <testcase name="b" classname="b" time="0" status="NotRun"/>
+  <testcase name="c" classname="c" time="3.4e-05" status="run"/>
+</testsuite>"#,
+    )
+    .unwrap();
+    assert_eq!(
+        outcomes(&results),
+        [Outcome::Skipped, Outcome::Skipped, Outcome::Passed]
+    );
+    assert!(approx(named(&results, "c").duration_s, 3.4e-5));
+}

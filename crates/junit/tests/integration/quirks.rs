@@ -16,6 +16,8 @@ fn every_time_notation_is_read_and_unreadable_ones_are_unknown() {
     assert!(approx(time("milliseconds"), 0.012));
     assert!(approx(time("seconds-suffix"), 1.2));
     assert!(approx(time("clock"), 0.69));
+    assert!(approx(time("exponent"), 3.4e-5));
+    assert!(approx(time("exponent-upper"), 150.0));
     assert_eq!(time("empty"), None);
     assert_eq!(time("garbage"), None);
     assert_eq!(time("missing"), None);

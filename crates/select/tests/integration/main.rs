@@ -2,7 +2,9 @@
 //! the graph is built from the files, the change sets name real lines.
 
 mod explain;
+mod listed;
 mod manifests;
+mod packages;
 mod properties;
 mod rules;
 mod selection;

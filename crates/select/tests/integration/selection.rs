@@ -193,9 +193,23 @@ mod tests {
     let selection = run(&graph, vec![modified("crates/gamma/src/lib.rs", 2, 2)]);
     assert_eq!(ids(&selection), ["gamma tests::keeps"]);
     assert!(selection.selected[0].parameterized);
+    // `gamma` changed: its unaffected test is left out, the rest of it runs.
     assert_eq!(
         hourglass_select::output::nextest(&selection),
-        "(binary_id(=gamma) & (test(=tests::keeps) | test(#tests::keeps::*)))"
+        "not (binary_id(=alpha) | binary_id(=beta) | binary_id(=beta::api) \
+         | (binary_id(=gamma) & test(=tests::unrelated)))"
+    );
+    // When `unrelated` alone changes, the parameterised test is left out
+    // with its cases.
+    let line = source.lines().position(|l| l.contains("1 + 1")).unwrap() as u32 + 1;
+    let other = run(
+        &graph,
+        vec![modified("crates/gamma/src/lib.rs", line, line)],
+    );
+    assert_eq!(ids(&other), ["gamma tests::unrelated"]);
+    assert!(
+        hourglass_select::output::nextest(&other)
+            .contains("(binary_id(=gamma) & (test(=tests::keeps) | test(/^tests::keeps::/)))")
     );
     assert!(
         !run(&graph, vec![modified("crates/alpha/src/lib.rs", 2, 2)]).selected[0].parameterized

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Replays the last N first-parent commits of a git repository through `hourglass select` and
+# reports, per commit, how many tests each hourglass binary selects, next to the package-level
+# selection (the tests of the changed files' packages and of their reverse dependencies, from
+# `hourglass select --level package` of the first binary).
+#
+# Usage: benches/replay.sh SOURCE_REPO N WORK_DIR HOURGLASS [BASELINE_HOURGLASS]
+#        benches/replay.sh --table WORK_DIR/replay.tsv   (the table and means of a run so far)
+#
+# Each binary gets its own clone of SOURCE_REPO under WORK_DIR (so each keeps its own warm
+# `.hourglass/cache` across commits); each commit C is checked out and
+# `hourglass select --base C^ --format json` is run in the work tree. Writes WORK_DIR/replay.tsv
+# and prints a Markdown table and the means over the commits that do not run everything.
+# Needs git and jq.
+set -euo pipefail
+
+# A run_all selection counts as every test.
+table() {
+    awk -F'\t' '
+function n(all, selected, total) { return all == "true" ? total : selected }
+NR == 1 { next }
+{
+    p = n($3, $4, $2); a = n($5, $6, $2); b = ($9 == "-") ? "-" : n($8, $9, $2)
+    printf "| %s | %d | %d | %d | %s |\n", $1, $2, p, a, b
+    rows++
+    if ($3 != "true" && $5 != "true") { k++; sp += p; sa += a; if (b != "-") sb += b }
+    if (a > p) above++
+    if (b != "-" && b > p) base_above++
+}
+BEGIN { print "| commit | tests | package level | selected | selected (baseline) |"; print "|---|---:|---:|---:|---:|" }
+END {
+    printf "\n%d commits; %d do not run everything: mean package level %.1f, mean selected %.1f (%.2fx), mean baseline %.1f (%.2fx). Commits above the package level: %d (baseline: %d).\n", rows, k, sp / k, sa / k, sa / sp, sb / k, sb / sp, above + 0, base_above + 0
+}' "$1"
+}
+
+if [ "${1:-}" = "--table" ] && [ $# -eq 2 ]; then
+    table "$2"
+    exit 0
+fi
+if [ $# -lt 4 ]; then
+    sed -n '2,16p' "$0"
+    exit 2
+fi
+source_repo=$1
+count=$2
+work=$3
+hourglass=$(realpath "$4")
+baseline=${5:+$(realpath "$5")}
+
+mkdir -p "$work"
+clone() {
+    local dir=$work/$1
+    if [ ! -d "$dir/.git" ]; then
+        git -c init.defaultBranch=main clone -q "$source_repo" "$dir"
+    fi
+    echo "$dir"
+}
+after_repo=$(clone after)
+before_repo=""
+if [ -n "$baseline" ]; then
+    before_repo=$(clone before)
+fi
+
+# `run_all total selected` of one selection.
+select_counts() {
+    local repo=$1 binary=$2 commit=$3
+    shift 3
+    (cd "$repo" && "$binary" select --base "$commit^" --format json "$@" 2>/dev/null || true) |
+        jq -r '"\(.run_all) \(.total_tests) \(.selected | length)"' 2>/dev/null || echo "error 0 0"
+}
+
+tsv=$work/replay.tsv
+printf 'commit\ttotal\tpackage_run_all\tpackage\tafter_run_all\tafter\tafter_s\tbefore_run_all\tbefore\tbefore_s\n' >"$tsv"
+for commit in $(git -C "$source_repo" rev-list --first-parent -n "$count" HEAD | tac); do
+    git -C "$after_repo" -c advice.detachedHead=false checkout -q --detach "$commit"
+    start=$(date +%s.%N)
+    read -r after_all total after < <(select_counts "$after_repo" "$hourglass" "$commit")
+    after_s=$(echo "$(date +%s.%N) - $start" | bc)
+    read -r package_all _ package < <(select_counts "$after_repo" "$hourglass" "$commit" --level package)
+    before_all="-" before="-" before_s="-"
+    if [ -n "$before_repo" ]; then
+        git -C "$before_repo" -c advice.detachedHead=false checkout -q --detach "$commit"
+        start=$(date +%s.%N)
+        read -r before_all _ before < <(select_counts "$before_repo" "$baseline" "$commit")
+        before_s=$(echo "$(date +%s.%N) - $start" | bc)
+    fi
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\n' "${commit:0:10}" "$total" "$package_all" \
+        "$package" "$after_all" "$after" "$after_s" "$before_all" "$before" "$before_s" | tee -a "$tsv" >&2
+done
+
+table "$tsv"

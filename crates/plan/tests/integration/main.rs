@@ -1,0 +1,5 @@
+//! Integration tests of hourglass-plan.
+
+mod plan;
+mod simulation;
+mod trend;
