@@ -42,6 +42,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row, Transaction};
 
+use crate::blobs::{self, Encoder};
 use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
 use crate::{
     ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome, KeepOutput,
@@ -76,38 +77,63 @@ const STAGING: &str = "CREATE TEMPORARY TABLE hourglass_staging (
     name                  text NOT NULL,
     status                text NOT NULL,
     duration_s            double precision,
-    message               text,
+    message_hash          bytea,
+    message_codec         integer,
+    message_data          bytea,
     failure_type          text,
     file                  text,
     line                  bigint,
-    output                text,
+    output_hash           bytea,
+    output_codec          integer,
+    output_data           bytea,
     output_dropped_bytes  bigint NOT NULL,
     attempt_count         integer NOT NULL,
     attempts              text,
     properties            text
 ) ON COMMIT DELETE ROWS";
 
-const STAGING_TYPES: [Type; 15] = [
+const STAGING_TYPES: [Type; 19] = [
     Type::INT4,
     Type::TEXT,
     Type::TEXT,
     Type::TEXT,
     Type::TEXT,
     Type::FLOAT8,
-    Type::TEXT,
+    Type::BYTEA,
+    Type::INT4,
+    Type::BYTEA,
     Type::TEXT,
     Type::TEXT,
     Type::INT8,
-    Type::TEXT,
+    Type::BYTEA,
+    Type::INT4,
+    Type::BYTEA,
     Type::INT8,
     Type::INT4,
     Type::TEXT,
     Type::TEXT,
 ];
 
-/// The stored columns of a result, in the order [`decode`] reads them.
-const RESULT_COLUMNS: &str = "status, duration_s, message, failure_type, file, line, output, \
-     output_dropped_bytes, attempt_count, attempts, properties";
+/// The stored columns of a result, as written.
+const RESULT_COLUMNS: &str = "status, duration_s, message_blob, failure_type, file, line, \
+     output_blob, output_dropped_bytes, attempt_count, attempts, properties";
+
+/// A stored result `r` as [`decode`] reads it, with [`BLOB_JOINS`]: texts
+/// as codec and bytes, from `blobs`, or inline as schema version 2 wrote
+/// them.
+const READ_RESULTS: &str = "r.status, r.duration_s, coalesce(mb.codec, 0), \
+     coalesce(mb.data, convert_to(r.message, 'UTF8')), r.failure_type, r.file, r.line, \
+     coalesce(ob.codec, 0), coalesce(ob.data, convert_to(r.output, 'UTF8')), \
+     r.output_dropped_bytes, r.attempt_count, r.attempts, r.properties";
+
+/// The blobs of a result `r`'s message and output.
+const BLOB_JOINS: &str = "LEFT JOIN blobs mb ON mb.id = r.message_blob \
+     LEFT JOIN blobs ob ON ob.id = r.output_blob";
+
+/// A staged result `s` as [`decode`] reads it.
+const READ_STAGING: &str = "s.status, s.duration_s, s.message_codec, s.message_data, \
+     s.failure_type, s.file, s.line, s.output_codec, s.output_data, s.output_dropped_bytes, \
+     s.attempt_count, s.attempts, s.properties";
 
 /// Staging rows joined to their test ids.
 const KEYED_STAGING: &str = "hourglass_staging s \
@@ -195,19 +221,23 @@ impl PgStore {
         run_ts: i64,
         run_existed: bool,
         path: &str,
+        keep_output: KeepOutput,
         produce: &mut Producer<'_>,
     ) -> Result<u64, StoreError> {
         let mut results = 0u64;
+        let mut encoder = Encoder::new()?;
         let mut store_failure: Option<StoreError> = None;
         {
             let copy = transaction.copy_in(
-                "COPY hourglass_staging (seq, suite, classname, name, status, duration_s, message, \
-                 failure_type, file, line, output, output_dropped_bytes, attempt_count, attempts, \
-                 properties) FROM STDIN BINARY",
+                "COPY hourglass_staging (seq, suite, classname, name, status, duration_s, \
+                 message_hash, message_codec, message_data, failure_type, file, line, \
+                 output_hash, output_codec, output_data, output_dropped_bytes, attempt_count, \
+                 attempts, properties) FROM STDIN BINARY",
             )?;
             let mut writer = BinaryCopyInWriter::new(copy, &STAGING_TYPES);
             let produced = produce(&mut |result| {
-                let written = write_staging(&mut writer, results, result);
+                let written =
+                    write_staging(&mut writer, &mut encoder, keep_output, results, result);
                 match written {
                     Ok(()) => {
                         results += 1;
@@ -240,6 +270,15 @@ impl PgStore {
                  SELECT DISTINCT c.id, s.name FROM hourglass_staging s
                  JOIN classes c ON c.suite = s.suite AND c.classname = s.classname
                  ORDER BY 1, 2 ON CONFLICT DO NOTHING;
+             INSERT INTO blobs (hash, codec, data)
+                 SELECT DISTINCT ON (hash) hash, codec, data FROM (
+                     SELECT message_hash, message_codec, message_data FROM hourglass_staging
+                         WHERE message_hash IS NOT NULL
+                     UNION ALL
+                     SELECT output_hash, output_codec, output_data FROM hourglass_staging
+                         WHERE output_hash IS NOT NULL
+                 ) texts (hash, codec, data)
+                 ORDER BY hash ON CONFLICT (hash) DO NOTHING;
              ANALYZE hourglass_staging;",
         )?;
         // Tests seen twice in the file, or already stored for the run:
@@ -267,13 +306,12 @@ impl PgStore {
         transaction.execute(
             &format!(
                 "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
-                 SELECT $1, t.id, $2, {} FROM {KEYED_STAGING} \
-                 WHERE NOT EXISTS (SELECT 1 FROM unnest($3::int8[]) m (id) WHERE m.id = t.id)",
-                RESULT_COLUMNS
-                    .split(", ")
-                    .map(|column| format!("s.{column}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                 SELECT $1, t.id, $2, s.status, s.duration_s, mb.id, s.failure_type, s.file, \
+                 s.line, ob.id, s.output_dropped_bytes, s.attempt_count, s.attempts, \
+                 s.properties FROM {KEYED_STAGING} \
+                 LEFT JOIN blobs mb ON mb.hash = s.message_hash \
+                 LEFT JOIN blobs ob ON ob.hash = s.output_hash \
+                 WHERE NOT EXISTS (SELECT 1 FROM unnest($3::int8[]) m (id) WHERE m.id = t.id)"
             ),
             &[&run_row, &run_ts, &merged],
         )?;
@@ -299,6 +337,7 @@ impl PgStore {
             ),
             None => now_rfc3339(),
         };
+        let keep_output = self.keep_output;
         let client = self.client.get_mut();
         schema::ensure_partition(client, ts)?;
         let mut transaction = client.transaction()?;
@@ -347,6 +386,7 @@ impl PgStore {
             run_ts,
             existed,
             &file.path,
+            keep_output,
             produce,
         )?;
         let (ingested_at, _) = now_rfc3339();
@@ -402,8 +442,16 @@ impl PgStore {
             return Ok(ImportOutcome::AlreadyThere);
         };
         let run_row: i64 = row.get(0);
-        let results =
-            Self::store_results(&mut transaction, run_row, ts, false, &run.run_id, produce)?;
+        // A copy keeps what the source kept.
+        let results = Self::store_results(
+            &mut transaction,
+            run_row,
+            ts,
+            false,
+            &run.run_id,
+            KeepOutput::All,
+            produce,
+        )?;
         for file in files {
             transaction.execute(
                 "INSERT INTO files (run, content_hash, path, testcases, ingested_at) \
@@ -430,15 +478,11 @@ impl PgStore {
     ) -> Result<(), StoreError> {
         let mut client = self.client.borrow_mut();
         let sql = format!(
-            r#"SELECT c.suite, c.classname, t.name, {}
+            r#"SELECT c.suite, c.classname, t.name, {READ_RESULTS}
                FROM results r JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class
+               {BLOB_JOINS}
                WHERE r.run = $1 AND r.run_ts = $2
-               ORDER BY c.suite COLLATE "C", c.classname COLLATE "C", t.name COLLATE "C""#,
-            RESULT_COLUMNS
-                .split(", ")
-                .map(|column| format!("r.{column}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+               ORDER BY c.suite COLLATE "C", c.classname COLLATE "C", t.name COLLATE "C""#
         );
         let params: [&(dyn ToSql + Sync); 2] = [&run_row, &run_ts];
         let mut rows = client.query_raw(&sql, params)?;
@@ -474,8 +518,20 @@ fn connection_lost(error: &postgres::Error) -> bool {
         .is_some()
 }
 
+/// A text's key, codec and bytes for `blobs`.
+type Encoded<'t> = (Vec<u8>, i32, std::borrow::Cow<'t, [u8]>);
+
+fn encode_text<'t>(encoder: &mut Encoder, text: Option<&'t str>) -> Option<Encoded<'t>> {
+    text.map(|text| {
+        let (codec, data) = encoder.encode(text);
+        (blobs::hash(text).to_vec(), codec as i32, data)
+    })
+}
+
 fn write_staging(
     writer: &mut BinaryCopyInWriter<'_>,
+    encoder: &mut Encoder,
+    keep_output: KeepOutput,
     seq: u64,
     result: &TestResult,
 ) -> Result<(), StoreError> {
@@ -484,7 +540,12 @@ fn write_staging(
         id: seq as i64,
     })?;
     let line = result.line.map(i64::from);
-    let dropped = result.output_dropped_bytes as i64;
+    let (output, dropped_now) = keep_output.apply(result);
+    let dropped = (result.output_dropped_bytes + dropped_now) as i64;
+    let message = encode_text(encoder, result.message.as_deref());
+    let output = encode_text(encoder, output);
+    let (message_hash, message_codec, message_data) = split(message.as_ref());
+    let (output_hash, output_codec, output_data) = split(output.as_ref());
     let attempt_count = result.attempts.len() as i32;
     let attempts = attempts_json(result)?;
     let properties = json_list(&result.properties)?;
@@ -496,17 +557,48 @@ fn write_staging(
         &result.key.name,
         &status,
         &result.duration_s,
-        &result.message,
+        &message_hash,
+        &message_codec,
+        &message_data,
         &result.failure_type,
         &result.file,
         &line,
-        &result.output,
+        &output_hash,
+        &output_codec,
+        &output_data,
         &dropped,
         &attempt_count,
         &attempts,
         &properties,
     ])?;
     Ok(())
+}
+
+/// An encoded text's columns, each `None` when there is no text.
+fn split<'a>(
+    encoded: Option<&'a Encoded<'_>>,
+) -> (Option<&'a [u8]>, Option<i32>, Option<&'a [u8]>) {
+    match encoded {
+        Some((hash, codec, data)) => (Some(hash), Some(*codec), Some(data)),
+        None => (None, None, None),
+    }
+}
+
+/// The id of `text` in `blobs`, stored now if it is new.
+fn intern(
+    transaction: &mut Transaction<'_>,
+    encoder: &mut Encoder,
+    text: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
+    let Some((hash, codec, data)) = encode_text(encoder, text) else {
+        return Ok(None);
+    };
+    let row = transaction.query_one(
+        "INSERT INTO blobs (hash, codec, data) VALUES ($1, $2, $3) \
+         ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id",
+        &[&hash, &codec, &&data[..]],
+    )?;
+    Ok(Some(row.get(0)))
 }
 
 /// Folds the staged results of `tests` (in file order) into what is
@@ -520,14 +612,9 @@ fn merge(
     let mut merged: HashMap<i64, TestResult> = HashMap::new();
     let stored = transaction.query(
         &format!(
-            "SELECT r.test, c.suite, c.classname, t.name, {} FROM results r \
-             JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class \
-             WHERE r.run = $1 AND r.run_ts = $2 AND r.test = ANY($3)",
-            RESULT_COLUMNS
-                .split(", ")
-                .map(|column| format!("r.{column}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "SELECT r.test, c.suite, c.classname, t.name, {READ_RESULTS} FROM results r \
+             JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class {BLOB_JOINS} \
+             WHERE r.run = $1 AND r.run_ts = $2 AND r.test = ANY($3)"
         ),
         &[&run_row, &run_ts, &tests],
     )?;
@@ -541,13 +628,8 @@ fn merge(
     }
     let staged = transaction.query(
         &format!(
-            "SELECT t.id, s.suite, s.classname, s.name, {} FROM {KEYED_STAGING} \
-             WHERE t.id = ANY($1) ORDER BY s.seq",
-            RESULT_COLUMNS
-                .split(", ")
-                .map(|column| format!("s.{column}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "SELECT t.id, s.suite, s.classname, s.name, {READ_STAGING} FROM {KEYED_STAGING} \
+             WHERE t.id = ANY($1) ORDER BY s.seq"
         ),
         &[&tests],
     )?;
@@ -575,7 +657,10 @@ fn merge(
         "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     ))?;
+    let mut encoder = Encoder::new()?;
     for (test, result) in &merged {
+        let message = intern(transaction, &mut encoder, result.message.as_deref())?;
+        let output = intern(transaction, &mut encoder, result.output.as_deref())?;
         transaction.execute(
             &insert,
             &[
@@ -584,11 +669,11 @@ fn merge(
                 &run_ts,
                 &result.outcome.as_str(),
                 &result.duration_s,
-                &result.message,
+                &message,
                 &result.failure_type,
                 &result.file,
                 &result.line.map(i64::from),
-                &result.output,
+                &output,
                 &(result.output_dropped_bytes as i64),
                 &(result.attempts.len() as i32),
                 &attempts_json(result)?,
@@ -604,23 +689,31 @@ fn decode(row: &Row, first: usize, key: TestKey) -> Result<TestResult, StoreErro
     let status: String = row.try_get(first)?;
     let mut result = TestResult::new(key, parse_outcome(&status)?);
     result.duration_s = row.try_get(first + 1)?;
-    result.message = row.try_get(first + 2)?;
-    result.failure_type = row.try_get(first + 3)?;
-    result.file = row.try_get(first + 4)?;
+    result.message = text(row, first + 2)?;
+    result.failure_type = row.try_get(first + 4)?;
+    result.file = row.try_get(first + 5)?;
     result.line = row
-        .try_get::<_, Option<i64>>(first + 5)?
+        .try_get::<_, Option<i64>>(first + 6)?
         .map(|line| line as u32);
-    result.output = row.try_get(first + 6)?;
-    result.output_dropped_bytes = row.try_get::<_, i64>(first + 7)? as u64;
-    let attempt_count: i32 = row.try_get(first + 8)?;
-    let attempts: Option<String> = row.try_get(first + 9)?;
-    let properties: Option<String> = row.try_get(first + 10)?;
+    result.output = text(row, first + 7)?;
+    result.output_dropped_bytes = row.try_get::<_, i64>(first + 9)? as u64;
+    let attempt_count: i32 = row.try_get(first + 10)?;
+    let attempts: Option<String> = row.try_get(first + 11)?;
+    let properties: Option<String> = row.try_get(first + 12)?;
     result.attempts = match (attempts, attempt_count) {
         (None, 1) => implied_attempt(&result).into_iter().collect(),
         (attempts, _) => parse_json_list("attempts", attempts)?,
     };
     result.properties = parse_json_list::<Property>("properties", properties)?;
     Ok(result)
+}
+
+/// A text stored as codec and bytes at columns `at` and `at + 1`.
+fn text(row: &Row, at: usize) -> Result<Option<String>, StoreError> {
+    let codec: Option<i32> = row.try_get(at)?;
+    let data: Option<Vec<u8>> = row.try_get(at + 1)?;
+    data.map(|data| blobs::decode(i64::from(codec.unwrap_or(0)), data))
+        .transpose()
 }
 
 fn run_info(row: &Row, first: usize) -> RunInfo {

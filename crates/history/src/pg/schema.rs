@@ -14,8 +14,13 @@ use postgres::Client;
 use crate::StoreError;
 
 /// The migrations, in order: `MIGRATIONS[k]` takes a database from version
-/// `k` to `k + 1`. Version 1 is the SQLite schema at its version 3.
-pub const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/0001_baseline.sql")];
+/// `k` to `k + 1`. Version 1 is the SQLite schema at its version 3, 2 its
+/// version 4 (`ci_jobs`), 3 its version 5 (`blobs`).
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/0001_baseline.sql"),
+    include_str!("../../migrations/postgres/0002_ci_jobs.sql"),
+    include_str!("../../migrations/postgres/0003_blobs.sql"),
+];
 
 /// The advisory lock that migrations take.
 const MIGRATION_LOCK: i64 = 0x686f_7572_676c_0001;
