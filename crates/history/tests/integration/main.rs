@@ -37,6 +37,7 @@ store_suite! {
     round_trip: [
         ingest_then_export_returns_what_went_in,
         by_default_only_a_pass_loses_its_output_and_counts_it,
+        a_repeated_text_is_stored_once,
         single_attempts_round_trip_whether_or_not_the_result_implies_them,
     ],
     concurrency: [eight_writers_with_their_own_connections_lose_nothing],

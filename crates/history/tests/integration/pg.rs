@@ -187,3 +187,39 @@ fn another_database_on_the_same_server_is_another_history() {
         Err(StoreError::PgNoDatabase { .. })
     ));
 }
+
+#[test]
+fn texts_stored_inline_before_blobs_read_back_after_the_migration() {
+    let Some(database) =
+        TestDatabase::create("pg::texts_stored_inline_before_blobs_read_back_after_the_migration")
+    else {
+        return;
+    };
+    let store = PgStore::open_at_version(database.url(), 2).unwrap();
+    let ts = hourglass_history::timestamp_millis("2026-03-01T10:00:00Z").unwrap();
+    hourglass_history::pg::schema::ensure_partition(&mut store.client(), ts).unwrap();
+    store
+        .client()
+        .execute(
+            "INSERT INTO runs (run_id, timestamp, ts, created_at) \
+             VALUES ('old', '2026-03-01T10:00:00Z', $1, '2026-03-01T10:00:00Z')",
+            &[&ts],
+        )
+        .unwrap();
+    store
+        .client()
+        .batch_execute(
+            "INSERT INTO classes (suite, classname) VALUES ('s', 'c');
+             INSERT INTO tests (class, name) SELECT id, 'n' FROM classes;
+             INSERT INTO results (run, test, run_ts, status, message, output, attempt_count)
+                 SELECT r.id, t.id, r.ts, 'failed', 'boom', 'stdout', 0 FROM runs r, tests t;",
+        )
+        .unwrap();
+    drop(store);
+    let store = PgStore::open(database.url()).unwrap();
+    let rows = crate::support::exported(&store);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].result.message.as_deref(), Some("boom"));
+    assert_eq!(rows[0].result.output.as_deref(), Some("stdout"));
+    assert_eq!(rows[0].result.outcome, Outcome::Failed);
+}

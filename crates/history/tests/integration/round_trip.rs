@@ -219,3 +219,60 @@ pub fn single_attempts_round_trip_whether_or_not_the_result_implies_them<B: Back
         assert_eq!(&row.result, original);
     }
 }
+
+/// A message and an output repeated over runs are stored once each; a rerun
+/// merged into its first attempt is written through the same blobs.
+pub fn a_repeated_text_is_stored_once<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
+    let trace = "\tat com.example.Service.call(Service.java:42)\n".repeat(40);
+    let log = "12:00:01.123 [main] INFO step 3 done\n".repeat(50);
+    let failing = |name: &str| {
+        let mut result = crate::support::result("c", name, Outcome::Failed, 1.0);
+        result.message = Some(trace.clone());
+        result.attempts[0].message = Some(trace.clone());
+        result.output = Some(log.clone());
+        result
+    };
+    for (run_id, name) in [("one", "a.xml"), ("two", "b.xml")] {
+        let results = [failing("x"), failing("y")];
+        crate::support::ingest(
+            store,
+            &run(run_id, "2026-03-01T10:00:00Z"),
+            &crate::support::file(name),
+            &results,
+        )
+        .unwrap();
+    }
+    assert_eq!(B::count(store, "blobs"), 2);
+    let exported = crate::support::exported(store);
+    assert_eq!(exported.len(), 4);
+    for row in exported {
+        assert_eq!(row.result.message.as_deref(), Some(trace.as_str()));
+        assert_eq!(row.result.output.as_deref(), Some(log.as_str()));
+    }
+    // A second file of run "two" reruns x: merged, written again.
+    crate::support::ingest(
+        store,
+        &run("two", "2026-03-01T10:00:00Z"),
+        &crate::support::file("rerun.xml"),
+        &[failing("x")],
+    )
+    .unwrap();
+    // The merged result is written through the same blobs: its message
+    // is the one stored, and every row still reads back its texts.
+    let exported = crate::support::exported(store);
+    assert_eq!(exported.len(), 4);
+    assert!(B::count(store, "blobs") <= 3);
+    for row in exported {
+        assert_eq!(row.result.message.as_deref(), Some(trace.as_str()));
+        assert!(
+            row.result
+                .output
+                .as_deref()
+                .is_some_and(|o| o.contains(log.as_str()))
+        );
+    }
+}
