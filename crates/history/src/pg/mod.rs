@@ -584,21 +584,49 @@ fn split<'a>(
     }
 }
 
-/// The id of `text` in `blobs`, stored now if it is new.
-fn intern(
+/// Stores the messages and outputs of `results` in `blobs` in one
+/// statement, in hash order (so that writers storing the same new texts
+/// take their locks in the same order), and returns hash → id.
+fn intern_all<'r>(
     transaction: &mut Transaction<'_>,
-    encoder: &mut Encoder,
-    text: Option<&str>,
-) -> Result<Option<i64>, StoreError> {
-    let Some((hash, codec, data)) = encode_text(encoder, text) else {
-        return Ok(None);
-    };
-    let row = transaction.query_one(
-        "INSERT INTO blobs (hash, codec, data) VALUES ($1, $2, $3) \
-         ON CONFLICT (hash) DO UPDATE SET hash = EXCLUDED.hash RETURNING id",
-        &[&hash, &codec, &&data[..]],
+    results: impl Iterator<Item = &'r TestResult>,
+) -> Result<HashMap<Vec<u8>, i64>, StoreError> {
+    let mut encoder = Encoder::new()?;
+    let mut texts: Vec<(Vec<u8>, i32, Vec<u8>)> = Vec::new();
+    for result in results {
+        for text in [result.message.as_deref(), result.output.as_deref()] {
+            if let Some((hash, codec, data)) = encode_text(&mut encoder, text) {
+                texts.push((hash, codec, data.into_owned()));
+            }
+        }
+    }
+    texts.sort_by(|a, b| a.0.cmp(&b.0));
+    texts.dedup_by(|a, b| a.0 == b.0);
+    if texts.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut hashes = Vec::with_capacity(texts.len());
+    let mut codecs = Vec::with_capacity(texts.len());
+    let mut datas = Vec::with_capacity(texts.len());
+    for (hash, codec, data) in texts {
+        hashes.push(hash);
+        codecs.push(codec);
+        datas.push(data);
+    }
+    transaction.execute(
+        "INSERT INTO blobs (hash, codec, data) \
+         SELECT * FROM unnest($1::bytea[], $2::int4[], $3::bytea[]) ORDER BY 1 \
+         ON CONFLICT (hash) DO NOTHING",
+        &[&hashes, &codecs, &datas],
     )?;
-    Ok(Some(row.get(0)))
+    Ok(transaction
+        .query(
+            "SELECT hash, id FROM blobs WHERE hash = ANY($1)",
+            &[&hashes],
+        )?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect())
 }
 
 /// Folds the staged results of `tests` (in file order) into what is
@@ -657,10 +685,11 @@ fn merge(
         "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
     ))?;
-    let mut encoder = Encoder::new()?;
+    let ids = intern_all(transaction, merged.values())?;
+    let id_of = |text: Option<&str>| text.and_then(|text| ids.get(&blobs::hash(text)[..]).copied());
     for (test, result) in &merged {
-        let message = intern(transaction, &mut encoder, result.message.as_deref())?;
-        let output = intern(transaction, &mut encoder, result.output.as_deref())?;
+        let message = id_of(result.message.as_deref());
+        let output = id_of(result.output.as_deref());
         transaction.execute(
             &insert,
             &[
