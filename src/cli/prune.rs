@@ -54,6 +54,8 @@ fn cutoff(text: &str) -> Option<String> {
     timestamp_millis(text).map(|_| text.trim().to_owned())
 }
 
+#[allow(clippy::needless_pass_by_value)] // every command takes its arguments by value
+#[allow(clippy::single_match_else)]
 pub fn run(args: PruneArgs, context: &Context) -> CliResult {
     let before = match &args.before {
         Some(text) => cutoff(text).ok_or_else(|| {
