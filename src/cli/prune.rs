@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
-use hourglass_history::{PruneReport, SqliteStore, Vacuum, timestamp_millis};
+use hourglass_history::{
+    PgStore, PruneReport, SqliteStore, StoreLocation, Vacuum, timestamp_millis,
+};
 
 use super::export::store_failure;
 use super::{CliResult, Context, Failure, Status, stdout, write_json};
@@ -25,7 +27,7 @@ Examples:
   hourglass prune --before 2026-06-01T00:00:00Z --format json")]
 pub struct PruneArgs {
     /// The history database [default: .hourglass/history.db at the repository root].
-    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH")]
+    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Drop the runs strictly before this date (YYYY-MM-DD, midnight UTC) or
     /// instant (RFC 3339) [default: now minus `retention-days`].
@@ -80,17 +82,25 @@ pub fn run(args: PruneArgs, context: &Context) -> CliResult {
                 .to_string()
         }
     };
-    let db = context.db_path(args.db.as_deref(), "prune")?;
+    let db = context.store_location(args.db.as_deref())?;
     if !db.exists() {
         return Err(Failure::input(anyhow!(
             "no history at {}: run `hourglass ingest` first, or pass --db",
             db.display()
         )));
     }
-    let mut store = SqliteStore::open(&db).map_err(|error| {
+    let cannot_open = |error: hourglass_history::StoreError| {
         Failure::input(anyhow::Error::new(error).context(format!("cannot open {}", db.display())))
-    })?;
-    let report = store.prune(&before, args.dry_run).map_err(store_failure)?;
+    };
+    let report = match &db {
+        StoreLocation::Sqlite(path) => SqliteStore::open(path)
+            .map_err(cannot_open)?
+            .prune(&before, args.dry_run),
+        StoreLocation::Postgres(url) => PgStore::open(url)
+            .map_err(cannot_open)?
+            .prune(&before, args.dry_run),
+    }
+    .map_err(store_failure)?;
     let mut out = stdout();
     match args.format {
         PruneFormat::Json => write_json(&mut out, &report)?,

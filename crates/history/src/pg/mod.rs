@@ -46,8 +46,8 @@ use crate::blobs::{self, Encoder};
 use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
 use crate::{
     ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome, KeepOutput,
-    Producer, ResultFilter, RunInfo, RunSummary, StoreError, StoredFile, VisitError, derive_run_id,
-    timestamp_millis,
+    Producer, PruneReport, ResultFilter, RunInfo, RunSummary, StoreError, StoredFile, VisitError,
+    derive_run_id, timestamp_millis,
 };
 
 pub mod connect;
@@ -159,6 +159,91 @@ impl PgStore {
             client: RefCell::new(client),
             display: target.display,
             keep_output: KeepOutput::default(),
+        })
+    }
+
+    /// Drops every run strictly before `before` (RFC 3339; a zoneless
+    /// time is read as UTC) with its files and results, then the blobs,
+    /// tests and classes nothing refers to any more, in one transaction;
+    /// `dry_run` counts the same and rolls back. The space is left to
+    /// PostgreSQL's autovacuum, which reuses it for later runs (the report
+    /// gives the database's size and [`Vacuum::None`](crate::Vacuum::None)).
+    ///
+    /// The transaction first locks `classes`, `tests` and `blobs` against
+    /// writers (in the order an ingest writes them): an ingest under way
+    /// finishes first, a later one waits, so that nothing a writer is about
+    /// to refer to is dropped under it.
+    pub fn prune(&mut self, before: &str, dry_run: bool) -> Result<PruneReport, StoreError> {
+        let before_ms = timestamp_millis(before).ok_or_else(|| StoreError::Timestamp {
+            text: before.to_owned(),
+        })?;
+        let client = self.client.get_mut();
+        let size = |client: &mut Client| -> Result<u64, StoreError> {
+            let bytes: i64 = client
+                .query_one("SELECT pg_database_size(current_database())", &[])?
+                .get(0);
+            Ok(bytes as u64)
+        };
+        let bytes_before = size(client)?;
+        let mut transaction = client.transaction()?;
+        transaction.batch_execute(
+            "LOCK TABLE classes IN SHARE ROW EXCLUSIVE MODE;
+             LOCK TABLE tests IN SHARE ROW EXCLUSIVE MODE;
+             LOCK TABLE blobs IN SHARE ROW EXCLUSIVE MODE;",
+        )?;
+        let runs = transaction.execute(
+            "CREATE TEMPORARY TABLE hourglass_pruned ON COMMIT DROP AS \
+             SELECT id, ts FROM runs WHERE ts < $1",
+            &[&before_ms],
+        )?;
+        let results = transaction.execute(
+            "DELETE FROM results r USING hourglass_pruned p \
+             WHERE r.run = p.id AND r.run_ts = p.ts AND r.run_ts < $1",
+            &[&before_ms],
+        )?;
+        let files = transaction.execute(
+            "DELETE FROM files f USING hourglass_pruned p WHERE f.run = p.id",
+            &[],
+        )?;
+        transaction.execute(
+            "DELETE FROM runs r USING hourglass_pruned p WHERE r.id = p.id",
+            &[],
+        )?;
+        let (mut blobs, mut tests, mut classes) = (0, 0, 0);
+        if runs > 0 {
+            blobs = transaction.execute(
+                "DELETE FROM blobs b WHERE \
+                 NOT EXISTS (SELECT 1 FROM results r WHERE r.message_blob = b.id) \
+                 AND NOT EXISTS (SELECT 1 FROM results r WHERE r.output_blob = b.id)",
+                &[],
+            )?;
+            tests = transaction.execute(
+                "DELETE FROM tests t WHERE NOT EXISTS (SELECT 1 FROM results r WHERE r.test = t.id)",
+                &[],
+            )?;
+            classes = transaction.execute(
+                "DELETE FROM classes c WHERE NOT EXISTS (SELECT 1 FROM tests t WHERE t.class = c.id)",
+                &[],
+            )?;
+        }
+        if dry_run {
+            transaction.rollback()?;
+        } else {
+            transaction.commit()?;
+        }
+        let bytes_after = if dry_run { bytes_before } else { size(client)? };
+        Ok(PruneReport {
+            before: before.to_owned(),
+            dry_run,
+            runs,
+            files,
+            results,
+            blobs,
+            tests,
+            classes,
+            bytes_before,
+            bytes_after,
+            vacuum: crate::Vacuum::None,
         })
     }
 

@@ -223,3 +223,52 @@ fn texts_stored_inline_before_blobs_read_back_after_the_migration() {
     assert_eq!(rows[0].result.output.as_deref(), Some("stdout"));
     assert_eq!(rows[0].result.outcome, Outcome::Failed);
 }
+
+#[test]
+fn prune_drops_old_runs_and_what_only_they_referred_to() {
+    let Some(database) =
+        TestDatabase::create("pg::prune_drops_old_runs_and_what_only_they_referred_to")
+    else {
+        return;
+    };
+    let mut store = PgStore::open(database.url()).unwrap();
+    let failing = |name: &str, message: &str| {
+        let mut result = result("c", name, Outcome::Failed, 1.0);
+        result.message = Some(message.to_owned());
+        result.attempts[0].message = Some(message.to_owned());
+        result
+    };
+    ingest(
+        &mut store,
+        &run("old", "2026-01-10T10:00:00Z"),
+        &file("old.xml"),
+        &[failing("gone", "only old"), failing("kept", "shared")],
+    )
+    .unwrap();
+    ingest(
+        &mut store,
+        &run("new", "2026-03-10T10:00:00Z"),
+        &file("new.xml"),
+        &[failing("kept", "shared")],
+    )
+    .unwrap();
+    let dry = store.prune("2026-02-01T00:00:00Z", true).unwrap();
+    assert_eq!((dry.runs, dry.results, dry.blobs, dry.tests), (1, 2, 1, 1));
+    assert_eq!(store.row_count("runs").unwrap(), 2);
+    let report = store.prune("2026-02-01T00:00:00Z", false).unwrap();
+    assert_eq!(
+        (report.runs, report.files, report.results, report.blobs),
+        (1, 1, 2, 1)
+    );
+    assert_eq!((report.tests, report.classes), (1, 0));
+    assert_eq!(store.row_count("runs").unwrap(), 1);
+    assert_eq!(store.row_count("blobs").unwrap(), 1);
+    let rows = crate::support::exported(&store);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].run.run_id, "new");
+    assert_eq!(rows[0].result.message.as_deref(), Some("shared"));
+    assert!(matches!(
+        store.prune("not a date", false),
+        Err(StoreError::Timestamp { .. })
+    ));
+}
