@@ -308,3 +308,82 @@ fn an_ingest_killed_mid_file_leaves_nothing_of_it() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(store.row_count("results").unwrap(), 150_000);
 }
+
+#[test]
+fn commands_that_read_sqlite_only_refuse_a_postgres_url_as_bad_input() {
+    let repo = TempRepo::new();
+    repo.write("jobs.json", "[]");
+    let url = "postgres://ci:secret@127.0.0.1:9/hg?sslmode=disable";
+    for (args, says) in [
+        (
+            vec!["ingest", "--db", url, "--ci-jobs", "jobs.json"],
+            "SQLite histories only",
+        ),
+        (vec!["report", "--db", url], "reads SQLite histories only"),
+        (vec!["plan", "--db", url], "reads SQLite histories only"),
+    ] {
+        let output = run(&repo, &args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(says),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(!stderr(&output).contains("secret"), "{}", stderr(&output));
+    }
+}
+
+#[test]
+fn prune_drops_old_runs_from_a_postgres_history() {
+    let Some(database) = TestDatabase::create("cli::postgres::prune") else {
+        return;
+    };
+    let repo = TempRepo::new();
+    repo.write("old.xml", junit("old", 8));
+    repo.write("new.xml", junit("new", 8));
+    for (file, run_id, timestamp) in [
+        ("old.xml", "old", "2026-01-10T10:00:00Z"),
+        ("new.xml", "new", "2026-03-10T10:00:00Z"),
+    ] {
+        let output = run(
+            &repo,
+            &[
+                "ingest",
+                "--db",
+                database.url(),
+                "--run-id",
+                run_id,
+                "--timestamp",
+                timestamp,
+                file,
+            ],
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let output = run(
+        &repo,
+        &[
+            "prune",
+            "--db",
+            database.url(),
+            "--before",
+            "2026-02-01",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["runs"], 1);
+    assert_eq!(report["results"], 8);
+    assert_eq!(report["dry_run"], false);
+    let output = run(&repo, &["export", "--db", database.url()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("\"old\""), "{}", stdout(&output));
+    assert_eq!(stdout(&output).lines().count(), 8);
+}
