@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
-use hourglass_history::{KeepOutput, StoreLocation, timestamp_millis};
+use hourglass_history::{KeepOutput, timestamp_millis};
 use hourglass_ingest::{
     FileReport, RunFlags, expand_paths, failed_report, ingest_all, prepare_all, run_meta,
 };
@@ -90,14 +90,7 @@ struct IngestReport {
 pub fn run(args: IngestArgs, context: &Context) -> CliResult {
     let db = context.store_location(args.db.as_deref())?;
     if !args.ci_jobs.is_empty() {
-        let StoreLocation::Sqlite(path) = &db else {
-            return Err(Failure::input(anyhow!(
-                "{}: CI job records are stored in SQLite histories only; \
-                 `ingest --ci-jobs` does not write to PostgreSQL yet",
-                db.display()
-            )));
-        };
-        return super::ci_jobs::run(path, &args.ci_jobs, args.format, context);
+        return super::ci_jobs::run(&db, &args.ci_jobs, args.format, context);
     }
     if let Some(text) = &args.timestamp
         && timestamp_millis(text).is_none()

@@ -312,13 +312,8 @@ fn an_ingest_killed_mid_file_leaves_nothing_of_it() {
 #[test]
 fn commands_that_read_sqlite_only_refuse_a_postgres_url_as_bad_input() {
     let repo = TempRepo::new();
-    repo.write("jobs.json", "[]");
     let url = "postgres://ci:secret@127.0.0.1:9/hg?sslmode=disable";
     for (args, says) in [
-        (
-            vec!["ingest", "--db", url, "--ci-jobs", "jobs.json"],
-            "SQLite histories only",
-        ),
         (vec!["report", "--db", url], "reads SQLite histories only"),
         (vec!["plan", "--db", url], "reads SQLite histories only"),
     ] {
@@ -386,4 +381,49 @@ fn prune_drops_old_runs_from_a_postgres_history() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(!stdout(&output).contains("\"old\""), "{}", stdout(&output));
     assert_eq!(stdout(&output).lines().count(), 8);
+}
+
+#[test]
+fn ci_jobs_go_to_a_postgres_history_once_and_are_updated_after() {
+    let Some(database) = TestDatabase::create("cli::postgres::ci_jobs") else {
+        return;
+    };
+    let repo = TempRepo::new();
+    let fixture = |name: &str| {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/ci-jobs")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    let (github, gitlab) = (
+        fixture("github-run-jobs.json"),
+        fixture("gitlab-pipeline-jobs.json"),
+    );
+    let args = [
+        "ingest",
+        "--db",
+        database.url(),
+        "--format",
+        "json",
+        "--ci-jobs",
+        &github,
+        "--ci-jobs",
+        &gitlab,
+    ];
+    let first = run(&repo, &args);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&first)).unwrap();
+    for file in report["files"].as_array().unwrap() {
+        assert_eq!(file["stored"], 3, "{file}");
+        assert_eq!(file["updated"], 0, "{file}");
+    }
+    let again = run(&repo, &args);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
+    for file in report["files"].as_array().unwrap() {
+        assert_eq!(file["stored"], 0, "{file}");
+        assert_eq!(file["updated"], 3, "{file}");
+    }
+    let store = hourglass_history::PgStore::open(database.url()).unwrap();
+    assert_eq!(store.row_count("ci_jobs").unwrap(), 6);
 }

@@ -45,9 +45,9 @@ use postgres::{Client, Row, Transaction};
 use crate::blobs::{self, Encoder};
 use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
 use crate::{
-    ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome, KeepOutput,
-    Producer, PruneReport, ResultFilter, RunInfo, RunSummary, StoreError, StoredFile, VisitError,
-    derive_run_id, timestamp_millis,
+    CiJobsOutcome, ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome,
+    KeepOutput, Producer, PruneReport, ResultFilter, RunInfo, RunSummary, StoreError, StoredFile,
+    VisitError, derive_run_id, timestamp_millis,
 };
 
 pub mod connect;
@@ -245,6 +245,76 @@ impl PgStore {
             bytes_after,
             vacuum: crate::Vacuum::None,
         })
+    }
+
+    /// Stores CI job records in one transaction: a job already stored
+    /// (same provider and id) is replaced by the newer record, as in
+    /// [`SqliteStore::ingest_ci_jobs`](crate::SqliteStore::ingest_ci_jobs).
+    pub fn ingest_ci_jobs(
+        &mut self,
+        jobs: &[hourglass_model::CiJob],
+    ) -> Result<CiJobsOutcome, StoreError> {
+        let millis = |text: Option<&str>| -> Result<Option<i64>, StoreError> {
+            text.map(|text| {
+                timestamp_millis(text).ok_or_else(|| StoreError::Timestamp {
+                    text: text.to_owned(),
+                })
+            })
+            .transpose()
+        };
+        let mut transaction = self.client.get_mut().transaction()?;
+        let upsert = transaction.prepare(
+            r#"INSERT INTO ci_jobs (provider, job_id, pipeline_id, "commit", name, runner, status,
+                   conclusion, created_at, created_ts, started_at, started_ts, finished_at,
+                   finished_ts, queued_s)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+               ON CONFLICT (provider, job_id) DO UPDATE SET
+                   pipeline_id = excluded.pipeline_id, "commit" = excluded."commit",
+                   name = excluded.name, runner = excluded.runner, status = excluded.status,
+                   conclusion = excluded.conclusion, created_at = excluded.created_at,
+                   created_ts = excluded.created_ts, started_at = excluded.started_at,
+                   started_ts = excluded.started_ts, finished_at = excluded.finished_at,
+                   finished_ts = excluded.finished_ts, queued_s = excluded.queued_s
+               RETURNING xmax = 0"#,
+        )?;
+        let mut outcome = CiJobsOutcome {
+            stored: 0,
+            updated: 0,
+        };
+        for job in jobs {
+            let created = millis(Some(&job.created_at))?;
+            let started = millis(job.started_at.as_deref())?;
+            let finished = millis(job.finished_at.as_deref())?;
+            let inserted: bool = transaction
+                .query_one(
+                    &upsert,
+                    &[
+                        &job.provider.as_str(),
+                        &job.job_id,
+                        &job.pipeline_id,
+                        &job.commit,
+                        &job.name,
+                        &job.runner,
+                        &job.status,
+                        &job.conclusion,
+                        &job.created_at,
+                        &created,
+                        &job.started_at,
+                        &started,
+                        &job.finished_at,
+                        &finished,
+                        &job.queued_s,
+                    ],
+                )?
+                .get(0);
+            if inserted {
+                outcome.stored += 1;
+            } else {
+                outcome.updated += 1;
+            }
+        }
+        transaction.commit()?;
+        Ok(outcome)
     }
 
     /// The URL, password hidden.
