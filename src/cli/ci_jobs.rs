@@ -45,7 +45,7 @@ pub fn run(
             JobStore::Sqlite(SqliteStore::open(path).map_err(cannot_open)?)
         }
         StoreLocation::Postgres(url) => {
-            JobStore::Postgres(PgStore::open(url).map_err(cannot_open)?)
+            JobStore::Postgres(Box::new(PgStore::open(url).map_err(cannot_open)?))
         }
     };
     let mut reports = Vec::new();
@@ -125,7 +125,7 @@ pub fn run(
 /// The stores CI jobs go to.
 enum JobStore {
     Sqlite(SqliteStore),
-    Postgres(PgStore),
+    Postgres(Box<PgStore>),
 }
 
 impl JobStore {
