@@ -4,7 +4,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
-use hourglass_history::{CiJobsOutcome, SqliteStore, ci_jobs};
+use hourglass_history::{CiJobsOutcome, PgStore, SqliteStore, StoreError, StoreLocation, ci_jobs};
+use hourglass_model::CiJob;
 use serde::Serialize;
 
 use super::ingest::IngestFormat;
@@ -30,10 +31,23 @@ struct JobsReport {
 
 /// Reads each file whole, then stores its jobs in one transaction; a bad
 /// file is reported and stores nothing, the others are still stored.
-pub fn run(db: &Path, files: &[PathBuf], format: IngestFormat, context: &Context) -> CliResult {
-    let mut store = SqliteStore::open(db).map_err(|error| {
-        anyhow::Error::new(error).context(format!("cannot open {}", db.display()))
-    })?;
+pub fn run(
+    db: &StoreLocation,
+    files: &[PathBuf],
+    format: IngestFormat,
+    context: &Context,
+) -> CliResult {
+    let cannot_open = |error: StoreError| {
+        Failure::input(anyhow::Error::new(error).context(format!("cannot open {}", db.display())))
+    };
+    let mut store = match db {
+        StoreLocation::Sqlite(path) => {
+            JobStore::Sqlite(SqliteStore::open(path).map_err(cannot_open)?)
+        }
+        StoreLocation::Postgres(url) => {
+            JobStore::Postgres(Box::new(PgStore::open(url).map_err(cannot_open)?))
+        }
+    };
     let mut reports = Vec::new();
     for file in files {
         let path = if file.is_absolute() {
@@ -74,7 +88,7 @@ pub fn run(db: &Path, files: &[PathBuf], format: IngestFormat, context: &Context
     }
     let failed = reports.iter().filter(|r| r.outcome == "failed").count();
     let report = JobsReport {
-        db: db.display().to_string(),
+        db: db.display(),
         files: reports,
     };
     let mut out = stdout();
@@ -106,6 +120,21 @@ pub fn run(db: &Path, files: &[PathBuf], format: IngestFormat, context: &Context
         )));
     }
     Ok(Status::Done)
+}
+
+/// The stores CI jobs go to.
+enum JobStore {
+    Sqlite(SqliteStore),
+    Postgres(Box<PgStore>),
+}
+
+impl JobStore {
+    fn ingest_ci_jobs(&mut self, jobs: &[CiJob]) -> Result<CiJobsOutcome, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.ingest_ci_jobs(jobs),
+            Self::Postgres(store) => store.ingest_ci_jobs(jobs),
+        }
+    }
 }
 
 /// Errors name the file as the user gave it.

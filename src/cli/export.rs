@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
-use hourglass_history::{ExportRow, HistoryStore, SqliteStore, StoreError};
+use hourglass_history::{ExportRow, HistoryStore, StoreError, StoreLocation};
 use hourglass_model::{Attempt, Property};
 use serde::Serialize;
 
@@ -13,8 +13,8 @@ use super::{CliResult, Context, Failure, Status, stdout};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The history database [default: .hourglass/history.db at the repository root].
-    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH")]
+    /// The history: a SQLite file, or a postgres:// URL [default: .hourglass/history.db at the repository root].
+    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// `jsonl`: one object a line with every field; `csv`: a header and one
     /// row a result (attempts as a count, without output and properties).
@@ -98,14 +98,19 @@ const CSV_HEADER: [&str; 16] = [
 
 /// Opens an existing store; a missing one is a usage error, not an empty
 /// history silently created.
-pub(crate) fn open_existing(db: &std::path::Path) -> Result<SqliteStore, Failure> {
+pub(crate) fn open_existing(db: &StoreLocation) -> Result<Box<dyn HistoryStore + Send>, Failure> {
     if !db.exists() {
         return Err(Failure::input(anyhow!(
             "no history at {}: run `hourglass ingest` first, or pass --db",
             db.display()
         )));
     }
-    SqliteStore::open(db).map_err(|error| {
+    open(db)
+}
+
+/// Opens (creating or migrating) the store at `db`.
+pub(crate) fn open(db: &StoreLocation) -> Result<Box<dyn HistoryStore + Send>, Failure> {
+    hourglass_history::open_store(db).map_err(|error| {
         Failure::input(anyhow::Error::new(error).context(format!("cannot open {}", db.display())))
     })
 }
@@ -124,7 +129,7 @@ pub(crate) fn store_failure(error: StoreError) -> Failure {
 
 pub fn run(args: ExportArgs, context: &Context) -> CliResult {
     let ExportArgs { db, format } = args;
-    let db = context.db_path(db.as_deref());
+    let db = context.store_location(db.as_deref())?;
     let store = open_existing(&db)?;
     let mut out = stdout();
     match format {

@@ -23,8 +23,8 @@ use super::{CliResult, Context, Failure, Status, stdout, write_json};
 /// Which runs to analyze: shared by `flaky`, `slow` and `owners`.
 #[derive(Debug, Clone, Args)]
 pub struct WindowArgs {
-    /// The history store [default: .hourglass/history.db at the repository root].
-    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH")]
+    /// The history: a SQLite file, or a postgres:// URL [default: .hourglass/history.db at the repository root].
+    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Only runs at or after this date (YYYY-MM-DD) or time (RFC 3339)
     /// [default: the last `window-days` days of hourglass.toml, 30].
@@ -94,13 +94,13 @@ pub fn analyze(
     settings: &Settings,
     retain: review::Retain,
 ) -> Result<Analysis, Failure> {
-    let db = context.db_path(window.db.as_deref());
-    let store = review::open(&db).map_err(review_failure)?;
+    let db = context.store_location(window.db.as_deref())?;
+    let store = super::export::open_existing(&db)?;
     let filter = window
         .window()
         .filter(settings.flaky.window_days, jiff::Timestamp::now())
         .map_err(review_failure)?;
-    review::analyze_with(&store, &filter, settings, retain).map_err(review_failure)
+    review::analyze_with(&*store, &filter, settings, retain).map_err(review_failure)
 }
 
 /// Every analysis error is bad input; `--since` is named as the flag.

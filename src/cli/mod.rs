@@ -9,12 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hourglass_history::StoreLocation;
 
 mod ci_jobs;
 mod export;
 mod flaky;
 mod graph;
 mod ingest;
+mod migrate;
 mod owners;
 mod plan;
 mod prune;
@@ -56,6 +58,8 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Write every stored test result, one per line.
     Export(export::ExportArgs),
+    /// Copy a history into another store (a local one into PostgreSQL), run by run.
+    Migrate(migrate::MigrateArgs),
     /// List the runs in the result history with their counts.
     Runs(runs::RunsArgs),
     /// Drop runs older than a date and give their space back.
@@ -129,12 +133,29 @@ impl Context {
     }
 
     /// The history store: `--db`, else `HOURGLASS_DB` (clap reads it), else
-    /// `.hourglass/history.db` at the repository root.
-    pub fn db_path(&self, db: Option<&Path>) -> PathBuf {
+    /// `.hourglass/history.db` at the repository root. A `postgres://` or
+    /// `postgresql://` URL is a PostgreSQL store; any other URL is an error.
+    pub fn store_location(&self, db: Option<&Path>) -> Result<StoreLocation, Failure> {
         match db {
-            Some(path) if path.is_absolute() => path.to_path_buf(),
-            Some(path) => self.cwd.join(path),
-            None => self.repo_root().join(".hourglass").join("history.db"),
+            Some(given) => {
+                let text = given.to_string_lossy();
+                StoreLocation::parse(&text, &self.cwd).map_err(Failure::input)
+            }
+            None => Ok(StoreLocation::Sqlite(
+                self.repo_root().join(".hourglass").join("history.db"),
+            )),
+        }
+    }
+
+    /// The history for a command that reads SQLite only (`plan`, `report`):
+    /// a PostgreSQL URL is bad input, named with the command.
+    pub fn db_path(&self, db: Option<&Path>, command: &str) -> Result<PathBuf, Failure> {
+        match self.store_location(db)? {
+            StoreLocation::Sqlite(path) => Ok(path),
+            postgres @ StoreLocation::Postgres(_) => Err(Failure::input(anyhow::anyhow!(
+                "{}: `hourglass {command}` reads SQLite histories only, not PostgreSQL",
+                postgres.display()
+            ))),
         }
     }
 }
@@ -152,6 +173,7 @@ pub fn main() -> ExitCode {
         Command::Graph(args) => graph::run(args, &context),
         Command::Ingest(args) => ingest::run(args, &context),
         Command::Export(args) => export::run(args, &context),
+        Command::Migrate(args) => migrate::run(args, &context),
         Command::Runs(args) => runs::run(args, &context),
         Command::Prune(args) => prune::run(args, &context),
         Command::Flaky(args) => flaky::run(args, &context),

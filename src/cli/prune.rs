@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::{Args, ValueEnum};
-use hourglass_history::{PruneReport, Vacuum, timestamp_millis};
+use hourglass_history::{
+    PgStore, PruneReport, SqliteStore, StoreLocation, Vacuum, timestamp_millis,
+};
 
-use super::export::{open_existing, store_failure};
+use super::export::store_failure;
 use super::{CliResult, Context, Failure, Status, stdout, write_json};
 
 /// Drops every run older than a date, with its results, and the messages,
@@ -25,7 +27,7 @@ Examples:
   hourglass prune --before 2026-06-01T00:00:00Z --format json")]
 pub struct PruneArgs {
     /// The history database [default: .hourglass/history.db at the repository root].
-    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH")]
+    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     /// Drop the runs strictly before this date (YYYY-MM-DD, midnight UTC) or
     /// instant (RFC 3339) [default: now minus `retention-days`].
@@ -54,40 +56,53 @@ fn cutoff(text: &str) -> Option<String> {
     timestamp_millis(text).map(|_| text.trim().to_owned())
 }
 
+#[allow(clippy::needless_pass_by_value)] // every command takes its arguments by value
+#[allow(clippy::single_match_else)]
 pub fn run(args: PruneArgs, context: &Context) -> CliResult {
-    let PruneArgs {
-        db,
-        before,
-        dry_run,
-        format,
-    } = args;
-    let before = if let Some(text) = &before {
-        cutoff(text).ok_or_else(|| {
+    let before = match &args.before {
+        Some(text) => cutoff(text).ok_or_else(|| {
             Failure::input(anyhow!(
                 "--before {text:?} is neither a date (YYYY-MM-DD) nor an RFC 3339 timestamp"
             ))
-        })?
-    } else {
-        let settings = hourglass_config::Settings::load(&context.repo_root())?;
-        let Some(days) = settings.retention_days else {
-            return Err(Failure::input(anyhow!(
-                "nothing to prune by: pass --before DATE, or set `retention-days` in the \
+        })?,
+        None => {
+            let settings = hourglass_config::Settings::load(&context.repo_root())?;
+            let Some(days) = settings.retention_days else {
+                return Err(Failure::input(anyhow!(
+                    "nothing to prune by: pass --before DATE, or set `retention-days` in the \
                      [history] table of hourglass.toml"
-            )));
-        };
-        let now = jiff::Timestamp::now();
-        let since = now
-            .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days)))
-            .map_err(|error| Failure::input(anyhow!("retention-days = {days}: {error}")))?;
-        jiff::Timestamp::from_second(since.as_second())
-            .unwrap_or(since)
-            .to_string()
+                )));
+            };
+            let now = jiff::Timestamp::now();
+            let since = now
+                .checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days)))
+                .map_err(|error| Failure::input(anyhow!("retention-days = {days}: {error}")))?;
+            jiff::Timestamp::from_second(since.as_second())
+                .unwrap_or(since)
+                .to_string()
+        }
     };
-    let db = context.db_path(db.as_deref());
-    let mut store = open_existing(&db)?;
-    let report = store.prune(&before, dry_run).map_err(store_failure)?;
+    let db = context.store_location(args.db.as_deref())?;
+    if !db.exists() {
+        return Err(Failure::input(anyhow!(
+            "no history at {}: run `hourglass ingest` first, or pass --db",
+            db.display()
+        )));
+    }
+    let cannot_open = |error: hourglass_history::StoreError| {
+        Failure::input(anyhow::Error::new(error).context(format!("cannot open {}", db.display())))
+    };
+    let report = match &db {
+        StoreLocation::Sqlite(path) => SqliteStore::open(path)
+            .map_err(cannot_open)?
+            .prune(&before, args.dry_run),
+        StoreLocation::Postgres(url) => PgStore::open(url)
+            .map_err(cannot_open)?
+            .prune(&before, args.dry_run),
+    }
+    .map_err(store_failure)?;
     let mut out = stdout();
-    match format {
+    match args.format {
         PruneFormat::Json => write_json(&mut out, &report)?,
         PruneFormat::Human => write_human(&mut out, &report)?,
     }

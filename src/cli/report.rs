@@ -72,7 +72,7 @@ pub fn run(args: ReportArgs, context: &Context) -> CliResult {
     };
     let root = context.repo_root();
     let settings = Settings::load(&root)?;
-    let db = context.db_path(args.db.as_deref());
+    let db = context.db_path(args.db.as_deref(), "report")?;
     let inputs = if db.exists() {
         let store = hourglass_review::open(&db).map_err(review_failure)?;
         let gathered =

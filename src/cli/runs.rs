@@ -5,15 +5,15 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
-use hourglass_history::{HistoryStore, ResultFilter, RunSummary};
+use hourglass_history::{ResultFilter, RunSummary};
 
 use super::export::{open_existing, store_failure};
 use super::{CliResult, Context, Status, stdout, write_json};
 
 #[derive(Debug, Args)]
 pub struct RunsArgs {
-    /// The history database [default: .hourglass/history.db at the repository root].
-    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH")]
+    /// The history: a SQLite file, or a postgres:// URL [default: .hourglass/history.db at the repository root].
+    #[arg(long, env = "HOURGLASS_DB", value_name = "PATH|URL")]
     pub db: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = RunsFormat::Table)]
     pub format: RunsFormat,
@@ -33,7 +33,7 @@ pub enum RunsFormat {
 }
 
 pub fn run(args: RunsArgs, context: &Context) -> CliResult {
-    let db = context.db_path(args.db.as_deref());
+    let db = context.store_location(args.db.as_deref())?;
     let store = open_existing(&db)?;
     let filter = ResultFilter {
         last_runs: args.limit,

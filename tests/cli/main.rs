@@ -6,6 +6,7 @@ mod graph;
 mod ingest;
 mod insight;
 mod plan;
+mod postgres;
 mod report;
 mod select;
 mod support;

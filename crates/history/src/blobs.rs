@@ -39,7 +39,36 @@ pub(crate) struct BlobWriter<'c> {
     connection: &'c Connection,
     /// Hash → id of the texts this writer has seen.
     known: HashMap<[u8; 16], i64>,
+    encoder: Encoder,
+}
+
+/// Encodes texts for `blobs`, in every store: the key and the codec's bytes.
+pub(crate) struct Encoder {
     compressor: zstd::bulk::Compressor<'static>,
+}
+
+impl Encoder {
+    pub(crate) fn new() -> Result<Self, StoreError> {
+        Ok(Self {
+            compressor: zstd::bulk::Compressor::new(LEVEL).map_err(|error| {
+                StoreError::Corrupt {
+                    what: "zstd compressor",
+                    detail: error.to_string(),
+                }
+            })?,
+        })
+    }
+
+    /// The codec and the bytes to store for `text`.
+    pub(crate) fn encode<'t>(&mut self, text: &'t str) -> (i64, std::borrow::Cow<'t, [u8]>) {
+        if text.len() >= COMPRESS_FROM
+            && let Ok(packed) = self.compressor.compress(text.as_bytes())
+            && packed.len() < text.len()
+        {
+            return (CODEC_ZSTD, packed.into());
+        }
+        (CODEC_PLAIN, text.as_bytes().into())
+    }
 }
 
 impl<'c> BlobWriter<'c> {
@@ -50,12 +79,7 @@ impl<'c> BlobWriter<'c> {
                 .prepare_cached("INSERT INTO blobs (hash, codec, data) VALUES (?1, ?2, ?3)")?,
             connection,
             known: HashMap::new(),
-            compressor: zstd::bulk::Compressor::new(LEVEL).map_err(|error| {
-                StoreError::Corrupt {
-                    what: "zstd compressor",
-                    detail: error.to_string(),
-                }
-            })?,
+            encoder: Encoder::new()?,
         })
     }
 
@@ -72,7 +96,7 @@ impl<'c> BlobWriter<'c> {
         {
             id
         } else {
-            let (codec, data) = self.encode(text);
+            let (codec, data) = self.encoder.encode(text);
             self.insert.execute(params![&key[..], codec, data])?;
             self.connection.last_insert_rowid()
         };
@@ -81,16 +105,6 @@ impl<'c> BlobWriter<'c> {
         }
         self.known.insert(key, id);
         Ok(id)
-    }
-
-    fn encode<'t>(&mut self, text: &'t str) -> (i64, std::borrow::Cow<'t, [u8]>) {
-        if text.len() >= COMPRESS_FROM
-            && let Ok(packed) = self.compressor.compress(text.as_bytes())
-            && packed.len() < text.len()
-        {
-            return (CODEC_ZSTD, packed.into());
-        }
-        (CODEC_PLAIN, text.as_bytes().into())
     }
 }
 
@@ -107,7 +121,8 @@ pub(crate) fn load(connection: &Connection, id: i64) -> Result<String, StoreErro
     decode(codec, data)
 }
 
-fn decode(codec: i64, data: Vec<u8>) -> Result<String, StoreError> {
+/// The text of a blob's bytes in `codec`.
+pub(crate) fn decode(codec: i64, data: Vec<u8>) -> Result<String, StoreError> {
     let bytes = match codec {
         CODEC_PLAIN => data,
         CODEC_ZSTD => zstd::stream::decode_all(&data[..]).map_err(|error| StoreError::Corrupt {

@@ -84,10 +84,19 @@ use serde::Serialize;
 mod blobs;
 pub mod ci_env;
 pub mod ci_jobs;
+mod codec;
+mod copy;
+mod location;
+pub mod pg;
 mod prune;
 pub mod schema;
 mod sqlite;
+#[doc(hidden)]
+pub mod testing;
 
+pub use copy::{CopyProgress, CopyReport, copy_runs};
+pub use location::{StoreLocation, open_store};
+pub use pg::PgStore;
 pub use prune::{PruneReport, Vacuum};
 pub use sqlite::{CiJobsOutcome, SqliteStore};
 
@@ -170,6 +179,61 @@ pub enum StoreError {
     Corrupt { what: &'static str, detail: String },
     #[error("stopped reading the history")]
     Visit(#[source] VisitError),
+    #[error("the PostgreSQL history says: {0}")]
+    Postgres(#[from] postgres::Error),
+    #[error(
+        "{location:?} is a URL, and hourglass reads only postgres:// and postgresql:// URLs (or a file path for SQLite)"
+    )]
+    UnsupportedUrl { location: String, scheme: String },
+    #[error("{url}: {message}")]
+    PgUrl { url: String, message: String },
+    #[error("{url}: the server refused user {user:?}: {detail}")]
+    PgAuth {
+        url: String,
+        user: String,
+        detail: String,
+    },
+    #[error("{url}: the database does not exist: {detail}")]
+    PgNoDatabase { url: String, detail: String },
+    #[error("{url}: cannot reach the server")]
+    PgUnreachable {
+        url: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error("{url}: cannot connect")]
+    PgConnect {
+        url: String,
+        #[source]
+        source: postgres::Error,
+    },
+    #[error(
+        "{url}: lost the connection to the server; the transaction under way was rolled back, nothing of it is stored"
+    )]
+    PgConnectionLost {
+        url: String,
+        #[source]
+        source: postgres::Error,
+    },
+}
+
+impl StoreError {
+    /// True when the error is about where the store is or who may use it
+    /// (a bad URL, a refused password, an unreachable server, a database
+    /// newer than this hourglass), not about the data.
+    pub fn is_location_error(&self) -> bool {
+        matches!(
+            self,
+            StoreError::UnsupportedUrl { .. }
+                | StoreError::PgUrl { .. }
+                | StoreError::PgAuth { .. }
+                | StoreError::PgNoDatabase { .. }
+                | StoreError::PgUnreachable { .. }
+                | StoreError::PgConnect { .. }
+                | StoreError::TooNew { .. }
+                | StoreError::CreateDir { .. }
+        )
+    }
 }
 
 /// One JUnit file about to be ingested.
@@ -190,6 +254,26 @@ pub enum IngestOutcome {
     Stored { results: u64 },
     /// The same file was already stored for this run: nothing was written.
     AlreadyStored,
+}
+
+/// A JUnit file stored into a run, as kept (for copying a run between
+/// stores).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub content_hash: Vec<u8>,
+    pub path: String,
+    pub testcases: u64,
+    pub ingested_at: String,
+}
+
+/// What copying a run into a store did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ImportOutcome {
+    /// The run was copied with this many results.
+    Copied { results: u64 },
+    /// A run of that id is already in the store: nothing was written.
+    AlreadyThere,
 }
 
 /// Which results an iteration visits. The default visits everything.
@@ -261,6 +345,11 @@ pub struct ExportRow {
 
 /// A result history.
 pub trait HistoryStore {
+    /// Sets whose output later ingests keep (default:
+    /// [`KeepOutput::Failures`]); applied by [`KeepOutput::apply`] in every
+    /// store, so the same files keep the same bytes wherever they go.
+    fn set_keep_output(&mut self, keep_output: KeepOutput);
+
     /// Stores one file's results into `run`, in one transaction: all of
     /// them, or none when `produce` fails. Returns
     /// [`IngestOutcome::AlreadyStored`] without writing when the same
@@ -291,6 +380,28 @@ pub trait HistoryStore {
         &self,
         visit: &mut dyn FnMut(ExportRow) -> Result<(), VisitError>,
     ) -> Result<(), StoreError>;
+
+    /// The files stored into the run `run_id`, in the order they came.
+    fn run_files(&self, run_id: &str) -> Result<Vec<StoredFile>, StoreError>;
+
+    /// Visits the results of the run `run_id` with all their fields,
+    /// ordered by test key (nothing when there is no such run).
+    fn for_each_run_export(
+        &self,
+        run_id: &str,
+        visit: &mut dyn FnMut(ExportRow) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError>;
+
+    /// Copies a run from another store, in one transaction: the run, the
+    /// results `produce` gives and the `files` records. Does nothing and
+    /// returns [`ImportOutcome::AlreadyThere`] when a run of that id is
+    /// stored.
+    fn import_run(
+        &mut self,
+        run: &RunInfo,
+        files: &[StoredFile],
+        produce: &mut Producer<'_>,
+    ) -> Result<ImportOutcome, StoreError>;
 }
 
 /// The run id used when [`RunMeta::run_id`] is absent: `derived-` and 16

@@ -6,15 +6,17 @@ use std::rc::Rc;
 use std::thread;
 use std::time::Duration;
 
-use hourglass_model::{Attempt, AttemptOutcome, Outcome, Property, RunMeta, TestKey, TestResult};
+use hourglass_model::{Attempt, Outcome, Property, RunMeta, TestKey, TestResult};
 use rusqlite::{CachedStatement, Connection, ErrorCode, OptionalExtension, Row, params};
 
 use crate::blobs::{self, BlobWriter};
+use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
 use crate::prune::PruneReport;
 use crate::schema;
 use crate::{
-    ExportRow, FileIngest, HistoryRow, HistoryStore, IngestOutcome, KeepOutput, Producer,
-    ResultFilter, RunInfo, RunSummary, StoreError, VisitError, derive_run_id, timestamp_millis,
+    ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome, KeepOutput,
+    Producer, ResultFilter, RunInfo, RunSummary, StoreError, StoredFile, VisitError, derive_run_id,
+    timestamp_millis,
 };
 
 /// How long a statement waits for another writer before giving up.
@@ -88,11 +90,6 @@ impl SqliteStore {
             text: before.to_owned(),
         })?;
         crate::prune::prune(&self.connection, before, before_ms, dry_run)
-    }
-
-    /// Sets whose output later ingests keep (default: [`KeepOutput::Failures`]).
-    pub fn set_keep_output(&mut self, keep_output: KeepOutput) {
-        self.keep_output = keep_output;
     }
 
     /// The underlying connection (for tests and diagnostics).
@@ -415,6 +412,34 @@ impl<'c> ResultWriter<'c> {
     }
 }
 
+/// Writes every result `produce` gives; a producer failure becomes
+/// [`StoreError::Produce`] naming `path`.
+fn write_produced(
+    writer: &mut ResultWriter<'_>,
+    path: &str,
+    produce: &mut Producer<'_>,
+) -> Result<(), StoreError> {
+    let mut store_failure = None;
+    let produced = produce(&mut |result| match writer.write(result) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let message = error.to_string();
+            store_failure = Some(error);
+            Err(message.into())
+        }
+    });
+    if let Some(error) = store_failure {
+        return Err(error);
+    }
+    if let Err(source) = produced {
+        return Err(StoreError::Produce {
+            path: path.to_owned(),
+            source,
+        });
+    }
+    Ok(())
+}
+
 /// The rowid of a run's result for a test: `run << 32 | test`, so that a
 /// run's results are stored together, in test order.
 fn result_key(run: i64, test: i64) -> Result<i64, StoreError> {
@@ -436,69 +461,6 @@ fn result_key(run: i64, test: i64) -> Result<i64, StoreError> {
 /// The rowids of one run's results.
 pub(crate) fn run_keys(run: i64) -> (i64, i64) {
     (run << 32, run << 32 | 0xFFFF_FFFF)
-}
-
-/// The attempt a result with one plain attempt has: same outcome,
-/// duration, message and failure type as the result itself.
-fn implied_attempt(result: &TestResult) -> Option<Attempt> {
-    let outcome = match result.outcome {
-        Outcome::Passed => AttemptOutcome::Passed,
-        Outcome::Failed => AttemptOutcome::Failed,
-        Outcome::Error => AttemptOutcome::Error,
-        Outcome::Skipped => AttemptOutcome::Skipped,
-        Outcome::Flaky => return None,
-    };
-    Some(Attempt {
-        outcome: Some(outcome),
-        duration_s: result.duration_s,
-        message: result.message.clone(),
-        failure_type: result.failure_type.clone(),
-    })
-}
-
-/// The attempts as JSON; `None` when there are none, or when the one
-/// attempt is the one the result implies (most results: no JSON to write
-/// or read), told apart by `attempt_count`.
-fn attempts_json(result: &TestResult) -> Result<Option<String>, StoreError> {
-    if let [only] = result.attempts.as_slice()
-        && implied_attempt(result).as_ref() == Some(only)
-    {
-        return Ok(None);
-    }
-    json_list(&result.attempts)
-}
-
-/// A list as JSON, `None` when empty.
-fn json_list<T: serde::Serialize>(items: &[T]) -> Result<Option<String>, StoreError> {
-    if items.is_empty() {
-        return Ok(None);
-    }
-    serde_json::to_string(items)
-        .map(Some)
-        .map_err(|error| StoreError::Corrupt {
-            what: "list",
-            detail: error.to_string(),
-        })
-}
-
-fn parse_json_list<T: serde::de::DeserializeOwned>(
-    what: &'static str,
-    text: Option<String>,
-) -> Result<Vec<T>, StoreError> {
-    match text {
-        None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(&text).map_err(|error| StoreError::Corrupt {
-            what,
-            detail: error.to_string(),
-        }),
-    }
-}
-
-fn parse_outcome(text: &str) -> Result<Outcome, StoreError> {
-    Outcome::parse(text).ok_or_else(|| StoreError::Corrupt {
-        what: "status",
-        detail: text.to_owned(),
-    })
 }
 
 /// Reads the [`RESULT_COLUMNS`] starting at column `first`.
@@ -542,6 +504,10 @@ fn read_result(
 }
 
 impl HistoryStore for SqliteStore {
+    fn set_keep_output(&mut self, keep_output: KeepOutput) {
+        self.keep_output = keep_output;
+    }
+
     fn ingest_file(
         &mut self,
         run: &RunMeta,
@@ -595,24 +561,7 @@ impl HistoryStore for SqliteStore {
         };
 
         let mut writer = ResultWriter::new(connection, self.keep_output, run_row, run_ts)?;
-        let mut store_failure = None;
-        let produced = produce(&mut |result| match writer.write(result) {
-            Ok(()) => Ok(()),
-            Err(error) => {
-                let message = error.to_string();
-                store_failure = Some(error);
-                Err(message.into())
-            }
-        });
-        if let Some(error) = store_failure {
-            return Err(error);
-        }
-        if let Err(source) = produced {
-            return Err(StoreError::Produce {
-                path: file.path.clone(),
-                source,
-            });
-        }
+        write_produced(&mut writer, &file.path, produce)?;
         let (ingested_at, _) = now_rfc3339();
         connection
             .prepare_cached(
@@ -726,6 +675,121 @@ impl HistoryStore for SqliteStore {
         visit: &mut dyn FnMut(ExportRow) -> Result<(), VisitError>,
     ) -> Result<(), StoreError> {
         let runs = self.selected_runs(&ResultFilter::default())?;
+        for (id, info) in runs {
+            self.export_run(id, &info, visit)?;
+        }
+        Ok(())
+    }
+
+    fn run_files(&self, run_id: &str) -> Result<Vec<StoredFile>, StoreError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT f.content_hash, f.path, f.testcases, f.ingested_at FROM files f \
+             JOIN runs r ON r.id = f.run WHERE r.run_id = ?1 ORDER BY f.id",
+        )?;
+        let rows = statement.query_map(params![run_id], |row| {
+            Ok(StoredFile {
+                content_hash: row.get(0)?,
+                path: row.get(1)?,
+                testcases: row.get::<_, i64>(2)? as u64,
+                ingested_at: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn for_each_run_export(
+        &self,
+        run_id: &str,
+        visit: &mut dyn FnMut(ExportRow) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        let found = self
+            .connection
+            .prepare_cached(
+                r#"SELECT id, run_id, "commit", branch, timestamp, job FROM runs WHERE run_id = ?1"#,
+            )?
+            .query_row(params![run_id], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    RunInfo {
+                        run_id: row.get(1)?,
+                        commit: row.get(2)?,
+                        branch: row.get(3)?,
+                        timestamp: row.get(4)?,
+                        job: row.get(5)?,
+                    },
+                ))
+            })
+            .optional()?;
+        match found {
+            Some((id, info)) => self.export_run(id, &info, visit),
+            None => Ok(()),
+        }
+    }
+
+    fn import_run(
+        &mut self,
+        run: &RunInfo,
+        files: &[StoredFile],
+        produce: &mut Producer<'_>,
+    ) -> Result<ImportOutcome, StoreError> {
+        let ts = timestamp_millis(&run.timestamp).ok_or_else(|| StoreError::Timestamp {
+            text: run.timestamp.clone(),
+        })?;
+        let connection = &self.connection;
+        let transaction = WriteTransaction::begin(connection)?;
+        let exists = connection
+            .prepare_cached("SELECT 1 FROM runs WHERE run_id = ?1")?
+            .exists(params![run.run_id])?;
+        if exists {
+            return Ok(ImportOutcome::AlreadyThere);
+        }
+        let (created_at, _) = now_rfc3339();
+        connection
+            .prepare_cached(
+                r#"INSERT INTO runs (run_id, "commit", branch, timestamp, ts, job, created_at)
+                   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"#,
+            )?
+            .execute(params![
+                run.run_id,
+                run.commit,
+                run.branch,
+                run.timestamp,
+                ts,
+                run.job,
+                created_at
+            ])?;
+        let run_row = connection.last_insert_rowid();
+        let mut writer = ResultWriter::new(connection, KeepOutput::All, run_row, ts)?;
+        write_produced(&mut writer, &run.run_id, produce)?;
+        let results = writer.results;
+        drop(writer);
+        for file in files {
+            connection
+                .prepare_cached(
+                    "INSERT INTO files (run, content_hash, path, testcases, ingested_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    run_row,
+                    file.content_hash,
+                    file.path,
+                    file.testcases as i64,
+                    file.ingested_at
+                ])?;
+        }
+        transaction.commit()?;
+        Ok(ImportOutcome::Copied { results })
+    }
+}
+
+impl SqliteStore {
+    /// Visits one run's results with all their fields, by test key.
+    fn export_run(
+        &self,
+        id: i64,
+        info: &RunInfo,
+        visit: &mut dyn FnMut(ExportRow) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
         let sql = format!(
             "SELECT c.suite, c.classname, t.name, {} \
              FROM results r JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class \
@@ -737,23 +801,21 @@ impl HistoryStore for SqliteStore {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let mut statement = self.connection.prepare(&sql)?;
-        for (id, info) in runs {
-            let (first, last) = run_keys(id);
-            let mut rows = statement.query(params![first, last])?;
-            while let Some(row) = rows.next()? {
-                let key = TestKey {
-                    suite: row.get(0)?,
-                    classname: row.get(1)?,
-                    name: row.get(2)?,
-                };
-                let result = read_result(&self.connection, row, 3, key)??;
-                visit(ExportRow {
-                    run: info.clone(),
-                    result,
-                })
-                .map_err(StoreError::Visit)?;
-            }
+        let mut statement = self.connection.prepare_cached(&sql)?;
+        let (first, last) = run_keys(id);
+        let mut rows = statement.query(params![first, last])?;
+        while let Some(row) = rows.next()? {
+            let key = TestKey {
+                suite: row.get(0)?,
+                classname: row.get(1)?,
+                name: row.get(2)?,
+            };
+            let result = read_result(&self.connection, row, 3, key)??;
+            visit(ExportRow {
+                run: info.clone(),
+                result,
+            })
+            .map_err(StoreError::Visit)?;
         }
         Ok(())
     }

@@ -367,6 +367,37 @@ impl HistoryStore for BoundedStore<'_> {
     ) -> Result<(), hourglass_history::StoreError> {
         self.inner.for_each_export(visit)
     }
+
+    fn set_keep_output(&mut self, _keep_output: hourglass_history::KeepOutput) {}
+
+    fn run_files(
+        &self,
+        run_id: &str,
+    ) -> Result<Vec<hourglass_history::StoredFile>, hourglass_history::StoreError> {
+        self.inner.run_files(run_id)
+    }
+
+    fn for_each_run_export(
+        &self,
+        run_id: &str,
+        visit: &mut dyn FnMut(
+            hourglass_history::ExportRow,
+        ) -> Result<(), hourglass_history::VisitError>,
+    ) -> Result<(), hourglass_history::StoreError> {
+        self.inner.for_each_run_export(run_id, visit)
+    }
+
+    fn import_run(
+        &mut self,
+        _run: &hourglass_history::RunInfo,
+        _files: &[hourglass_history::StoredFile],
+        _produce: &mut hourglass_history::Producer<'_>,
+    ) -> Result<hourglass_history::ImportOutcome, hourglass_history::StoreError> {
+        Err(hourglass_history::StoreError::Corrupt {
+            what: "read-only view",
+            detail: "a bounded view of the history takes no writes".to_owned(),
+        })
+    }
 }
 
 fn timestamp_text(millis: i64) -> String {

@@ -171,7 +171,7 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
         )));
     }
     let options = gather::GatherOptions {
-        db: context.db_path(args.db.as_deref()),
+        db: context.db_path(args.db.as_deref(), "plan")?,
         rev: args.rev.clone(),
         all_branches: args.all_branches,
         weeks: args.weeks,

@@ -1,23 +1,23 @@
 //! Several writers on one database file at once.
 
-use hourglass_history::{HistoryStore, IngestOutcome, ResultFilter, SqliteStore};
+use hourglass_history::{HistoryStore, IngestOutcome, ResultFilter};
 use hourglass_model::Outcome;
 
-use crate::support::{file, ingest, result, run};
+use crate::support::{Backend, file, ingest, result, run};
 
-#[test]
-fn eight_writers_with_their_own_connections_lose_nothing() {
+pub fn eight_writers_with_their_own_connections_lose_nothing<B: Backend>(test: &str) {
     const WRITERS: usize = 8;
     const FILES: usize = 5;
     const TESTS: usize = 200;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("history.db");
+    let Some(fresh) = B::fresh(test) else {
+        return;
+    };
     std::thread::scope(|scope| {
         for writer in 0..WRITERS {
-            let path = &path;
+            let location = fresh.location.as_str();
             scope.spawn(move || {
-                // Each writer opens (and possibly creates) the store itself.
-                let mut store = SqliteStore::open(path).expect("open");
+                // Each writer opens the store itself.
+                let mut store = B::reopen(location);
                 for n in 0..FILES {
                     let results: Vec<_> = (0..TESTS)
                         .map(|t| {
@@ -46,7 +46,7 @@ fn eight_writers_with_their_own_connections_lose_nothing() {
             });
         }
     });
-    let store = SqliteStore::open(&path).unwrap();
+    let store = &fresh.store;
     let runs = store.runs(&ResultFilter::default()).unwrap();
     assert_eq!(runs.len(), WRITERS * FILES);
     assert!(

@@ -1,52 +1,54 @@
 //! Ingest: idempotence, rollback, reruns, run identity.
 
-use hourglass_history::{
-    HistoryStore, IngestOutcome, ResultFilter, SqliteStore, StoreError, derive_run_id,
-};
+use hourglass_history::{HistoryStore, IngestOutcome, ResultFilter, StoreError, derive_run_id};
 use hourglass_model::{Outcome, RunMeta};
 
-use crate::support::{count, exported, file, ingest, result, run, temp_store};
+use crate::support::{Backend, exported, file, ingest, result, run};
 
-#[test]
-fn ingesting_the_same_file_twice_stores_it_once() {
-    let (_dir, mut store) = temp_store();
+pub fn ingesting_the_same_file_twice_stores_it_once<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
     let run = run("r1", "2026-03-01T10:00:00Z");
     let results = [
         result("a.B", "one", Outcome::Passed, 0.5),
         result("a.B", "two", Outcome::Failed, 1.0),
     ];
-    let first = ingest(&mut store, &run, &file("junit.xml"), &results).unwrap();
+    let first = ingest(store, &run, &file("junit.xml"), &results).unwrap();
     assert_eq!(first, IngestOutcome::Stored { results: 2 });
-    let second = ingest(&mut store, &run, &file("junit.xml"), &results).unwrap();
+    let second = ingest(store, &run, &file("junit.xml"), &results).unwrap();
     assert_eq!(second, IngestOutcome::AlreadyStored);
-    assert_eq!(count(&store, "runs"), 1);
-    assert_eq!(count(&store, "files"), 1);
-    assert_eq!(count(&store, "results"), 2);
-    let rows = exported(&store);
+    assert_eq!(B::count(store, "runs"), 1);
+    assert_eq!(B::count(store, "files"), 1);
+    assert_eq!(B::count(store, "results"), 2);
+    let rows = exported(store);
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|row| row.result.attempts.len() == 1));
 }
 
-#[test]
-fn the_same_file_in_another_run_is_stored_again() {
-    let (_dir, mut store) = temp_store();
+pub fn the_same_file_in_another_run_is_stored_again<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
     let results = [result("a.B", "one", Outcome::Passed, 0.5)];
     ingest(
-        &mut store,
+        store,
         &run("r1", "2026-03-01T10:00:00Z"),
         &file("f"),
         &results,
     )
     .unwrap();
     let again = ingest(
-        &mut store,
+        store,
         &run("r2", "2026-03-02T10:00:00Z"),
         &file("f"),
         &results,
     );
     assert_eq!(again.unwrap(), IngestOutcome::Stored { results: 1 });
-    assert_eq!(count(&store, "results"), 2);
-    assert_eq!(count(&store, "tests"), 1);
+    assert_eq!(B::count(store, "results"), 2);
+    assert_eq!(B::count(store, "tests"), 1);
 }
 
 #[derive(Debug)]
@@ -60,9 +62,11 @@ impl std::fmt::Display for Truncated {
 
 impl std::error::Error for Truncated {}
 
-#[test]
-fn a_producer_failing_midway_stores_nothing_of_the_file() {
-    let (_dir, mut store) = temp_store();
+pub fn a_producer_failing_midway_stores_nothing_of_the_file<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
     let outcome = store.ingest_file(
         &run("r1", "2026-03-01T10:00:00Z"),
         &file("truncated.xml"),
@@ -80,12 +84,12 @@ fn a_producer_failing_midway_stores_nothing_of_the_file() {
         other => panic!("expected a producer failure, got {other:?}"),
     }
     for table in ["runs", "files", "tests", "results"] {
-        assert_eq!(count(&store, table), 0, "rows left in {table}");
+        assert_eq!(B::count(store, table), 0, "rows left in {table}");
     }
     // The store still works, and the whole file can be stored afterwards.
     let results = [result("a.B", "one", Outcome::Passed, 0.1)];
     let stored = ingest(
-        &mut store,
+        store,
         &run("r1", "2026-03-01T10:00:00Z"),
         &file("truncated.xml"),
         &results,
@@ -93,20 +97,22 @@ fn a_producer_failing_midway_stores_nothing_of_the_file() {
     assert_eq!(stored.unwrap(), IngestOutcome::Stored { results: 1 });
 }
 
-#[test]
-fn a_rerun_in_the_same_file_is_merged_into_one_flaky_result() {
-    let (_dir, mut store) = temp_store();
+pub fn a_rerun_in_the_same_file_is_merged_into_one_flaky_result<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
     let mut failed = result("pkg", "TestX", Outcome::Failed, 2.0);
     failed.message = Some("boom".into());
     let passed = result("pkg", "TestX", Outcome::Passed, 1.0);
     let stored = ingest(
-        &mut store,
+        store,
         &run("r1", "2026-03-01T10:00:00Z"),
         &file("go.xml"),
         &[failed, passed],
     );
     assert_eq!(stored.unwrap(), IngestOutcome::Stored { results: 2 });
-    let rows = exported(&store);
+    let rows = exported(store);
     assert_eq!(rows.len(), 1);
     let merged = &rows[0].result;
     assert_eq!(merged.outcome, Outcome::Flaky);
@@ -115,25 +121,27 @@ fn a_rerun_in_the_same_file_is_merged_into_one_flaky_result() {
     assert_eq!(merged.message.as_deref(), Some("boom"));
 }
 
-#[test]
-fn a_second_file_of_the_same_run_merges_with_the_first() {
-    let (_dir, mut store) = temp_store();
+pub fn a_second_file_of_the_same_run_merges_with_the_first<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
     let run = run("r1", "2026-03-01T10:00:00Z");
     ingest(
-        &mut store,
+        store,
         &run,
         &file("first.xml"),
         &[result("c", "t", Outcome::Failed, 1.0)],
     )
     .unwrap();
     ingest(
-        &mut store,
+        store,
         &run,
         &file("retry.xml"),
         &[result("c", "t", Outcome::Failed, 1.0)],
     )
     .unwrap();
-    let rows = exported(&store);
+    let rows = exported(store);
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].result.outcome, Outcome::Failed);
     assert_eq!(rows[0].result.attempts.len(), 2);
@@ -143,9 +151,11 @@ fn a_second_file_of_the_same_run_merges_with_the_first() {
     assert_eq!(runs[0].failed, 1);
 }
 
-#[test]
-fn runs_without_an_id_get_a_deterministic_one() {
-    let (_dir, mut store) = temp_store();
+pub fn runs_without_an_id_get_a_deterministic_one<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
     let meta = RunMeta {
         commit: Some("abc".into()),
         job: Some("unit".into()),
@@ -153,14 +163,14 @@ fn runs_without_an_id_get_a_deterministic_one() {
         ..RunMeta::default()
     };
     ingest(
-        &mut store,
+        store,
         &meta,
         &file("a.xml"),
         &[result("c", "a", Outcome::Passed, 1.0)],
     )
     .unwrap();
     ingest(
-        &mut store,
+        store,
         &meta,
         &file("b.xml"),
         &[result("c", "b", Outcome::Passed, 1.0)],
@@ -173,12 +183,14 @@ fn runs_without_an_id_get_a_deterministic_one() {
     assert_eq!(runs[0].info.commit.as_deref(), Some("abc"));
 }
 
-#[test]
-fn a_run_without_a_timestamp_is_stamped_with_the_ingest_time() {
-    let (_dir, mut store) = temp_store();
+pub fn a_run_without_a_timestamp_is_stamped_with_the_ingest_time<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
     let before = jiff::Timestamp::now().as_second();
     ingest(
-        &mut store,
+        store,
         &RunMeta::default(),
         &file("a.xml"),
         &[result("c", "a", Outcome::Passed, 1.0)],
@@ -190,42 +202,43 @@ fn a_run_without_a_timestamp_is_stamped_with_the_ingest_time() {
     assert!(runs[0].info.run_id.starts_with("file-"));
 }
 
-#[test]
-fn an_unreadable_timestamp_is_refused() {
-    let (_dir, mut store) = temp_store();
+pub fn an_unreadable_timestamp_is_refused<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
     let meta = RunMeta {
         timestamp: Some("last tuesday".into()),
         ..RunMeta::default()
     };
-    let outcome = ingest(&mut store, &meta, &file("a.xml"), &[]);
+    let outcome = ingest(store, &meta, &file("a.xml"), &[]);
     assert!(
         matches!(outcome, Err(StoreError::Timestamp { .. })),
         "{outcome:?}"
     );
-    assert_eq!(count(&store, "runs"), 0);
+    assert_eq!(B::count(store, "runs"), 0);
 }
 
-#[test]
-fn a_store_reopens_with_its_data() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("history.db");
-    {
-        let mut store = SqliteStore::open(&path).unwrap();
-        ingest(
-            &mut store,
-            &run("r1", "2026-03-01T10:00:00Z"),
-            &file("a.xml"),
-            &[result("c", "a", Outcome::Passed, 1.0)],
-        )
-        .unwrap();
-    }
-    let store = SqliteStore::open(&path).unwrap();
+pub fn a_store_reopens_with_its_data<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    ingest(
+        &mut fresh.store,
+        &run("r1", "2026-03-01T10:00:00Z"),
+        &file("a.xml"),
+        &[result("c", "a", Outcome::Passed, 1.0)],
+    )
+    .unwrap();
+    let store = B::reopen(&fresh.location);
     assert_eq!(exported(&store).len(), 1);
 }
 
-#[test]
-fn tests_keep_one_id_when_their_class_comes_back_after_another() {
-    let (_dir, mut store) = temp_store();
+pub fn tests_keep_one_id_when_their_class_comes_back_after_another<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
     let results = [
         result("a.A", "one", Outcome::Failed, 1.0),
         result("b.B", "one", Outcome::Passed, 1.0),
@@ -234,16 +247,16 @@ fn tests_keep_one_id_when_their_class_comes_back_after_another() {
         result("a.A", "two", Outcome::Passed, 1.0),
     ];
     let first = ingest(
-        &mut store,
+        store,
         &run("r1", "2026-03-01T10:00:00Z"),
         &file("first.xml"),
         &results,
     );
     assert_eq!(first.unwrap(), IngestOutcome::Stored { results: 4 });
-    assert_eq!(count(&store, "classes"), 2);
-    assert_eq!(count(&store, "tests"), 3);
-    assert_eq!(count(&store, "results"), 3);
-    let flaky: Vec<_> = exported(&store)
+    assert_eq!(B::count(store, "classes"), 2);
+    assert_eq!(B::count(store, "tests"), 3);
+    assert_eq!(B::count(store, "results"), 3);
+    let flaky: Vec<_> = exported(store)
         .into_iter()
         .filter(|row| row.result.outcome == Outcome::Flaky)
         .map(|row| row.result.key.to_string())
@@ -252,15 +265,15 @@ fn tests_keep_one_id_when_their_class_comes_back_after_another() {
 
     // Another run finds the same tests.
     ingest(
-        &mut store,
+        store,
         &run("r2", "2026-03-02T10:00:00Z"),
         &file("second.xml"),
         &results,
     )
     .unwrap();
-    assert_eq!(count(&store, "classes"), 2);
-    assert_eq!(count(&store, "tests"), 3);
-    assert_eq!(count(&store, "results"), 6);
+    assert_eq!(B::count(store, "classes"), 2);
+    assert_eq!(B::count(store, "tests"), 3);
+    assert_eq!(B::count(store, "results"), 6);
     // Every id written refers to a stored row.
-    assert_eq!(count(&store, "pragma_foreign_key_check"), 0);
+    assert_eq!(B::dangling(store), 0);
 }

@@ -271,7 +271,10 @@ fn a_result_without_its_test_is_carried_over_by_the_migration() {
     }
     let store = SqliteStore::open(&path).unwrap();
     assert_eq!(version(store.connection()).unwrap(), latest_version());
-    assert_eq!(crate::support::count(&store, "results"), 2);
+    assert_eq!(
+        <crate::support::Sqlite as crate::support::Backend>::count(&store, "results"),
+        2
+    );
     assert_eq!(exported(&store).len(), 1);
 }
 

@@ -4,11 +4,12 @@ use hourglass_history::{HistoryStore, ResultFilter, StoreError};
 use hourglass_model::Outcome;
 use hourglass_model::RunMeta;
 
-use crate::support::{file, ingest, result, run, temp_store};
+use crate::support::{Backend, Fresh, file, ingest, result, run};
 
 /// Three runs ingested out of time order, on two branches.
-fn three_runs() -> (tempfile::TempDir, hourglass_history::SqliteStore) {
-    let (dir, mut store) = temp_store();
+fn three_runs<B: Backend>(test: &str) -> Option<Fresh<B::Store>> {
+    let mut fresh = B::fresh(test)?;
+    let store = &mut fresh.store;
     let runs = [
         ("r3", "2026-03-03T10:00:00Z", "main", Outcome::Passed),
         ("r1", "2026-03-01T10:00:00Z", "main", Outcome::Failed),
@@ -24,9 +25,9 @@ fn three_runs() -> (tempfile::TempDir, hourglass_history::SqliteStore) {
             result("a.First", "beta", outcome, 2.0),
             result("a.First", "alpha", Outcome::Skipped, 1.0),
         ];
-        ingest(&mut store, &meta, &file(id), &results).unwrap();
+        ingest(store, &meta, &file(id), &results).unwrap();
     }
-    (dir, store)
+    Some(fresh)
 }
 
 fn rows(
@@ -49,10 +50,12 @@ fn rows(
     seen
 }
 
-#[test]
-fn results_come_by_test_then_run_time() {
-    let (_dir, store) = three_runs();
-    let seen = rows(&store, &ResultFilter::default());
+pub fn results_come_by_test_then_run_time<B: Backend>(test: &str) {
+    let Some(fresh) = three_runs::<B>(test) else {
+        return;
+    };
+    let store = &fresh.store;
+    let seen = rows(store, &ResultFilter::default());
     let order: Vec<_> = seen
         .iter()
         .map(|(class, name, index, run, _)| format!("{class} {name} {index} {run}"))
@@ -74,11 +77,13 @@ fn results_come_by_test_then_run_time() {
     assert_eq!(seen[3].4, Outcome::Failed);
 }
 
-#[test]
-fn filters_select_runs() {
-    let (_dir, store) = three_runs();
+pub fn filters_select_runs<B: Backend>(test: &str) {
+    let Some(fresh) = three_runs::<B>(test) else {
+        return;
+    };
+    let store = &fresh.store;
     let last_two = rows(
-        &store,
+        store,
         &ResultFilter {
             last_runs: Some(2),
             ..ResultFilter::default()
@@ -89,7 +94,7 @@ fn filters_select_runs() {
     assert_eq!(last_two[0].2, 0, "run indexes restart within the selection");
 
     let main = rows(
-        &store,
+        store,
         &ResultFilter {
             branch: Some("main".into()),
             ..ResultFilter::default()
@@ -100,7 +105,7 @@ fn filters_select_runs() {
 
     // r2 is 08:00 UTC on the 2nd.
     let since = rows(
-        &store,
+        store,
         &ResultFilter {
             since: Some("2026-03-02T08:00:00Z".into()),
             ..ResultFilter::default()
@@ -110,9 +115,11 @@ fn filters_select_runs() {
     assert!(since.iter().all(|row| row.3 != "r1"));
 }
 
-#[test]
-fn runs_are_listed_oldest_first_with_counts() {
-    let (_dir, store) = three_runs();
+pub fn runs_are_listed_oldest_first_with_counts<B: Backend>(test: &str) {
+    let Some(fresh) = three_runs::<B>(test) else {
+        return;
+    };
+    let store = &fresh.store;
     let runs = store.runs(&ResultFilter::default()).unwrap();
     let ids: Vec<_> = runs.iter().map(|run| run.info.run_id.as_str()).collect();
     assert_eq!(ids, ["r1", "r2", "r3"]);
@@ -133,9 +140,11 @@ fn runs_are_listed_oldest_first_with_counts() {
     assert_eq!(limited[0].info.run_id, "r3");
 }
 
-#[test]
-fn a_visitor_error_stops_the_scan() {
-    let (_dir, store) = three_runs();
+pub fn a_visitor_error_stops_the_scan<B: Backend>(test: &str) {
+    let Some(fresh) = three_runs::<B>(test) else {
+        return;
+    };
+    let store = &fresh.store;
     let mut visited = 0;
     let outcome = store.for_each_result(&ResultFilter::default(), &mut |_| {
         visited += 1;
@@ -157,9 +166,11 @@ fn a_visitor_error_stops_the_scan() {
     }
 }
 
-#[test]
-fn a_bad_since_is_an_error() {
-    let (_dir, store) = three_runs();
+pub fn a_bad_since_is_an_error<B: Backend>(test: &str) {
+    let Some(fresh) = three_runs::<B>(test) else {
+        return;
+    };
+    let store = &fresh.store;
     let outcome = store.for_each_result(
         &ResultFilter {
             since: Some("soon".into()),

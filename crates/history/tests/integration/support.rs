@@ -1,6 +1,9 @@
 //! Helpers shared by the store tests.
 
-use hourglass_history::{FileIngest, HistoryStore, IngestOutcome, SqliteStore, StoreError};
+use hourglass_history::testing::TestDatabase;
+use hourglass_history::{
+    FileIngest, HistoryStore, IngestOutcome, PgStore, SqliteStore, StoreError,
+};
 use hourglass_model::{Attempt, AttemptOutcome, Outcome, RunMeta, TestKey, TestResult};
 
 pub fn key(classname: &str, name: &str) -> TestKey {
@@ -62,23 +65,100 @@ pub fn ingest(
     })
 }
 
-pub fn count(store: &SqliteStore, table: &str) -> i64 {
-    store
-        .connection()
-        .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-            row.get(0)
-        })
-        .expect("count rows")
+/// A backend the store suite runs against: each test is written once,
+/// generic over this, and instantiated for every backend by
+/// [`store_suite!`](crate::store_suite).
+pub trait Backend {
+    type Store: HistoryStore;
+    /// A fresh, empty store, or `None` when the backend cannot run here
+    /// (PostgreSQL without `HOURGLASS_TEST_PG`, outside CI).
+    fn fresh(test: &str) -> Option<Fresh<Self::Store>>;
+    /// Another connection to the same store.
+    fn reopen(location: &str) -> Self::Store;
+    /// Rows in a table.
+    fn count(store: &Self::Store, table: &str) -> i64;
+    /// Rows referring to a run, file, test or class that is not stored.
+    fn dangling(store: &Self::Store) -> i64;
 }
 
-pub fn temp_store() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let store = SqliteStore::open(&dir.path().join("nested/dir/history.db")).expect("open store");
-    (dir, store)
+/// A store under test, with what keeps it alive.
+pub struct Fresh<S> {
+    pub store: S,
+    pub location: String,
+    _keep: Box<dyn std::any::Any>,
+}
+
+pub struct Sqlite;
+
+impl Backend for Sqlite {
+    type Store = SqliteStore;
+
+    fn fresh(_test: &str) -> Option<Fresh<SqliteStore>> {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("nested/dir/history.db");
+        let store = SqliteStore::open(&path).expect("open store");
+        Some(Fresh {
+            store,
+            location: path.display().to_string(),
+            _keep: Box::new(dir),
+        })
+    }
+
+    fn reopen(location: &str) -> SqliteStore {
+        SqliteStore::open(std::path::Path::new(location)).expect("reopen store")
+    }
+
+    fn count(store: &SqliteStore, table: &str) -> i64 {
+        store
+            .connection()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .expect("count rows")
+    }
+
+    fn dangling(store: &SqliteStore) -> i64 {
+        Self::count(store, "pragma_foreign_key_check")
+    }
+}
+
+pub struct Postgres;
+
+impl Backend for Postgres {
+    type Store = PgStore;
+
+    fn fresh(test: &str) -> Option<Fresh<PgStore>> {
+        let database = TestDatabase::create(test)?;
+        let store = PgStore::open(database.url()).expect("open store");
+        Some(Fresh {
+            store,
+            location: database.url().to_owned(),
+            _keep: Box::new(database),
+        })
+    }
+
+    fn reopen(location: &str) -> PgStore {
+        PgStore::open(location).expect("reopen store")
+    }
+
+    fn count(store: &PgStore, table: &str) -> i64 {
+        store.row_count(table).expect("count rows")
+    }
+
+    fn dangling(store: &PgStore) -> i64 {
+        store
+            .row_count(
+                "(SELECT 1 FROM results r WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = r.run) \
+                 OR NOT EXISTS (SELECT 1 FROM tests WHERE id = r.test) \
+                 UNION ALL SELECT 1 FROM tests t WHERE NOT EXISTS (SELECT 1 FROM classes WHERE id = t.class) \
+                 UNION ALL SELECT 1 FROM files f WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = f.run)) dangling",
+            )
+            .expect("count dangling rows")
+    }
 }
 
 /// Every stored result, through export.
-pub fn exported(store: &SqliteStore) -> Vec<hourglass_history::ExportRow> {
+pub fn exported(store: &impl HistoryStore) -> Vec<hourglass_history::ExportRow> {
     let mut rows = Vec::new();
     store
         .for_each_export(&mut |row| {
@@ -87,4 +167,41 @@ pub fn exported(store: &SqliteStore) -> Vec<hourglass_history::ExportRow> {
         })
         .expect("export");
     rows
+}
+
+/// Instantiates generic store tests once per backend:
+/// `store_suite! { module: [test, ...], ... }` makes
+/// `sqlite::module::test` and `postgres::module::test`.
+#[macro_export]
+macro_rules! store_suite {
+    ($($module:ident: [$($test:ident),* $(,)?]),* $(,)?) => {
+        mod sqlite {
+            $(mod $module {
+                $(#[test]
+                fn $test() {
+                    $crate::$module::$test::<$crate::support::Sqlite>(concat!(stringify!($module), "::", stringify!($test)));
+                })*
+            })*
+        }
+        mod postgres {
+            $(mod $module {
+                $(#[test]
+                fn $test() {
+                    $crate::$module::$test::<$crate::support::Postgres>(concat!(stringify!($module), "::", stringify!($test)));
+                })*
+            })*
+        }
+    };
+}
+
+/// Rows in a table of a SQLite store.
+pub fn count(store: &SqliteStore, table: &str) -> i64 {
+    Sqlite::count(store, table)
+}
+
+/// A fresh SQLite store in a temporary directory.
+pub fn temp_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = SqliteStore::open(&dir.path().join("nested/dir/history.db")).expect("open store");
+    (dir, store)
 }

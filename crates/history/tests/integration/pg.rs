@@ -1,0 +1,274 @@
+//! What only the PostgreSQL store has: migrations under an advisory lock,
+//! monthly partitions, connection errors, a server going away midway.
+
+use hourglass_history::pg::schema::latest_version;
+use hourglass_history::testing::{TestDatabase, server_url, with_database};
+use hourglass_history::{HistoryStore, IngestOutcome, PgStore, ResultFilter, StoreError};
+use hourglass_model::Outcome;
+
+use crate::support::{file, ingest, result, run};
+
+#[test]
+fn runners_starting_at_once_migrate_once() {
+    let Some(database) = TestDatabase::create("pg::runners_starting_at_once_migrate_once") else {
+        return;
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..16 {
+            scope.spawn(|| PgStore::open(database.url()).expect("open"));
+        }
+    });
+    let store = PgStore::open(database.url()).unwrap();
+    assert_eq!(
+        store.row_count("hourglass_migrations").unwrap(),
+        latest_version()
+    );
+}
+
+#[test]
+fn a_database_of_a_newer_schema_is_refused() {
+    let Some(database) = TestDatabase::create("pg::a_database_of_a_newer_schema_is_refused") else {
+        return;
+    };
+    let store = PgStore::open(database.url()).unwrap();
+    store
+        .client()
+        .batch_execute("INSERT INTO hourglass_migrations (version) VALUES (99)")
+        .unwrap();
+    drop(store);
+    match PgStore::open(database.url()) {
+        Err(error @ StoreError::TooNew { found: 99, .. }) => {
+            assert!(error.is_location_error());
+            assert!(error.to_string().contains("upgrade hourglass"), "{error}");
+        }
+        other => panic!("expected TooNew, got {other:?}"),
+    }
+}
+
+#[test]
+fn results_go_to_one_partition_a_month() {
+    let Some(database) = TestDatabase::create("pg::results_go_to_one_partition_a_month") else {
+        return;
+    };
+    let mut store = PgStore::open(database.url()).unwrap();
+    for (id, at) in [
+        ("jan", "2026-01-31T23:00:00Z"),
+        ("feb", "2026-02-01T01:00:00+02:00"),
+        ("feb2", "2026-02-27T00:00:00Z"),
+    ] {
+        ingest(
+            &mut store,
+            &run(id, at),
+            &file(id),
+            &[result("c", "t", Outcome::Passed, 1.0)],
+        )
+        .unwrap();
+    }
+    let partitions: Vec<String> = store
+        .client()
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = 'results'::regclass AND c.relkind = 'r' ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    // 2026-02-01T01:00+02:00 is still January in UTC.
+    assert_eq!(partitions, ["results_2026_01", "results_2026_02"]);
+    assert_eq!(store.row_count("results_2026_01").unwrap(), 2);
+    assert_eq!(store.row_count("results_2026_02").unwrap(), 1);
+}
+
+#[test]
+fn a_wrong_password_is_named() {
+    let Some(admin) = server_url("pg::a_wrong_password_is_named") else {
+        return;
+    };
+    let Some((before, after)) = admin.split_once('@') else {
+        panic!("HOURGLASS_TEST_PG has no user: {admin}");
+    };
+    let user = before.rsplit_once("://").map_or(before, |(_, u)| u);
+    let user = user.split_once(':').map_or(user, |(u, _)| u);
+    let scheme = before.split_once("://").map_or("postgres", |(s, _)| s);
+    let wrong = format!("{scheme}://{user}:not-the-password@{after}");
+    match PgStore::open(&wrong) {
+        Err(error @ StoreError::PgAuth { .. }) => {
+            assert!(error.is_location_error());
+            assert!(!error.to_string().contains("not-the-password"), "{error}");
+        }
+        other => panic!("expected an authentication error, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_named() {
+    // A port on loopback where nothing listens (bound, then released).
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    match PgStore::open(&format!(
+        "postgres://ci:pw@127.0.0.1:{port}/hg?sslmode=disable"
+    )) {
+        Err(error @ StoreError::PgUnreachable { .. }) => {
+            assert!(error.is_location_error());
+            assert!(error.to_string().contains("cannot reach"), "{error}");
+        }
+        other => panic!("expected an unreachable server, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_connection_cut_midway_stores_nothing_of_the_file() {
+    let Some(database) =
+        TestDatabase::create("pg::a_connection_cut_midway_stores_nothing_of_the_file")
+    else {
+        return;
+    };
+    let mut store = PgStore::open(database.url()).unwrap();
+    let pid: i32 = store
+        .client()
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let killer = PgStore::open(database.url()).unwrap();
+    let outcome = store.ingest_file(
+        &run("r1", "2026-03-01T10:00:00Z"),
+        &file("big.xml"),
+        &mut |sink| {
+            for n in 0..20_000 {
+                if n == 10_000 {
+                    killer
+                        .client()
+                        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+                        .unwrap();
+                }
+                sink(&result("c", &format!("t{n}"), Outcome::Passed, 0.1))?;
+            }
+            Ok(())
+        },
+    );
+    match outcome {
+        Err(error @ StoreError::PgConnectionLost { .. }) => {
+            assert!(
+                error.to_string().contains("nothing of it is stored"),
+                "{error}"
+            );
+        }
+        other => panic!("expected a lost connection, got {other:?}"),
+    }
+    let store = PgStore::open(database.url()).unwrap();
+    assert_eq!(store.row_count("runs").unwrap(), 0);
+    assert_eq!(store.row_count("results").unwrap(), 0);
+    assert!(store.runs(&ResultFilter::default()).unwrap().is_empty());
+}
+
+#[test]
+fn another_database_on_the_same_server_is_another_history() {
+    let Some(database) =
+        TestDatabase::create("pg::another_database_on_the_same_server_is_another_history")
+    else {
+        return;
+    };
+    let mut store = PgStore::open(database.url()).unwrap();
+    let stored = ingest(
+        &mut store,
+        &run("r", "2026-03-01T10:00:00Z"),
+        &file("f"),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(stored, IngestOutcome::Stored { results: 0 });
+    let missing = with_database(database.url(), "hourglass_no_such_database");
+    assert!(matches!(
+        PgStore::open(&missing),
+        Err(StoreError::PgNoDatabase { .. })
+    ));
+}
+
+#[test]
+fn texts_stored_inline_before_blobs_read_back_after_the_migration() {
+    let Some(database) =
+        TestDatabase::create("pg::texts_stored_inline_before_blobs_read_back_after_the_migration")
+    else {
+        return;
+    };
+    let store = PgStore::open_at_version(database.url(), 2).unwrap();
+    let ts = hourglass_history::timestamp_millis("2026-03-01T10:00:00Z").unwrap();
+    hourglass_history::pg::schema::ensure_partition(&mut store.client(), ts).unwrap();
+    store
+        .client()
+        .execute(
+            "INSERT INTO runs (run_id, timestamp, ts, created_at) \
+             VALUES ('old', '2026-03-01T10:00:00Z', $1, '2026-03-01T10:00:00Z')",
+            &[&ts],
+        )
+        .unwrap();
+    store
+        .client()
+        .batch_execute(
+            "INSERT INTO classes (suite, classname) VALUES ('s', 'c');
+             INSERT INTO tests (class, name) SELECT id, 'n' FROM classes;
+             INSERT INTO results (run, test, run_ts, status, message, output, attempt_count)
+                 SELECT r.id, t.id, r.ts, 'failed', 'boom', 'stdout', 0 FROM runs r, tests t;",
+        )
+        .unwrap();
+    drop(store);
+    let store = PgStore::open(database.url()).unwrap();
+    let rows = crate::support::exported(&store);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].result.message.as_deref(), Some("boom"));
+    assert_eq!(rows[0].result.output.as_deref(), Some("stdout"));
+    assert_eq!(rows[0].result.outcome, Outcome::Failed);
+}
+
+#[test]
+fn prune_drops_old_runs_and_what_only_they_referred_to() {
+    let Some(database) =
+        TestDatabase::create("pg::prune_drops_old_runs_and_what_only_they_referred_to")
+    else {
+        return;
+    };
+    let mut store = PgStore::open(database.url()).unwrap();
+    let failing = |name: &str, message: &str| {
+        let mut result = result("c", name, Outcome::Failed, 1.0);
+        result.message = Some(message.to_owned());
+        result.attempts[0].message = Some(message.to_owned());
+        result
+    };
+    ingest(
+        &mut store,
+        &run("old", "2026-01-10T10:00:00Z"),
+        &file("old.xml"),
+        &[failing("gone", "only old"), failing("kept", "shared")],
+    )
+    .unwrap();
+    ingest(
+        &mut store,
+        &run("new", "2026-03-10T10:00:00Z"),
+        &file("new.xml"),
+        &[failing("kept", "shared")],
+    )
+    .unwrap();
+    let dry = store.prune("2026-02-01T00:00:00Z", true).unwrap();
+    assert_eq!((dry.runs, dry.results, dry.blobs, dry.tests), (1, 2, 1, 1));
+    assert_eq!(store.row_count("runs").unwrap(), 2);
+    let report = store.prune("2026-02-01T00:00:00Z", false).unwrap();
+    assert_eq!(
+        (report.runs, report.files, report.results, report.blobs),
+        (1, 1, 2, 1)
+    );
+    assert_eq!((report.tests, report.classes), (1, 0));
+    assert_eq!(store.row_count("runs").unwrap(), 1);
+    assert_eq!(store.row_count("blobs").unwrap(), 1);
+    let rows = crate::support::exported(&store);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].run.run_id, "new");
+    assert_eq!(rows[0].result.message.as_deref(), Some("shared"));
+    assert!(matches!(
+        store.prune("not a date", false),
+        Err(StoreError::Timestamp { .. })
+    ));
+}

@@ -1,0 +1,429 @@
+//! The shared PostgreSQL history from the command line: many `hourglass
+//! ingest` processes into one database, a process killed mid-file, and
+//! the errors that name what is wrong. The PostgreSQL cases run when
+//! `HOURGLASS_TEST_PG` names a server (`.ci/postgres start`), and say on
+//! stderr that they did not run otherwise (under CI=true they fail).
+
+use std::fmt::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use hourglass_history::testing::TestDatabase;
+
+use crate::support::{TempRepo, hourglass, stderr, stdout};
+
+fn command(repo: &TempRepo, args: &[&str]) -> Command {
+    let mut command = hourglass();
+    command
+        .args(args)
+        .current_dir(repo.path())
+        .env_remove("HOURGLASS_DB")
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITLAB_CI")
+        .env_remove("BUILDKITE")
+        .env_remove("CIRCLECI")
+        .env_remove("JENKINS_URL")
+        .env_remove("TF_BUILD");
+    command
+}
+
+fn run(repo: &TempRepo, args: &[&str]) -> Output {
+    command(repo, args).output().expect("run hourglass")
+}
+
+/// A JUnit file of `tests` testcases of class `class`, some failing.
+fn junit(class: &str, tests: usize) -> String {
+    let mut xml = format!("<testsuite name=\"suite\" tests=\"{tests}\">\n");
+    for n in 0..tests {
+        if n % 7 == 3 {
+            let _ = writeln!(
+                xml,
+                "<testcase classname=\"{class}\" name=\"t{n}\" time=\"0.{n}\"><failure message=\"boom {n}\">trace</failure></testcase>"
+            );
+        } else {
+            let _ = writeln!(
+                xml,
+                "<testcase classname=\"{class}\" name=\"t{n}\" time=\"0.{n}\"/>"
+            );
+        }
+    }
+    xml.push_str("</testsuite>\n");
+    xml
+}
+
+fn sorted_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn a_url_of_another_scheme_is_an_error_not_a_file() {
+    let repo = TempRepo::new();
+    repo.write("junit.xml", junit("c", 2));
+    let output = run(
+        &repo,
+        &["ingest", "--db", "mysql://ci:secret@db/hg", "junit.xml"],
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("postgres://"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("secret"), "{}", stderr(&output));
+    assert!(!repo.join("mysql:").exists(), "a URL became a file name");
+}
+
+#[test]
+fn an_unreachable_server_and_a_wrong_password_each_get_their_own_message() {
+    let repo = TempRepo::new();
+    repo.write("junit.xml", junit("c", 2));
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("postgres://ci:pw@127.0.0.1:{port}/hg?sslmode=disable");
+    let output = run(&repo, &["ingest", "--db", &url, "junit.xml"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("cannot reach the server"),
+        "{}",
+        stderr(&output)
+    );
+
+    let Some(database) = TestDatabase::create("cli::postgres::wrong_password") else {
+        return;
+    };
+    let wrong = database
+        .url()
+        .replacen(":hourglass-test@", ":not-the-password@", 1);
+    if wrong == database.url() {
+        eprintln!("HOURGLASS_TEST_PG has another password: wrong-password case skipped");
+        return;
+    }
+    let output = run(&repo, &["runs", "--db", &wrong]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("refused user"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!stderr(&output).contains("not-the-password"));
+}
+
+#[test]
+fn a_database_of_a_newer_schema_is_refused_with_exit_2() {
+    let Some(database) = TestDatabase::create("cli::postgres::newer_schema") else {
+        return;
+    };
+    let repo = TempRepo::new();
+    repo.write("junit.xml", junit("c", 2));
+    let output = run(&repo, &["ingest", "--db", database.url(), "junit.xml"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let store = hourglass_history::PgStore::open(database.url()).unwrap();
+    store
+        .client()
+        .batch_execute("INSERT INTO hourglass_migrations (version) VALUES (99)")
+        .unwrap();
+    let output = run(&repo, &["flaky", "--db", database.url()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("schema version 99, newer than this hourglass knows"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// 8 processes × 10 files into one database at once: nothing lost or
+/// doubled, and the export is the one the same files give in SQLite.
+#[test]
+fn concurrent_ingest_processes_lose_nothing_and_export_what_sqlite_does() {
+    const PROCESSES: usize = 8;
+    const FILES: usize = 10;
+    let Some(database) = TestDatabase::create("cli::postgres::concurrent_ingest") else {
+        return;
+    };
+    let repo = TempRepo::new();
+    for p in 0..PROCESSES {
+        for f in 0..FILES {
+            // Two files a run, some tests in both (reruns merged).
+            repo.write(
+                &format!("p{p}/run{}/f{f}.xml", f / 2),
+                junit(&format!("c{p}"), 20 + f),
+            );
+        }
+    }
+    let ingest_args = |p: usize, run: usize, db: &str| -> Vec<String> {
+        vec![
+            "ingest".into(),
+            "--db".into(),
+            db.into(),
+            "--run-id".into(),
+            format!("p{p}-r{run}"),
+            "--commit".into(),
+            format!("c{p}{run}"),
+            "--timestamp".into(),
+            format!("2026-0{}-1{}T10:00:00Z", 1 + run % 3, p),
+            format!("p{p}/run{run}"),
+        ]
+    };
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|p| {
+            let url = database.url().to_owned();
+            std::thread::spawn({
+                let path = repo.path().to_path_buf();
+                move || {
+                    let mut codes = Vec::new();
+                    for run in 0..FILES / 2 {
+                        let output = hourglass()
+                            .args(ingest_args(p, run, &url))
+                            .current_dir(&path)
+                            .env_remove("HOURGLASS_DB")
+                            .output()
+                            .expect("run hourglass");
+                        codes.push((
+                            output.status.code(),
+                            String::from_utf8_lossy(&output.stderr).into_owned(),
+                        ));
+                    }
+                    codes
+                }
+            })
+        })
+        .collect();
+    for child in children {
+        for (code, stderr) in child.join().unwrap() {
+            assert_eq!(code, Some(0), "{stderr}");
+        }
+    }
+    for p in 0..PROCESSES {
+        for run_index in 0..FILES / 2 {
+            let args = ingest_args(p, run_index, "sqlite.db");
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let output = run(&repo, &args);
+            assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        }
+    }
+    let pg = run(
+        &repo,
+        &["export", "--db", database.url(), "--format", "jsonl"],
+    );
+    let sqlite = run(&repo, &["export", "--db", "sqlite.db", "--format", "jsonl"]);
+    assert_eq!(pg.status.code(), Some(0), "{}", stderr(&pg));
+    let pg_lines = sorted_lines(&stdout(&pg));
+    // A run's second file holds its first file's tests and one more.
+    let expected: usize = PROCESSES * (0..FILES / 2).map(|run| 21 + 2 * run).sum::<usize>();
+    assert_eq!(pg_lines.len(), expected);
+    assert_eq!(pg_lines, sorted_lines(&stdout(&sqlite)));
+    // Ingesting everything again stores nothing.
+    let args = ingest_args(0, 0, database.url());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let again = run(&repo, &args);
+    assert!(
+        stdout(&again).contains("0 files stored, 2 already stored"),
+        "{}",
+        stdout(&again)
+    );
+}
+
+/// `kill -9` of an ingest in the middle of a big file: the file's
+/// transaction never commits, nothing of it is stored, and the next
+/// ingest stores it whole.
+#[test]
+fn an_ingest_killed_mid_file_leaves_nothing_of_it() {
+    let Some(database) = TestDatabase::create("cli::postgres::killed_mid_file") else {
+        return;
+    };
+    let repo = TempRepo::new();
+    repo.write("big.xml", junit("c.Big", 150_000));
+    let mut child = command(
+        &repo,
+        &[
+            "ingest",
+            "--db",
+            database.url(),
+            "--run-id",
+            "big",
+            "big.xml",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let store = hourglass_history::PgStore::open(database.url()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // Wait until the file is streaming in.
+    loop {
+        let copying: i64 = store
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY hourglass_staging%' AND state = 'active'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if copying > 0 {
+            break;
+        }
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            eprintln!("the ingest finished before it could be killed mid-file: case inconclusive");
+            let _ = child.kill();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // The server notices the dead client and rolls its transaction back.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY hourglass_staging%'",
+            &[],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(store.row_count("runs").unwrap(), 0);
+    assert_eq!(store.row_count("files").unwrap(), 0);
+    assert_eq!(store.row_count("results").unwrap(), 0);
+    let output = run(
+        &repo,
+        &[
+            "ingest",
+            "--db",
+            database.url(),
+            "--run-id",
+            "big",
+            "big.xml",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(store.row_count("results").unwrap(), 150_000);
+}
+
+#[test]
+fn commands_that_read_sqlite_only_refuse_a_postgres_url_as_bad_input() {
+    let repo = TempRepo::new();
+    let url = "postgres://ci:secret@127.0.0.1:9/hg?sslmode=disable";
+    for (args, says) in [
+        (vec!["report", "--db", url], "reads SQLite histories only"),
+        (vec!["plan", "--db", url], "reads SQLite histories only"),
+    ] {
+        let output = run(&repo, &args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(says),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(!stderr(&output).contains("secret"), "{}", stderr(&output));
+    }
+}
+
+#[test]
+fn prune_drops_old_runs_from_a_postgres_history() {
+    let Some(database) = TestDatabase::create("cli::postgres::prune") else {
+        return;
+    };
+    let repo = TempRepo::new();
+    repo.write("old.xml", junit("old", 8));
+    repo.write("new.xml", junit("new", 8));
+    for (file, run_id, timestamp) in [
+        ("old.xml", "old", "2026-01-10T10:00:00Z"),
+        ("new.xml", "new", "2026-03-10T10:00:00Z"),
+    ] {
+        let output = run(
+            &repo,
+            &[
+                "ingest",
+                "--db",
+                database.url(),
+                "--run-id",
+                run_id,
+                "--timestamp",
+                timestamp,
+                file,
+            ],
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let output = run(
+        &repo,
+        &[
+            "prune",
+            "--db",
+            database.url(),
+            "--before",
+            "2026-02-01",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["runs"], 1);
+    assert_eq!(report["results"], 8);
+    assert_eq!(report["dry_run"], false);
+    let output = run(&repo, &["export", "--db", database.url()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("\"old\""), "{}", stdout(&output));
+    assert_eq!(stdout(&output).lines().count(), 8);
+}
+
+#[test]
+fn ci_jobs_go_to_a_postgres_history_once_and_are_updated_after() {
+    let Some(database) = TestDatabase::create("cli::postgres::ci_jobs") else {
+        return;
+    };
+    let repo = TempRepo::new();
+    let fixture = |name: &str| {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/ci-jobs")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    let (github, gitlab) = (
+        fixture("github-run-jobs.json"),
+        fixture("gitlab-pipeline-jobs.json"),
+    );
+    let args = [
+        "ingest",
+        "--db",
+        database.url(),
+        "--format",
+        "json",
+        "--ci-jobs",
+        &github,
+        "--ci-jobs",
+        &gitlab,
+    ];
+    let first = run(&repo, &args);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&first)).unwrap();
+    for file in report["files"].as_array().unwrap() {
+        assert_eq!(file["stored"], 3, "{file}");
+        assert_eq!(file["updated"], 0, "{file}");
+    }
+    let again = run(&repo, &args);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&again)).unwrap();
+    for file in report["files"].as_array().unwrap() {
+        assert_eq!(file["stored"], 0, "{file}");
+        assert_eq!(file["updated"], 3, "{file}");
+    }
+    let store = hourglass_history::PgStore::open(database.url()).unwrap();
+    assert_eq!(store.row_count("ci_jobs").unwrap(), 6);
+}
