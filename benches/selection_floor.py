@@ -18,6 +18,12 @@ tests that were not selected (missed: must be 0). Usage:
     python3 benches/selection_floor.py --hourglass target/release/hourglass \\
         --repo /tmp/ripgrep --commits 5 [--target-dir /tmp/floor-target] [--rev main]
 
+`--commit SHA` (repeatable) takes those commits instead of the last N (merges too: the
+change is measured against the first parent). `--package P` (repeatable) runs only those
+packages' tests (`cargo nextest run -p P`) and counts only their tests in the selection:
+the floor within those packages, for a workspace whose whole suite is too large to run
+twice per commit.
+
 The checkout is reset with `git checkout -f` and `git clean -fdx -e target`:
 use a scratch clone. Cost: two suite runs per commit.
 """
@@ -166,9 +172,10 @@ def mutate(repo, parent, commit):
     return mutated
 
 
-def failing(repo, env, extra=()):
+def failing(repo, env, extra=(), packages=()):
     # A workspace may ask for a newer toolchain than it needs.
-    command = ["cargo", "nextest", "run", "--workspace", "--no-fail-fast", "--color", "never", "--ignore-rust-version", *extra]
+    scope = [arg for p in packages for arg in ("-p", p)] or ["--workspace"]
+    command = ["cargo", "nextest", "run", *scope, "--no-fail-fast", "--color", "never", "--ignore-rust-version", *extra]
     result = run(command, repo, check=False, env=env)
     if not re.search(r"^\s*Summary \[", result.stderr + result.stdout, re.M):
         print(result.stderr[-2000:], file=sys.stderr)
@@ -197,14 +204,22 @@ def main():
     parser.add_argument("--rev", default="HEAD")
     parser.add_argument("--target-dir", default=None)
     parser.add_argument("--skip", type=int, default=0, help="leave out the newest N candidate commits")
+    parser.add_argument("--commit", action="append", default=[], help="this commit (repeatable)")
+    parser.add_argument("--package", action="append", default=[], help="run only this package's tests (repeatable)")
     args = parser.parse_args()
+    packages = args.package
+    # nextest's binary ids start with the package name: `pkg`, `pkg::bin`, `pkg::test/name`.
+    in_scope = lambda binary: not packages or binary.split("::")[0] in packages
     repo = os.path.abspath(args.repo)
     hourglass = os.path.abspath(args.hourglass)
     env = dict(os.environ)
     if args.target_dir:
         env["CARGO_TARGET_DIR"] = args.target_dir
     start = run(["git", "rev-parse", args.rev], repo).stdout.strip()
-    log = run(["git", "log", "--first-parent", "--no-merges", "--format=%H %s", start, "--", "*.rs"], repo).stdout.splitlines()
+    if args.commit:
+        log = [run(["git", "log", "-1", "--format=%H %s", c], repo).stdout.strip() for c in args.commit]
+    else:
+        log = run(["git", "log", "--first-parent", "--no-merges", "--format=%H %s", start, "--", "*.rs"], repo).stdout.splitlines()
     rows = []
     for line in log[args.skip:]:
         if len(rows) >= args.commits:
@@ -214,14 +229,14 @@ def main():
         run(["git", "checkout", "-q", "-f", commit], repo)
         run(["git", "clean", "-q", "-fdx", "-e", "target", "-e", ".hourglass"], repo)
         selection = json.loads(run([hourglass, "select", "--base", parent, "--format", "json"], repo).stdout)
-        before = failing(repo, env)
+        before = failing(repo, env, packages=packages)
         if before is None:
             print(f"{commit[:10]}: does not build, skipped", file=sys.stderr)
             continue
         mutated = mutate(repo, parent, commit)
         if not mutated:
             continue
-        after = failing(repo, env)
+        after = failing(repo, env, packages=packages)
         if after is None:
             run(["git", "checkout", "-q", "-f", commit], repo)
             print(f"{commit[:10]}: the mutation does not build, skipped", file=sys.stderr)
@@ -235,16 +250,24 @@ def main():
             if not missed:
                 break
             filterset = " | ".join(f"(binary_id(={b}) & test(={n}))" for b, n in missed)
-            again = failing(repo, env, ["-E", filterset]) or set()
+            again = failing(repo, env, ["-E", filterset], packages) or set()
             flaky.update(t for t in missed if t not in again)
         run(["git", "checkout", "-q", "-f", commit], repo)
         floor = [t for t in floor if t not in flaky]
         missed = [t for t in missed if t not in flaky]
         for test in sorted(flaky):
             print(f"    flaky (passed when run again with the mutation): {test[0]} {test[1]}", file=sys.stderr)
-        size = selection["total_tests"] if selection["run_all"] else len(selection["selected"])
-        rows.append((commit[:10], subject[:50], len(mutated), len(floor), size, selection["total_tests"], selection["run_all"], missed))
-        print(f"{commit[:10]} mutated {len(mutated)} fn, floor {len(floor)}, selected {size}/{selection['total_tests']}, missed {len(missed)}", file=sys.stderr)
+        listed = run(["cargo", "nextest", "list", *[a for p in packages for a in ("-p", p)], "--ignore-rust-version", "--message-format", "json"], repo, env=env) if packages else None
+        total = selection["total_tests"]
+        if listed is not None:
+            suites = json.loads(listed.stdout)["rust-suites"]
+            total = sum(len(s["testcases"]) for s in suites.values())
+        if selection["run_all"]:
+            size = total
+        else:
+            size = len([t for t in selection["selected"] if in_scope(t["binary_id"])])
+        rows.append((commit[:10], subject[:50], len(mutated), len(floor), size, total, selection["run_all"], missed))
+        print(f"{commit[:10]} mutated {len(mutated)} fn, floor {len(floor)}, selected {size}/{total}, missed {len(missed)}", file=sys.stderr)
         for test in missed:
             print(f"    missed: {test[0]} {test[1]}", file=sys.stderr)
     run(["git", "checkout", "-q", "-f", start], repo)

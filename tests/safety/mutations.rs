@@ -369,6 +369,21 @@ pub const MUTATIONS: &[Mutation] = &[
         "Counter { start: 1 }",
         "Counter { start: 0 }",
     ),
+    // Paths the graph cannot follow to the end: a foreign type's associated
+    // function that a workspace impl of a foreign trait provides, and an item
+    // that a crate re-exports from its dependency through a macro-written `use`.
+    kill(
+        "foreign-type-path-to-a-workspace-impl",
+        CORE_NAMING,
+        "format!(\"tag-{}\", tag.0)",
+        "format!(\"tag:{}\", tag.0)",
+    ),
+    kill(
+        "crate-path-through-a-macro-reexport",
+        CORE_AREA,
+        "    P::SIDES\n}\n\n/// Whether",
+        "    P::SIDES + 1\n}\n\n/// Whether",
+    ),
     kill(
         "integration-test-step-named-in-a-macro",
         CORE_FLOW_TEST,

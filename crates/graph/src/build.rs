@@ -300,6 +300,9 @@ struct HubKey<'a> {
     krate: usize,
     /// The users are test code (and may reach the crate's test code).
     from_test: bool,
+    /// For a path `other::…::name` that starts with another workspace crate: that crate. Only
+    /// the items it can see and members of trait impls are candidates (`usize::MAX`: any).
+    scope: usize,
 }
 
 impl Builder<'_> {
@@ -1250,6 +1253,26 @@ impl Builder<'_> {
             self.crates[krate].visible[other]
                 && (!test_only[candidate.index()] || (from_test && other == krate))
         };
+        // Members of impls of a trait: callable through any path that names the trait or the
+        // type, from any crate that sees them.
+        // The value is the trait's name.
+        let impl_trait: Vec<Option<&str>> = self
+            .item_source
+            .iter()
+            .map(|source| {
+                let (instance, raw) = (*source)?;
+                let items = &self.files[self.instances[instance].file].facts.items;
+                let parent = items[raw as usize].parent?;
+                let trait_ = items[parent as usize].imp.as_ref()?.trait_.as_ref()?;
+                Some(trait_.last().map_or("", String::as_str))
+            })
+            .collect();
+        let trait_impl_member = |id: ItemId| impl_trait[id.index()].is_some();
+        // Whether `candidate` may be what a path starting with crate `scope` names.
+        let in_scope = |scope: usize, candidate: ItemId| {
+            let other = self.modules[self.item_module[candidate.index()]].krate;
+            self.crates[scope].visible[other] || trait_impl_member(candidate)
+        };
         let receivers = self.receiver_index();
         let hub_fan_out = self.hub_fan_out;
         let this = &*self;
@@ -1270,15 +1293,28 @@ impl Builder<'_> {
                 let krate = &this.crates[krate_index];
                 // `from_test`: the referring item is test code.
                 let visible = |id: &ItemId, from_test: bool| may_name(krate_index, from_test, *id);
+                // The workspace crate a path of two or more segments starts with, unless its
+                // first segment is a name of this module.
+                let crate_scope = |path: &[&str]| -> Option<usize> {
+                    if path.len() < 2 {
+                        return None;
+                    }
+                    let dep = *krate.externs.get(path[0])?;
+                    let mut local = Vec::new();
+                    this.lookup(module, path[0], 0, &mut local);
+                    local.is_empty().then_some(dep)
+                };
                 let target_of = |line: &str, from_test: bool| -> Target<'_> {
-                    let hub = |reason: EdgeReason, name| {
+                    let hub_in = |reason: EdgeReason, name, scope| {
                         Target::Hub(HubKey {
                             reason,
                             name,
                             krate: krate_index,
                             from_test,
+                            scope,
                         })
                     };
+                    let hub = |reason: EdgeReason, name| hub_in(reason, name, usize::MAX);
                     let loose = |candidates: &[ItemId], reason: EdgeReason| {
                         Target::Items(
                             candidates
@@ -1328,6 +1364,29 @@ impl Builder<'_> {
                                     }
                                     Target::Items(out)
                                 }
+                                // `serde_json::Value::from(x)`, `std::convert::From::from(x)`:
+                                // an associated item of a foreign type or trait may be a member
+                                // of a workspace impl of a foreign trait (`impl From<X> for
+                                // Value`), named by the type's or the trait's name.
+                                Resolution::Foreign if path.len() >= 3 => {
+                                    let owner = path[path.len() - 2];
+                                    let members: Vec<ItemId> = by_name
+                                        .get(path[path.len() - 1])
+                                        .into_iter()
+                                        .flatten()
+                                        .copied()
+                                        .filter(|&id| {
+                                            impl_trait[id.index()].is_some_and(|t| {
+                                                t == owner || {
+                                                    let mut parts =
+                                                        this.items[id.index()].name.rsplit("::");
+                                                    parts.nth(1) == Some(owner)
+                                                }
+                                            })
+                                        })
+                                        .collect();
+                                    loose(&members, EdgeReason::NameMatch)
+                                }
                                 Resolution::Foreign => Target::Items(Vec::new()),
                                 // A local variable, a generic parameter or a prelude name.
                                 Resolution::Unresolved
@@ -1350,6 +1409,21 @@ impl Builder<'_> {
                                     let Some((key, candidates)) = found else {
                                         return Target::Items(Vec::new());
                                     };
+                                    // `other::…::name` where `other` is a workspace crate: the
+                                    // item is that crate's or one it re-exports (so in its
+                                    // closure), or a trait impl's member written elsewhere.
+                                    if let Some(scope) = crate_scope(&path) {
+                                        let scoped: Vec<ItemId> = candidates
+                                            .iter()
+                                            .copied()
+                                            .filter(|&id| in_scope(scope, id))
+                                            .collect();
+                                        return if scoped.len() > hub_fan_out {
+                                            hub_in(EdgeReason::NameMatch, key, scope)
+                                        } else {
+                                            loose(&scoped, EdgeReason::NameMatch)
+                                        };
+                                    }
                                     // `Vec::new`, `u32::from`: an associated item of a prelude
                                     // or primitive type, which no workspace type has. Only trait
                                     // items (a trait's own, or a blanket impl's) can be named so.
@@ -1482,7 +1556,9 @@ impl Builder<'_> {
                     .map_or(&[], Vec::as_slice),
             };
             for &candidate in candidates {
-                if may_name(key.krate, key.from_test, candidate) {
+                if may_name(key.krate, key.from_test, candidate)
+                    && (key.scope == usize::MAX || in_scope(key.scope, candidate))
+                {
                     edges.push((candidate, *hub, key.reason));
                 }
             }
