@@ -583,10 +583,11 @@ impl Graph {
         };
         let last = lines.end.min(entry.lines.max(1));
         let mut out = Vec::new();
-        // For each line, the innermost items containing it, per crate.
+        // For each line, the innermost items containing it, per crate (all of them when
+        // several span the same lines: `fn a() {} fn b() {}` on one line).
         let mut line = lines.start.max(1);
         while line <= last {
-            let mut innermost: HashMap<&str, (u32, ItemId)> = HashMap::new();
+            let mut innermost: HashMap<&str, (u32, Vec<ItemId>)> = HashMap::new();
             for &id in &entry.items {
                 let item = &self.items[id.index()];
                 if item.lines.start > line {
@@ -594,13 +595,17 @@ impl Graph {
                 }
                 if item.lines.contains(line) {
                     let width = item.lines.end - item.lines.start;
-                    let slot = innermost.entry(item.krate.as_str()).or_insert((width, id));
-                    if width <= slot.0 {
-                        *slot = (width, id);
+                    let slot = innermost
+                        .entry(item.krate.as_str())
+                        .or_insert((width, Vec::new()));
+                    if width < slot.0 {
+                        *slot = (width, vec![id]);
+                    } else if width == slot.0 {
+                        slot.1.push(id);
                     }
                 }
             }
-            out.extend(innermost.into_values().map(|(_, id)| id));
+            out.extend(innermost.into_values().flat_map(|(_, ids)| ids));
             line += 1;
         }
         if lines.start > last && entry.items.is_empty() {

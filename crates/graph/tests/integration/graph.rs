@@ -703,3 +703,28 @@ fn trait_and_foreign_type_paths_still_reach_workspace_impls() {
         );
     }
 }
+
+/// Two functions written on one line: a change of that line changes both, and each reaches
+/// its own test.
+#[test]
+fn items_on_the_same_lines_are_all_changed() {
+    let dir = workspace(&[
+        (
+            "Cargo.toml",
+            "[package]\nname = \"one\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+        ),
+        (
+            "src/lib.rs",
+            "pub fn a() -> u32 { 1 } pub fn b() -> u32 { 2 }\n\n#[test]\nfn uses_a() {\n    assert_eq!(a(), 1);\n}\n\n#[test]\nfn uses_b() {\n    assert_eq!(b(), 2);\n}\n",
+        ),
+    ]);
+    let graph = Graph::build(dir.path(), &BuildOptions::default()).unwrap();
+    let at = graph.items_at("src/lib.rs", LineRange::new(1, 1));
+    let names: BTreeSet<&str> = at.iter().map(|&id| graph.item(id).name.as_str()).collect();
+    assert_eq!(names, BTreeSet::from(["a", "b"]), "{names:?}");
+    let tests = affected(&graph, &at);
+    assert_eq!(
+        tests,
+        BTreeSet::from(["one uses_a".to_owned(), "one uses_b".to_owned()]),
+    );
+}
