@@ -628,7 +628,12 @@ impl Builder<'_> {
             let package_index = self.crates[krate].package.index();
             let package = &self.packages[package_index];
             let mut externs = FxHashMap::default();
-            for dep in &package.dependencies {
+            // A member linked through an external package cannot be named.
+            for dep in package
+                .dependencies
+                .iter()
+                .filter(|dep| dep.through.is_none())
+            {
                 if let Some(lib) = lib_of[dep.package.index()] {
                     externs.insert(dep.name.clone(), lib);
                 }

@@ -124,6 +124,7 @@ mod tests {
                     name: format!("p{index}"),
                     target: None,
                     optional: false,
+                    through: None,
                 })
                 .collect(),
             external_dependencies: Vec::new(),

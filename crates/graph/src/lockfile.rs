@@ -108,6 +108,74 @@ fn parse_lock(text: &str) -> Result<Locked, ManifestError> {
     Ok(locked)
 }
 
+/// For each package of the lockfile from outside the workspace (one with a `source`, or a path
+/// package that is not a member), the members (indexes into `members`, the members' names) it
+/// depends on directly or through other such packages. A member is locked without a `source`;
+/// a dependency string that names a source, or a version no source-less entry has, is not it.
+pub(crate) fn members_through_externals(
+    lock: &str,
+    members: &[String],
+) -> Result<HashMap<String, Vec<usize>>, ManifestError> {
+    let locked = parse_lock(lock)?;
+    let member_index: HashMap<&str, usize> = members
+        .iter()
+        .enumerate()
+        .map(|(index, name)| (name.as_str(), index))
+        .collect();
+    // Whether a dependency string (`name`, `name version`, `name version (source)`) is a member.
+    let is_member = |dependency: &str| -> Option<usize> {
+        let mut parts = dependency.splitn(3, ' ');
+        let name = parts.next()?;
+        let version = parts.next();
+        if parts.next().is_some() {
+            return None;
+        }
+        let index = *member_index.get(name)?;
+        locked
+            .get(name)?
+            .iter()
+            .any(|entry| entry.source.is_none() && version.is_none_or(|v| v == entry.version))
+            .then_some(index)
+    };
+    let mut out = HashMap::new();
+    for (name, entries) in &locked {
+        if member_index.contains_key(name.as_str())
+            && entries.iter().all(|entry| entry.source.is_none())
+        {
+            continue;
+        }
+        let mut reached: BTreeSet<usize> = BTreeSet::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::from([name.as_str()]);
+        // A member's own entry is not the external package of the same name.
+        let external = |entry: &&LockedPackage| {
+            !(member_index.contains_key(name.as_str()) && entry.source.is_none())
+        };
+        let mut queue: VecDeque<&LockedPackage> = entries.iter().filter(external).collect();
+        while let Some(entry) = queue.pop_front() {
+            for dependency in &entry.dependencies {
+                if let Some(member) = is_member(dependency) {
+                    reached.insert(member);
+                    continue;
+                }
+                let dependency_name = dependency.split(' ').next().unwrap_or(dependency);
+                if seen.insert(dependency_name)
+                    && let Some(next) = locked.get(dependency_name)
+                {
+                    let member = member_index.contains_key(dependency_name);
+                    queue.extend(
+                        next.iter()
+                            .filter(|entry| !member || entry.source.is_some()),
+                    );
+                }
+            }
+        }
+        if !reached.is_empty() {
+            out.insert(name.clone(), reached.into_iter().collect());
+        }
+    }
+    Ok(out)
+}
+
 /// Names of the packages whose version, source, checksum or dependencies changed, or that were
 /// added or removed, sorted. An absent side counts as an empty lockfile.
 pub fn changed_lock_packages(
@@ -374,6 +442,63 @@ dependencies = [
             changed_lock_packages(Some(lock), Some(&moved)).unwrap(),
             names(&["legacy"])
         );
+    }
+
+    #[test]
+    fn members_are_found_through_external_packages_by_source_and_version() {
+        let lock = r#"
+version = 4
+
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = ["bar"]
+
+[[package]]
+name = "bar"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = ["wrap"]
+
+[[package]]
+name = "wrap"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = ["foo 0.2.0"]
+
+[[package]]
+name = "baz"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = ["foo 0.1.0"]
+
+[[package]]
+name = "foo"
+version = "0.1.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+dependencies = ["qux"]
+
+[[package]]
+name = "foo"
+version = "0.2.0"
+dependencies = ["app"]
+
+[[package]]
+name = "qux"
+version = "1.0.0"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+"#;
+        let members = names(&["app", "foo"]);
+        let through = members_through_externals(lock, &members).unwrap();
+        // `bar` reaches the member `foo` through `wrap`; `baz` and the registry `foo` reach
+        // only the registry `foo 0.1.0` and `qux`, and the member's own dependency on `app`
+        // is not the registry `foo`'s.
+        let mut found: Vec<(&str, &[usize])> = through
+            .iter()
+            .map(|(name, members)| (name.as_str(), members.as_slice()))
+            .collect();
+        found.sort_unstable();
+        assert_eq!(found, [("bar", &[1][..]), ("wrap", &[1][..])]);
     }
 
     #[test]

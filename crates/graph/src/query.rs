@@ -171,6 +171,7 @@ impl Graph {
                         "package": self.packages[d.package.index()].name,
                         "kind": d.kind,
                         "name": d.name,
+                        "through": d.through,
                     })).collect::<Vec<_>>(),
                     "external_dependencies": p.external_dependencies,
                 })

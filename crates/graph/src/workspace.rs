@@ -140,6 +140,11 @@ pub struct PackageDep {
     /// The platform of a `[target.'cfg(..)'.dependencies]` entry.
     pub target: Option<String>,
     pub optional: bool,
+    /// Set when the member is reached only through a package from outside the workspace (the
+    /// name of that dependency): `Cargo.lock` says the external package depends on the member
+    /// (through `[patch]`, or a path), so the member's code is linked, though this package's
+    /// code cannot name it.
+    pub through: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -455,6 +460,7 @@ pub fn load(root: &Path) -> Result<Workspace, ManifestError> {
     };
     let mut packages = Vec::with_capacity(built.len());
     for (own, (mut package, raw)) in built.into_iter().enumerate() {
+        let mut external_kinds = Vec::new();
         let mut external = BTreeSet::new();
         let mut external_names = BTreeSet::new();
         for dep in raw {
@@ -475,17 +481,64 @@ pub fn load(root: &Path) -> Result<Workspace, ManifestError> {
                     name,
                     target: dep.target,
                     optional: dep.optional,
+                    through: None,
                 });
             } else {
                 external_names.insert(dep.key.replace('-', "_"));
+                external_kinds.push((dep.package.clone(), dep.kind, dep.target, dep.optional));
                 external.insert(dep.package);
             }
         }
         package.external_dependencies = external.into_iter().collect();
         package.external_crate_names = external_names.into_iter().collect();
-        packages.push(package);
+        packages.push((package, external_kinds));
     }
+    let mut packages: Vec<Package> = match source::read_to_string(&root.join("Cargo.lock")) {
+        // Without a lockfile (or with one that does not parse: `select` reports that where it
+        // reads it) no link through an external package is known.
+        Ok(lock) => match crate::lockfile::members_through_externals(&lock, &package_names) {
+            Ok(through) => link_through_externals(packages, &through),
+            Err(_) => packages.into_iter().map(|(package, _)| package).collect(),
+        },
+        Err(_) => packages.into_iter().map(|(package, _)| package).collect(),
+    };
+    packages.shrink_to_fit();
     Ok(Workspace { root, packages })
+}
+
+/// An external dependency of a package: its package name, kind, platform and whether optional.
+type ExternalDep = (String, DepKind, Option<String>, bool);
+
+/// Adds a [`PackageDep`] with `through` for each member an external dependency of a package
+/// depends on (`through`: external package name → members it reaches, from the lockfile).
+fn link_through_externals(
+    packages: Vec<(Package, Vec<ExternalDep>)>,
+    through: &HashMap<String, Vec<usize>>,
+) -> Vec<Package> {
+    packages
+        .into_iter()
+        .enumerate()
+        .map(|(own, (mut package, externals))| {
+            for (external, kind, target, optional) in externals {
+                for &member in through.get(&external).into_iter().flatten() {
+                    let known = package.dependencies.iter().any(|dep| {
+                        dep.package.index() == member && dep.kind == kind && dep.through.is_none()
+                    });
+                    if member != own && !known {
+                        package.dependencies.push(PackageDep {
+                            package: PackageId::from_index(member),
+                            kind,
+                            name: String::new(),
+                            target: target.clone(),
+                            optional,
+                            through: Some(external.clone()),
+                        });
+                    }
+                }
+            }
+            package
+        })
+        .collect()
 }
 
 fn package_table(table: &Table) -> Option<&Table> {

@@ -314,6 +314,7 @@ pub fn analyze(
         }
         classify(graph, change, rules, context, &mut impact);
     }
+    linked_through_externals(graph, &mut impact);
     if rust_changed {
         impact.notes.push(DOCTEST_NOTE.to_owned());
     }
@@ -873,6 +874,34 @@ fn other_file(graph: &Graph, change: &FileChange, path: &str, impact: &mut Impac
 }
 
 /// Selects every test of `package`, and of its dependents when `dependents`.
+/// A member whose code a package links only through an external package (`Cargo.lock` says the
+/// external package depends on it): no edge of the graph leads from its items into that
+/// package's tests, so a change in it selects them all (and those of their dependents).
+fn linked_through_externals(graph: &Graph, impact: &mut Impact) {
+    let changed: BTreeSet<PackageId> = impact
+        .changed
+        .keys()
+        .map(|&id| graph.item(id).package)
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    for (id, package) in graph.packages() {
+        for dep in &package.dependencies {
+            if let Some(external) = &dep.through
+                && changed.contains(&dep.package)
+            {
+                let reason = format!(
+                    "`{}` links `{}` through the external package `{external}`",
+                    package.name,
+                    graph.package(dep.package).name
+                );
+                widen_package(graph, impact, id, true, &reason);
+            }
+        }
+    }
+}
+
 fn widen_package(
     graph: &Graph,
     impact: &mut Impact,

@@ -139,3 +139,60 @@ fn a_loose_edge_does_not_carry_a_change_into_a_test_that_cannot_link_it() {
         ["gamma tests::doubles"]
     );
 }
+
+/// `beta` depends on `ext`, a path package outside the workspace, and `ext` on the member
+/// `alpha`: `Cargo.lock` (written by cargo) says so, and a change in `alpha` selects `beta`'s
+/// tests at both levels, though no edge of the graph leads there.
+#[test]
+fn a_member_linked_through_an_external_package_selects_the_linking_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |relative: &str, contents: &str| {
+        let path = dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    };
+    write(
+        "ws/Cargo.toml",
+        "[workspace]\nmembers = [\"crates/alpha\", \"crates/beta\"]\nresolver = \"2\"\n",
+    );
+    write("ws/crates/alpha/Cargo.toml", &manifest("alpha", ""));
+    write(
+        "ws/crates/alpha/src/lib.rs",
+        "pub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n",
+    );
+    write(
+        "ext/Cargo.toml",
+        &manifest("ext", "alpha = { path = \"../ws/crates/alpha\" }\n"),
+    );
+    write(
+        "ext/src/lib.rs",
+        "pub fn sum(a: i32, b: i32) -> i32 {\n    alpha::add(a, b)\n}\n",
+    );
+    write(
+        "ws/crates/beta/Cargo.toml",
+        &manifest("beta", "ext = { path = \"../../../ext\" }\n"),
+    );
+    write(
+        "ws/crates/beta/src/lib.rs",
+        "#[test]\nfn sums() {\n    assert_eq!(ext::sum(2, 2), 4);\n}\n",
+    );
+    let root = dir.path().join("ws");
+    let without_lock = Graph::build(&root, &BuildOptions::default()).unwrap();
+    let change = || vec![modified("crates/alpha/src/lib.rs", 2, 2)];
+    assert!(ids(&run(&without_lock, change())).is_empty());
+
+    let status = std::process::Command::new("cargo")
+        .args(["generate-lockfile", "--offline", "--quiet"])
+        .current_dir(&root)
+        .status()
+        .expect("cargo runs");
+    assert!(status.success());
+    let graph = Graph::build(&root, &BuildOptions::default()).unwrap();
+    let selection = run(&graph, change());
+    assert_eq!(ids(&selection), ["beta sums"]);
+    assert_eq!(
+        selection.selected[0].reasons,
+        ["`beta` links `alpha` through the external package `ext`"]
+    );
+    assert_eq!(ids(&run_packages(&graph, change())), ["beta sums"]);
+}
