@@ -29,6 +29,7 @@ fn run(time_s: i64, test_time_s: f64, red: bool) -> RunRecord {
         time_s,
         test_time_s,
         wall_time_s: None,
+        wall_time_includes_setup: false,
         tests: 500,
         failed_tests: u32::from(red),
         failed_only_flaky: red,
