@@ -641,9 +641,10 @@ fn scenario(
     }
 }
 
-/// One sentence when more shards per run make the verdict worse than the
-/// same scenario at today's shards: with fixed runner slots, fewer runs fit
-/// at once, and each pays a set-up per shard.
+/// One sentence when a scenario with more shards per run does not absorb
+/// and fewer runs fit on the runner slots at once than at today's shards:
+/// with fixed runner slots, more shards per run mean fewer runs side by
+/// side, each paying a set-up per shard.
 fn fewer_runs_at_once(
     base: &Baseline,
     capacity: &Capacity,
@@ -659,22 +660,16 @@ fn fewer_runs_at_once(
     }
     let now = base.queue_inputs(capacity, volume, time_factor, slots, today);
     let then = base.queue_inputs(capacity, volume, time_factor, slots, shards);
-    let outcome = queue::evaluate(&now);
-    let before = Verdict::judge(
-        outcome.utilisation,
-        outcome.wait_s,
-        capacity.target_utilisation,
-        capacity.target_queue_wait_s,
-    );
-    let rank = |v: Verdict| match v {
-        Verdict::Absorbs => 0,
-        Verdict::AtRisk => 1,
-        Verdict::Saturates => 2,
-    };
-    if then.servers >= now.servers || rank(verdict) <= rank(before) {
+    if then.servers >= now.servers {
         return None;
     }
     let minutes = |s: f64| format!("{:.1} min", s / 60.0);
+    if then.servers == 0 {
+        return Some(format!(
+            "{slots} runner {} cannot hold one run of {shards} shards at once: with fixed runner slots, more shards per run need more slots",
+            if slots == 1 { "slot" } else { "slots" }
+        ));
+    }
     Some(format!(
         "{slots} runner slots hold {} runs of {shards} shards at once instead of {} of {today}: each run is shorter ({} instead of {}) but fewer run side by side, and each pays {shards} set-ups of {:.0} s",
         then.servers,

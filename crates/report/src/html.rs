@@ -540,12 +540,16 @@ pub fn html(report: &WeeklyReport) -> String {
         for s in &report.scenarios {
             let _ = write!(
                 out,
-                r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="verdict {}">{}</span></td></tr>"#,
+                r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="verdict {}">{}</span>{}</td></tr>"#,
                 escape(&s.name),
                 percent(s.utilisation),
                 opt(s.wait_s, duration),
                 s.verdict.as_str(),
-                s.verdict.as_str().replace('_', " ")
+                s.verdict.as_str().replace('_', " "),
+                s.why.as_deref().map_or_else(String::new, |why| format!(
+                    r#"<br><small class="why">{}</small>"#,
+                    escape(why)
+                ))
             );
         }
         out.push_str("</tbody></table></section>");

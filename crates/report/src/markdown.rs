@@ -35,7 +35,10 @@ pub fn markdown(report: &WeeklyReport) -> String {
                 cell(&s.name),
                 percent(s.utilisation),
                 opt(s.wait_s, duration),
-                s.verdict
+                match &s.why {
+                    Some(why) => format!("{}: {}", s.verdict, cell(why)),
+                    None => s.verdict.to_string(),
+                }
             );
         }
         let _ = writeln!(out);
