@@ -365,7 +365,10 @@ fn plan_shows_the_wall_time_the_junit_timestamps_say_and_models_with_it() {
     assert_eq!(w10["test_time_s"].as_f64(), Some(240.0));
     assert_eq!(w10["wall_time_per_run_s"].as_f64(), Some(55.0));
     assert_eq!(w10["wall_time_runs"], 2);
-    assert_eq!(plan["supply"]["wall_time_per_run"]["mean"].as_f64(), Some(55.0));
+    assert_eq!(
+        plan["supply"]["wall_time_per_run"]["mean"].as_f64(),
+        Some(55.0)
+    );
     // The model's service time is the wall time (55 s) + 120 s set-up,
     // not the 120 s of test time.
     assert_eq!(plan["model"]["service_basis"], "wall_time");

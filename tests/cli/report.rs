@@ -197,3 +197,36 @@ fn report_html_goes_to_a_file_atomically_with_every_chart() {
         .collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
 }
+
+#[test]
+fn a_shards_scenario_that_saturates_says_why_next_to_it() {
+    let repo = shop();
+    repo.write("hourglass.toml", "[capacity]\nrunner-slots = 1\n");
+    let output = repo.run(&["report"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| x1.5 + shards |"))
+        .unwrap_or_else(|| panic!("no x1.5 + shards row in {text}"));
+    assert!(
+        row.contains("saturates: 1 runner slot cannot hold one run of 2 shards"),
+        "{row}"
+    );
+    let output = repo.run(&["report", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let shards = json["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "x1.5 + shards")
+        .unwrap();
+    assert!(
+        shards["why"]
+            .as_str()
+            .unwrap()
+            .contains("more shards per run need more slots")
+    );
+    let output = repo.run(&["report", "--format", "html"]);
+    assert!(stdout(&output).contains(r#"<small class="why">1 runner slot cannot hold"#));
+}

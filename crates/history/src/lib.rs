@@ -587,15 +587,24 @@ mod tests {
             time_ms: None,
         };
         // Two shards side by side: 0..60 s and 5..50 s.
-        assert_eq!(run_wall_time(&[span(0, 60_000), span(5_000, 50_000)]), Some(60.0));
+        assert_eq!(
+            run_wall_time(&[span(0, 60_000), span(5_000, 50_000)]),
+            Some(60.0)
+        );
         // One after another: 0..60 s, then 70..100 s (the gap counts).
-        assert_eq!(run_wall_time(&[span(0, 60_000), span(70_000, 100_000)]), Some(100.0));
+        assert_eq!(
+            run_wall_time(&[span(0, 60_000), span(70_000, 100_000)]),
+            Some(100.0)
+        );
         let own = |ms: i64| FileWallTime {
             time_ms: Some(ms),
             ..FileWallTime::default()
         };
         assert_eq!(run_wall_time(&[span(0, 60_000), own(80_000)]), Some(80.0));
-        assert_eq!(run_wall_time(&[span(0, 60_000), FileWallTime::default()]), None);
+        assert_eq!(
+            run_wall_time(&[span(0, 60_000), FileWallTime::default()]),
+            None
+        );
         assert_eq!(run_wall_time(&[]), None);
     }
 
