@@ -427,9 +427,9 @@ fn ci_jobs(
 /// pipeline with that name (GitHub: or `JOB (matrix values)`) that started
 /// and finished span from the first start to the last finish. `None` when
 /// the run id names no stored job.
-pub fn job_wall_time(
+pub fn job_wall_time<S: std::hash::BuildHasher>(
     run_id: &str,
-    by_pipeline: &HashMap<(&str, &str), Vec<&CiJob>>,
+    by_pipeline: &HashMap<(&str, &str), Vec<&CiJob>, S>,
 ) -> Option<f64> {
     let mut parts = run_id.split(':');
     let provider = parts.next()?;
