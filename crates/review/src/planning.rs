@@ -477,7 +477,205 @@ fn timestamp_text(millis: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hourglass_model::CiProvider;
+    use hourglass_history::{FileIngest, FileWallTime, SqliteStore};
+    use hourglass_model::{Attempt, AttemptOutcome, CiProvider, RunMeta, TestResult};
+
+    fn result(name: &str, outcome: Outcome, seconds: f64) -> TestResult {
+        let mut result = TestResult::new(
+            TestKey {
+                suite: "s".into(),
+                classname: "c".into(),
+                name: name.into(),
+            },
+            outcome,
+        );
+        result.duration_s = Some(seconds);
+        result
+    }
+
+    /// Ten daily runs of three tests: `flaky` fails in every other run
+    /// (the only failure of runs 0, 2, 4, 6, 8), `retried` passes on its
+    /// second attempt in run 3 (a 5 s rerun), `steady` passes. Each run
+    /// ran from 10:00:00 for 42 s.
+    fn store(dir: &Path) -> SqliteStore {
+        let mut store = SqliteStore::open(&dir.join("history.db")).unwrap();
+        for run in 0..10u8 {
+            let meta = RunMeta {
+                run_id: Some(format!("r{run}")),
+                commit: Some(format!("c{run}")),
+                branch: Some("main".into()),
+                timestamp: Some(format!("2026-03-{:02}T10:00:00Z", run + 2)),
+                job: None,
+            };
+            let file = FileIngest {
+                path: format!("r{run}.xml"),
+                content_hash: [run; 32],
+            };
+            let mut results = vec![
+                result(
+                    "flaky",
+                    if run % 2 == 0 {
+                        Outcome::Failed
+                    } else {
+                        Outcome::Passed
+                    },
+                    1.0,
+                ),
+                result("steady", Outcome::Passed, 2.0),
+            ];
+            let mut retried = result(
+                "retried",
+                if run == 3 {
+                    Outcome::Flaky
+                } else {
+                    Outcome::Passed
+                },
+                5.0,
+            );
+            if run == 3 {
+                for outcome in [AttemptOutcome::Failed, AttemptOutcome::Passed] {
+                    retried.attempts.push(Attempt {
+                        outcome: Some(outcome),
+                        duration_s: Some(5.0),
+                        message: None,
+                        failure_type: None,
+                    });
+                }
+            }
+            results.push(retried);
+            store
+                .ingest_file(&meta, &file, &mut |sink| {
+                    for r in &results {
+                        sink(r)?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            let start =
+                hourglass_history::timestamp_millis(&format!("2026-03-{:02}T10:00:00Z", run + 2));
+            let wall = FileWallTime {
+                start_ms: start,
+                end_ms: start.map(|s| s + 42_000),
+                time_ms: None,
+            };
+            assert!(
+                store
+                    .set_file_wall_time(&format!("r{run}"), &[run; 32], &wall)
+                    .unwrap()
+            );
+        }
+        store
+    }
+
+    fn options() -> PlanningOptions {
+        PlanningOptions {
+            rev: "HEAD".into(),
+            all_branches: false,
+            weeks: 0,
+            until: None,
+            cache_dir: None,
+            durations: true,
+            time_to_green: false,
+        }
+    }
+
+    #[test]
+    fn supply_counts_flaky_reruns_and_runs_red_only_through_flaky_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let settings = Settings::defaults();
+        let read = gather(dir.path(), Some(&store), &settings, &options()).unwrap();
+        let runs = &read.plan_inputs.runs;
+        assert_eq!(runs.len(), 10);
+        assert_eq!(read.tests, 3);
+        let red_only_flaky: Vec<usize> = runs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.failed_only_flaky)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(red_only_flaky, [0, 2, 4, 6, 8]);
+        let reruns: Vec<f64> = runs.iter().map(|r| r.flaky_rerun_time_s).collect();
+        assert_eq!(reruns[3], 5.0);
+        assert_eq!(reruns.iter().sum::<f64>(), 5.0);
+        // The rerun is test time too: 1 + 2 + 5 of the results, + 5 rerun.
+        assert_eq!(runs[3].test_time_s, 13.0);
+        assert!(runs.iter().all(|r| r.wall_time_s == Some(42.0)));
+        assert!(runs.iter().all(|r| !r.wall_time_includes_setup));
+        assert_eq!(read.durations.len(), 3);
+        // Not a git repository: said, not an error.
+        assert!(!read.has_git);
+        assert!(
+            read.notes
+                .iter()
+                .any(|n| n.contains("not inside a git repository"))
+        );
+
+        let plan = hourglass_plan::plan(&read.plan_inputs);
+        let weeks = &plan.supply.weeks;
+        let rerun: f64 = weeks.iter().map(|w| w.flaky_rerun_time_s).sum();
+        let only: u32 = weeks.iter().map(|w| w.flaky_only_failures).sum();
+        assert_eq!(rerun, 5.0);
+        assert_eq!(only, 5);
+        assert!(plan.supply.flaky_time_share > 0.0);
+        assert_eq!(
+            plan.model.service_basis,
+            hourglass_plan::ServiceBasis::WallTime
+        );
+    }
+
+    #[test]
+    fn nothing_after_the_week_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let settings = Settings::defaults();
+        // 2026-W10 is 2026-03-02 to 2026-03-08: runs 0 to 6.
+        let until = PlanningOptions {
+            until: Some("2026-W10".parse().unwrap()),
+            ..options()
+        };
+        let read = gather(dir.path(), Some(&store), &settings, &until).unwrap();
+        assert_eq!(read.plan_inputs.runs.len(), 7);
+        assert_eq!(read.runs.len(), 7);
+    }
+
+    #[test]
+    fn ci_job_records_give_the_runs_wall_time_set_up_included() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = store(dir.path());
+        // Run r1 is github:77:1:test by name: rename it through its id.
+        let meta = RunMeta {
+            run_id: Some("github:77:1:test".into()),
+            commit: Some("c77".into()),
+            branch: Some("main".into()),
+            timestamp: Some("2026-03-20T10:00:00Z".into()),
+            job: Some("test".into()),
+        };
+        let file = FileIngest {
+            path: "gh.xml".into(),
+            content_hash: [77; 32],
+        };
+        store
+            .ingest_file(&meta, &file, &mut |sink| {
+                sink(&result("steady", Outcome::Passed, 2.0))
+            })
+            .unwrap();
+        store
+            .ingest_ci_jobs(&[job(
+                "test (1)",
+                "77",
+                "2026-03-20T09:58:00Z",
+                "2026-03-20T10:03:00Z",
+            )])
+            .unwrap();
+        let read = gather(dir.path(), Some(&store), &Settings::defaults(), &options()).unwrap();
+        let last = read.plan_inputs.runs.last().unwrap();
+        assert_eq!(last.wall_time_s, Some(300.0));
+        assert!(last.wall_time_includes_setup);
+        assert_eq!(read.runs_timed_by_jobs, 1);
+        assert_eq!(read.ci_jobs, 1);
+        assert_eq!(read.ci_weeks.len(), 1);
+    }
 
     fn job(name: &str, pipeline: &str, started: &str, finished: &str) -> CiJob {
         CiJob {
