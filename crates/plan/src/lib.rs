@@ -664,6 +664,13 @@ fn fewer_runs_at_once(
         return None;
     }
     let minutes = |s: f64| format!("{:.1} min", s / 60.0);
+    let runs = |n: u32| {
+        if n == 1 {
+            "1 run".to_owned()
+        } else {
+            format!("{n} runs")
+        }
+    };
     if then.servers == 0 {
         return Some(format!(
             "{slots} runner {} cannot hold one run of {shards} shards at once: with fixed runner slots, more shards per run need more slots",
@@ -671,9 +678,9 @@ fn fewer_runs_at_once(
         ));
     }
     Some(format!(
-        "{slots} runner slots hold {} runs of {shards} shards at once instead of {} of {today}: each run is shorter ({} instead of {}) but fewer run side by side, and each pays {shards} set-ups of {:.0} s",
-        then.servers,
-        now.servers,
+        "{slots} runner slots hold {} of {shards} shards at once instead of {} of {today}: each run is shorter ({} instead of {}) but fewer run side by side, and each pays {shards} set-ups of {:.0} s",
+        runs(then.servers),
+        runs(now.servers),
         minutes(then.service_time_s),
         minutes(now.service_time_s),
         capacity.setup_overhead_per_shard_s.max(0.0)
