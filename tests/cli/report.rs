@@ -51,7 +51,7 @@ fn junit(at: &str, ranks_fails: bool) -> String {
     };
     format!(
         r#"<?xml version="1.0"?>
-<testsuites><testsuite name="shop" tests="2" timestamp="{at}">
+<testsuites><testsuite name="shop" tests="2" timestamp="{at}" time="95.5">
 <testcase classname="tests.search" name="ranks" file="tests/search.py" time="30.0">{failure}</testcase>
 <testcase classname="tests.orders" name="places" file="tests/orders.py" time="60.0"/>
 </testsuite></testsuites>"#
@@ -151,6 +151,9 @@ fn report_reads_merged_changes_runs_and_ci_jobs() {
     assert_eq!(weeks[1]["time_to_green_p50_s"], 2.0 * 3600.0);
     // 90 s of tests per run, one run per change.
     assert_eq!(weeks[2]["test_time_per_change_s"], 90.0);
+    // The suite's timestamp and time say each run took 95.5 s.
+    assert_eq!(weeks[2]["wall_time_per_run_s"], 95.5);
+    assert_eq!(weeks[2]["flaky_time_s"], 0.0);
     // The CI jobs are in 2026-W10: 36 s and 2 min 25 s waits.
     assert_eq!(weeks[0]["ci_jobs"], 3);
     assert_eq!(weeks[0]["queue_wait_p50_s"], 36.0);
