@@ -468,7 +468,8 @@ pub fn job_wall_time<S: std::hash::BuildHasher>(
     }
 }
 
-fn timestamp_text(millis: i64) -> String {
+/// RFC 3339 text of Unix milliseconds (the epoch when out of range).
+pub(crate) fn timestamp_text(millis: i64) -> String {
     jiff::Timestamp::from_millisecond(millis)
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_string()

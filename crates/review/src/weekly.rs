@@ -17,7 +17,7 @@ use hourglass_history::{HistoryStore, ResultFilter};
 use hourglass_insight::outcomes::{CiWeek, GreenWeek, green_weeks};
 use hourglass_plan::{IsoWeek, PlanInputs};
 
-use crate::planning::{self, PlanningOptions};
+use crate::planning::{self, PlanningOptions, timestamp_text};
 use crate::{Analysis, ReviewError, Window, analyze};
 
 pub use crate::planning::{capacity, week_end_ms};
@@ -246,10 +246,4 @@ impl HistoryStore for BoundedStore<'_> {
     ) -> Result<(), hourglass_history::StoreError> {
         self.inner.for_each_ci_job(since_ms, visit)
     }
-}
-
-fn timestamp_text(millis: i64) -> String {
-    jiff::Timestamp::from_millisecond(millis)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_string()
 }
