@@ -392,9 +392,19 @@ fn plan_shows_the_wall_time_the_junit_timestamps_say_and_models_with_it() {
         .unwrap();
     assert!(plain["why"].is_null(), "{plain}");
 
+    // CI job records of the same week: the measured wait beside the model's.
+    let jobs = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/ci-jobs/github-run-jobs.json")
+        .display()
+        .to_string();
+    assert!(repo.run(&["ingest", "--ci-jobs", &jobs]).status.success());
     let output = repo.run(&["plan", "--weeks", "0", "--runner-slots", "1"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let table = stdout(&output);
+    assert!(
+        table.contains("measured in 2026-W10 (3 CI jobs): queue wait p50 36 s"),
+        "{table}"
+    );
     assert!(
         table.contains("wall time per run 55 s (cv 0.00) over the 2 runs that say it"),
         "{table}"

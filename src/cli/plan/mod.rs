@@ -92,6 +92,8 @@ pub struct PlanArgs {
 /// A plan and how making it went.
 pub struct Built {
     pub plan: CapacityPlan,
+    /// Queue wait and runner occupancy measured from CI job records, per week.
+    pub ci_weeks: Vec<hourglass_insight::outcomes::CiWeek>,
     pub cache: Option<hourglass_git::CacheStats>,
     pub git_seconds: f64,
     pub replay_seconds: f64,
@@ -105,7 +107,8 @@ pub fn run(args: PlanArgs, context: &Context) -> CliResult {
     match args.format {
         PlanFormat::Json => write_json(&mut out, plan)?,
         PlanFormat::Table => {
-            render::table(&mut out, plan)?;
+            let measured = built.ci_weeks.iter().rev().find(|w| w.waits > 0);
+            render::table(&mut out, plan, measured)?;
             out.flush()?;
             let mut err = std::io::stderr().lock();
             if let Some(cache) = built.cache {
@@ -197,6 +200,7 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
     let mut notes = gathered.notes;
     let durations = gathered.durations;
     let parents = gathered.parents;
+    let ci_weeks = gathered.ci_weeks;
     let replay_started = Instant::now();
     let replay = match args.replay {
         Some(n) if n > 0 => Some(gather::replay(context, &parents, n, &durations)?),
@@ -225,6 +229,7 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
     plan.notes = notes;
     Ok(Built {
         plan,
+        ci_weeks,
         cache,
         git_seconds: git_time.as_secs_f64(),
         replay_seconds: replay_time.as_secs_f64(),

@@ -40,7 +40,13 @@ fn verdict(v: Verdict) -> &'static str {
     }
 }
 
-pub fn table(out: &mut impl Write, plan: &CapacityPlan) -> io::Result<()> {
+/// The table; `measured` is the newest week of CI job records with a
+/// measured queue wait, shown beside the model's.
+pub fn table(
+    out: &mut impl Write,
+    plan: &CapacityPlan,
+    measured: Option<&hourglass_insight::outcomes::CiWeek>,
+) -> io::Result<()> {
     let demand = &plan.demand;
     let supply = &plan.supply;
     let model = &plan.model;
@@ -183,6 +189,17 @@ pub fn table(out: &mut impl Write, plan: &CapacityPlan) -> io::Result<()> {
         duration(model.target_wait_s),
         percent(model.target_utilisation)
     )?;
+    if let Some(week) = measured {
+        writeln!(
+            out,
+            "  measured in {} ({} CI jobs): queue wait p50 {}, p95 {}; runner occupancy {}",
+            week.week,
+            week.jobs,
+            week.wait_p50_s.map_or("n/a".to_owned(), duration),
+            week.wait_p95_s.map_or("n/a".to_owned(), duration),
+            week.occupancy.map_or("n/a".to_owned(), percent)
+        )?;
+    }
     writeln!(
         out,
         "  the wait stays under target up to {:.2} runs/h: headroom {}",
