@@ -264,6 +264,8 @@ pub struct StoredFile {
     pub path: String,
     pub testcases: u64,
     pub ingested_at: String,
+    /// When its suites ran, as recorded.
+    pub wall: FileWallTime,
 }
 
 /// What copying a run into a store did.

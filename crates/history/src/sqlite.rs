@@ -683,7 +683,8 @@ impl HistoryStore for SqliteStore {
 
     fn run_files(&self, run_id: &str) -> Result<Vec<StoredFile>, StoreError> {
         let mut statement = self.connection.prepare_cached(
-            "SELECT f.content_hash, f.path, f.testcases, f.ingested_at FROM files f \
+            "SELECT f.content_hash, f.path, f.testcases, f.ingested_at, \
+             f.wall_start_ts, f.wall_end_ts, f.wall_ms FROM files f \
              JOIN runs r ON r.id = f.run WHERE r.run_id = ?1 ORDER BY f.id",
         )?;
         let rows = statement.query_map(params![run_id], |row| {
@@ -692,6 +693,11 @@ impl HistoryStore for SqliteStore {
                 path: row.get(1)?,
                 testcases: row.get::<_, i64>(2)? as u64,
                 ingested_at: row.get(3)?,
+                wall: FileWallTime {
+                    start_ms: row.get(4)?,
+                    end_ms: row.get(5)?,
+                    time_ms: row.get(6)?,
+                },
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -766,15 +772,18 @@ impl HistoryStore for SqliteStore {
         for file in files {
             connection
                 .prepare_cached(
-                    "INSERT INTO files (run, content_hash, path, testcases, ingested_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO files (run, content_hash, path, testcases, ingested_at, \
+                     wall_start_ts, wall_end_ts, wall_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
                 .execute(params![
                     run_row,
                     file.content_hash,
                     file.path,
                     file.testcases as i64,
-                    file.ingested_at
+                    file.ingested_at,
+                    file.wall.start_ms,
+                    file.wall.end_ms,
+                    file.wall.time_ms
                 ])?;
         }
         transaction.commit()?;
