@@ -23,7 +23,11 @@
 //!   results over time are read off one index). The schema is versioned
 //!   with `PRAGMA user_version` and an ordered list of migrations
 //!   ([`schema::MIGRATIONS`]); opening a store applies the missing ones in
-//!   one transaction. A new file gets 16 KiB pages.
+//!   one transaction. A new file gets 16 KiB pages. Each `files` row also
+//!   keeps when the file's suites ran ([`FileWallTime`], recorded by
+//!   [`HistoryStore::set_file_wall_time`] after the file's transaction),
+//!   from which [`HistoryStore::run_wall_times`] makes each run's wall time
+//!   ([`run_wall_time`]).
 //! - **Writing.** Each result costs at most two statements: its test is
 //!   looked up, or inserted when new, then the result is inserted; they are
 //!   prepared once per file. The class of the latest result is remembered,

@@ -43,7 +43,9 @@
 //! - Missing `classname` is `""` (Bazel); PHPUnit's `class` is used when
 //!   `classname` is absent.
 //! - Times: see [`parse_duration`]; an unreadable time is `None`, never 0.
-//!   The summary timestamp is normalised by [`normalise_timestamp`].
+//!   The summary timestamp is normalised by [`normalise_timestamp`]. The
+//!   `timestamp` and `time` of every suite (and of the root) make the
+//!   file's [`WallSpan`]: earliest start to latest end.
 //!
 //! Text comes as quick-xml events: character and predefined entity
 //! references are resolved, CDATA is kept verbatim, and text split across

@@ -3,7 +3,7 @@
 //! [`gather`] reads, for the weeks shown:
 //!
 //! - **Demand**: merged changes and release tags from git
-//!   ([`hourglass_git::activity`]).
+//!   ([`hourglass_git::activity()`]).
 //! - **Supply**: one [`RunRecord`] per CI run of the result history, in one
 //!   streaming pass over the results (one test's rows at a time): the run's
 //!   test time, its flaky rerun time (the earlier attempts of results that
