@@ -52,6 +52,7 @@ fn inputs(changes: usize, runs: usize) -> PlanInputs {
             time_s: START + (rng.next_f64() * span) as i64,
             test_time_s: 600.0 * (0.5 + rng.next_f64()),
             wall_time_s: None,
+            wall_time_includes_setup: false,
             tests: 4000,
             failed_tests: u32::from(red),
             failed_only_flaky: red && rng.below(2) == 0,

@@ -139,7 +139,7 @@ pub fn run(args: ReportArgs, context: &Context) -> CliResult {
         }
     } else {
         let mut inputs = hourglass_plan::PlanInputs {
-            capacity: weekly::capacity(&settings),
+            capacity: hourglass_review::planning::capacity(&settings),
             ..hourglass_plan::PlanInputs::default()
         };
         inputs.weeks = args.weeks;

@@ -309,3 +309,106 @@ fn plan_reports_a_bad_capacity_key_with_its_line() {
     let err = stderr(&output);
     assert!(err.contains("hourglass.toml:3:"), "{err}");
 }
+
+/// One shard of a nextest-style run: a suite that started at `start` and
+/// took `time` seconds, with two tests of `test_s` seconds each that ran
+/// side by side.
+fn shard(name: &str, start: &str, time: f64, test_s: f64) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"nextest-run\" tests=\"2\">\n\
+  <testsuite name=\"{name}\" tests=\"2\" timestamp=\"{start}\" time=\"{time}\">\n\
+    <testcase classname=\"{name}\" name=\"tests::one\" time=\"{test_s}\"/>\n\
+    <testcase classname=\"{name}\" name=\"tests::two\" time=\"{test_s}\"/>\n\
+  </testsuite>\n</testsuites>\n"
+    )
+}
+
+#[test]
+fn plan_shows_the_wall_time_the_junit_timestamps_say_and_models_with_it() {
+    let repo = TempRepo::new();
+    repo.write("README", "shop\n");
+    repo.write(".gitignore", "/.hourglass/\n/ci/\n");
+    commit_at(&repo, "2026-03-02T09:00:00Z", "start");
+    repo.write("README", "shop, again\n");
+    commit_at(&repo, "2026-03-03T09:00:00Z", "again");
+    // Two runs of two shards side by side: 10:00:00 + 40 s and 10:00:05 +
+    // 50 s, a wall time of 55 s; 4 tests of 30 s each = 120 s of test time.
+    for (i, day) in ["2026-03-02", "2026-03-03"].iter().enumerate() {
+        let a = format!("ci/run-{i}/a.xml");
+        let b = format!("ci/run-{i}/b.xml");
+        repo.write(&a, shard("alpha", &format!("{day}T10:00:00Z"), 40.0, 30.0));
+        repo.write(&b, shard("beta", &format!("{day}T10:00:05Z"), 50.0, 30.0));
+        let output = repo.run(&[
+            "ingest",
+            "--run-id",
+            &format!("run-{i}"),
+            "--commit",
+            "c0ffee",
+            &a,
+            &b,
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    let output = repo.run(&[
+        "plan",
+        "--weeks",
+        "0",
+        "--runner-slots",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let plan: Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let w10 = week(&plan["supply"]["weeks"], "2026-W10");
+    assert_eq!(w10["runs"], 2);
+    assert_eq!(w10["test_time_s"].as_f64(), Some(240.0));
+    assert_eq!(w10["wall_time_per_run_s"].as_f64(), Some(55.0));
+    assert_eq!(w10["wall_time_runs"], 2);
+    assert_eq!(
+        plan["supply"]["wall_time_per_run"]["mean"].as_f64(),
+        Some(55.0)
+    );
+    // The model's service time is the wall time (55 s) + 120 s set-up,
+    // not the 120 s of test time.
+    assert_eq!(plan["model"]["service_basis"], "wall_time");
+    assert_eq!(plan["model"]["service_time_s"].as_f64(), Some(175.0));
+    // One runner slot cannot hold a run of two shards: the shards scenario
+    // says why it saturates.
+    let shards = plan["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "x1.5 + shards")
+        .expect("an x1.5 + shards scenario");
+    assert_eq!(shards["verdict"], "saturates");
+    let why = shards["why"].as_str().unwrap();
+    assert!(why.contains("cannot hold one run of 2 shards"), "{why}");
+    let plain = plan["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "x1.5")
+        .unwrap();
+    assert!(plain["why"].is_null(), "{plain}");
+
+    // CI job records of the same week: the measured wait beside the model's.
+    let jobs = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/ci-jobs/github-run-jobs.json")
+        .display()
+        .to_string();
+    assert!(repo.run(&["ingest", "--ci-jobs", &jobs]).status.success());
+    let output = repo.run(&["plan", "--weeks", "0", "--runner-slots", "1"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let table = stdout(&output);
+    assert!(
+        table.contains("measured in 2026-W10 (3 CI jobs): queue wait p50 36 s"),
+        "{table}"
+    );
+    assert!(
+        table.contains("wall time per run 55 s (cv 0.00) over the 2 runs that say it"),
+        "{table}"
+    );
+    assert!(table.contains("(measured wall time)"), "{table}");
+    assert!(table.contains("why: 1 runner slot cannot hold"), "{table}");
+}

@@ -51,7 +51,7 @@ fn junit(at: &str, ranks_fails: bool) -> String {
     };
     format!(
         r#"<?xml version="1.0"?>
-<testsuites><testsuite name="shop" tests="2" timestamp="{at}">
+<testsuites><testsuite name="shop" tests="2" timestamp="{at}" time="95.5">
 <testcase classname="tests.search" name="ranks" file="tests/search.py" time="30.0">{failure}</testcase>
 <testcase classname="tests.orders" name="places" file="tests/orders.py" time="60.0"/>
 </testsuite></testsuites>"#
@@ -151,6 +151,9 @@ fn report_reads_merged_changes_runs_and_ci_jobs() {
     assert_eq!(weeks[1]["time_to_green_p50_s"], 2.0 * 3600.0);
     // 90 s of tests per run, one run per change.
     assert_eq!(weeks[2]["test_time_per_change_s"], 90.0);
+    // The suite's timestamp and time say each run took 95.5 s.
+    assert_eq!(weeks[2]["wall_time_per_run_s"], 95.5);
+    assert_eq!(weeks[2]["flaky_time_s"], 0.0);
     // The CI jobs are in 2026-W10: 36 s and 2 min 25 s waits.
     assert_eq!(weeks[0]["ci_jobs"], 3);
     assert_eq!(weeks[0]["queue_wait_p50_s"], 36.0);
@@ -196,4 +199,37 @@ fn report_html_goes_to_a_file_atomically_with_every_chart() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+}
+
+#[test]
+fn a_shards_scenario_that_saturates_says_why_next_to_it() {
+    let repo = shop();
+    repo.write("hourglass.toml", "[capacity]\nrunner-slots = 1\n");
+    let output = repo.run(&["report"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let text = stdout(&output);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("| x1.5 + shards |"))
+        .unwrap_or_else(|| panic!("no x1.5 + shards row in {text}"));
+    assert!(
+        row.contains("saturates: 1 runner slot cannot hold one run of 2 shards"),
+        "{row}"
+    );
+    let output = repo.run(&["report", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let shards = json["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "x1.5 + shards")
+        .unwrap();
+    assert!(
+        shards["why"]
+            .as_str()
+            .unwrap()
+            .contains("more shards per run need more slots")
+    );
+    let output = repo.run(&["report", "--format", "html"]);
+    assert!(stdout(&output).contains(r#"<small class="why">1 runner slot cannot hold"#));
 }

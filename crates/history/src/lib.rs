@@ -23,7 +23,11 @@
 //!   results over time are read off one index). The schema is versioned
 //!   with `PRAGMA user_version` and an ordered list of migrations
 //!   ([`schema::MIGRATIONS`]); opening a store applies the missing ones in
-//!   one transaction. A new file gets 16 KiB pages.
+//!   one transaction. A new file gets 16 KiB pages. Each `files` row also
+//!   keeps when the file's suites ran ([`FileWallTime`], recorded by
+//!   [`HistoryStore::set_file_wall_time`] after the file's transaction),
+//!   from which [`HistoryStore::run_wall_times`] makes each run's wall time
+//!   ([`run_wall_time`]).
 //! - **Writing.** Each result costs at most two statements: its test is
 //!   looked up, or inserted when new, then the result is inserted; they are
 //!   prepared once per file. The class of the latest result is remembered,
@@ -264,6 +268,8 @@ pub struct StoredFile {
     pub path: String,
     pub testcases: u64,
     pub ingested_at: String,
+    /// When its suites ran, as recorded.
+    pub wall: FileWallTime,
 }
 
 /// What copying a run into a store did.
@@ -316,6 +322,69 @@ pub struct RunSummary {
     pub flaky: u64,
     /// Sum of the known durations, in seconds.
     pub duration_s: f64,
+}
+
+/// When a stored file's test suites ran, as its JUnit says (`timestamp`
+/// and `time` of its `<testsuite>`s and `<testsuites>`); every part may be
+/// unknown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FileWallTime {
+    /// The earliest suite start, Unix milliseconds.
+    pub start_ms: Option<i64>,
+    /// The latest suite end, Unix milliseconds.
+    pub end_ms: Option<i64>,
+    /// The file's own wall time (`time` on `<testsuites>`, else the sum of
+    /// its top-level suites' `time`), milliseconds.
+    pub time_ms: Option<i64>,
+}
+
+impl FileWallTime {
+    /// True when nothing is known.
+    pub fn is_unknown(&self) -> bool {
+        self.start_ms.is_none() && self.end_ms.is_none() && self.time_ms.is_none()
+    }
+}
+
+/// A run's wall time as its files say it ([`HistoryStore::run_wall_times`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunWallTime {
+    pub run_id: String,
+    /// Seconds: see [`run_wall_time`]; `None` when a file of the run does
+    /// not say when it ran.
+    pub wall_time_s: Option<f64>,
+}
+
+/// A run's wall time from its files' [`FileWallTime`]s: when every file has
+/// a start and an end, the span from the earliest start to the latest end
+/// (shards that ran side by side count once, shards that ran one after
+/// another add up, and a gap between them counts too); else, when every
+/// file knows its own wall time, the longest of them (files taken to have
+/// run side by side, as a run's shards do); else `None`.
+pub fn run_wall_time(files: &[FileWallTime]) -> Option<f64> {
+    if files.is_empty() {
+        return None;
+    }
+    let spans: Option<Vec<(i64, i64)>> = files
+        .iter()
+        .map(|f| match (f.start_ms, f.end_ms) {
+            (Some(start), Some(end)) if end >= start => Some((start, end)),
+            _ => None,
+        })
+        .collect();
+    if let Some(spans) = spans {
+        let start = spans.iter().map(|s| s.0).min()?;
+        let end = spans.iter().map(|s| s.1).max()?;
+        return Some((end - start) as f64 / 1000.0);
+    }
+    let own: Option<Vec<i64>> = files
+        .iter()
+        .map(|f| match (f.start_ms, f.end_ms) {
+            (Some(start), Some(end)) if end >= start => Some(end - start),
+            _ => f.time_ms,
+        })
+        .collect();
+    own.and_then(|walls| walls.into_iter().max())
+        .map(|ms| ms as f64 / 1000.0)
 }
 
 /// One result as the analyses read it.
@@ -402,6 +471,31 @@ pub trait HistoryStore {
         files: &[StoredFile],
         produce: &mut Producer<'_>,
     ) -> Result<ImportOutcome, StoreError>;
+
+    /// Records when the file of `content_hash` stored into the run `run_id`
+    /// ran ([`FileWallTime`]), replacing what was recorded; false when no
+    /// such file is stored. Separate from [`HistoryStore::ingest_file`]
+    /// because the reader knows the file's times only at its end: a file
+    /// whose times could not be recorded has an unknown wall time, nothing
+    /// worse.
+    fn set_file_wall_time(
+        &mut self,
+        run_id: &str,
+        content_hash: &[u8; 32],
+        wall: &FileWallTime,
+    ) -> Result<bool, StoreError>;
+
+    /// The wall time of each run the filter selects, in the order of
+    /// [`HistoryStore::runs`] ([`run_wall_time`] over its files).
+    fn run_wall_times(&self, filter: &ResultFilter) -> Result<Vec<RunWallTime>, StoreError>;
+
+    /// Visits the stored CI job records created at or after `since_ms`
+    /// (all when `None`), oldest first.
+    fn for_each_ci_job(
+        &self,
+        since_ms: Option<i64>,
+        visit: &mut dyn FnMut(hourglass_model::CiJob) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError>;
 }
 
 /// The run id used when [`RunMeta::run_id`] is absent: `derived-` and 16
@@ -489,6 +583,35 @@ mod tests {
         let run = RunMeta::default();
         assert_eq!(derive_run_id(&run, &[0xab; 32]), "file-abababababababab");
         assert_ne!(derive_run_id(&run, &[1; 32]), derive_run_id(&run, &[2; 32]));
+    }
+
+    #[test]
+    fn a_runs_wall_time_is_the_span_of_its_files_else_the_longest_file() {
+        let span = |start: i64, end: i64| FileWallTime {
+            start_ms: Some(start),
+            end_ms: Some(end),
+            time_ms: None,
+        };
+        // Two shards side by side: 0..60 s and 5..50 s.
+        assert_eq!(
+            run_wall_time(&[span(0, 60_000), span(5_000, 50_000)]),
+            Some(60.0)
+        );
+        // One after another: 0..60 s, then 70..100 s (the gap counts).
+        assert_eq!(
+            run_wall_time(&[span(0, 60_000), span(70_000, 100_000)]),
+            Some(100.0)
+        );
+        let own = |ms: i64| FileWallTime {
+            time_ms: Some(ms),
+            ..FileWallTime::default()
+        };
+        assert_eq!(run_wall_time(&[span(0, 60_000), own(80_000)]), Some(80.0));
+        assert_eq!(
+            run_wall_time(&[span(0, 60_000), FileWallTime::default()]),
+            None
+        );
+        assert_eq!(run_wall_time(&[]), None);
     }
 
     #[test]

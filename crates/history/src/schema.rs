@@ -159,6 +159,14 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE results ADD COLUMN message_blob INTEGER REFERENCES blobs (id);
     ALTER TABLE results ADD COLUMN output_blob INTEGER REFERENCES blobs (id);
     ",
+    // 6: when each file's suites ran (`FileWallTime`), for the run's wall
+    // time: the earliest suite start and the latest suite end (Unix ms),
+    // and the file's own wall time (ms). NULL = not said.
+    r"
+    ALTER TABLE files ADD COLUMN wall_start_ts INTEGER;
+    ALTER TABLE files ADD COLUMN wall_end_ts INTEGER;
+    ALTER TABLE files ADD COLUMN wall_ms INTEGER;
+    ",
 ];
 
 /// The step in Rust that follows a migration's SQL, for data SQL alone

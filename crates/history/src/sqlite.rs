@@ -14,9 +14,9 @@ use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, p
 use crate::prune::PruneReport;
 use crate::schema;
 use crate::{
-    ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome, KeepOutput,
-    Producer, ResultFilter, RunInfo, RunSummary, StoreError, StoredFile, VisitError, derive_run_id,
-    timestamp_millis,
+    ExportRow, FileIngest, FileWallTime, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome,
+    KeepOutput, Producer, ResultFilter, RunInfo, RunSummary, RunWallTime, StoreError, StoredFile,
+    VisitError, derive_run_id, run_wall_time, timestamp_millis,
 };
 
 /// How long a statement waits for another writer before giving up.
@@ -683,7 +683,8 @@ impl HistoryStore for SqliteStore {
 
     fn run_files(&self, run_id: &str) -> Result<Vec<StoredFile>, StoreError> {
         let mut statement = self.connection.prepare_cached(
-            "SELECT f.content_hash, f.path, f.testcases, f.ingested_at FROM files f \
+            "SELECT f.content_hash, f.path, f.testcases, f.ingested_at, \
+             f.wall_start_ts, f.wall_end_ts, f.wall_ms FROM files f \
              JOIN runs r ON r.id = f.run WHERE r.run_id = ?1 ORDER BY f.id",
         )?;
         let rows = statement.query_map(params![run_id], |row| {
@@ -692,6 +693,11 @@ impl HistoryStore for SqliteStore {
                 path: row.get(1)?,
                 testcases: row.get::<_, i64>(2)? as u64,
                 ingested_at: row.get(3)?,
+                wall: FileWallTime {
+                    start_ms: row.get(4)?,
+                    end_ms: row.get(5)?,
+                    time_ms: row.get(6)?,
+                },
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -766,19 +772,76 @@ impl HistoryStore for SqliteStore {
         for file in files {
             connection
                 .prepare_cached(
-                    "INSERT INTO files (run, content_hash, path, testcases, ingested_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO files (run, content_hash, path, testcases, ingested_at, \
+                     wall_start_ts, wall_end_ts, wall_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?
                 .execute(params![
                     run_row,
                     file.content_hash,
                     file.path,
                     file.testcases as i64,
-                    file.ingested_at
+                    file.ingested_at,
+                    file.wall.start_ms,
+                    file.wall.end_ms,
+                    file.wall.time_ms
                 ])?;
         }
         transaction.commit()?;
         Ok(ImportOutcome::Copied { results })
+    }
+    fn set_file_wall_time(
+        &mut self,
+        run_id: &str,
+        content_hash: &[u8; 32],
+        wall: &FileWallTime,
+    ) -> Result<bool, StoreError> {
+        let changed = retry_busy(|| {
+            self.connection
+                .prepare_cached(
+                    "UPDATE files SET wall_start_ts = ?3, wall_end_ts = ?4, wall_ms = ?5 \
+                     WHERE run = (SELECT id FROM runs WHERE run_id = ?1) AND content_hash = ?2",
+                )?
+                .execute(params![
+                    run_id,
+                    &content_hash[..],
+                    wall.start_ms,
+                    wall.end_ms,
+                    wall.time_ms
+                ])
+        })?;
+        Ok(changed > 0)
+    }
+
+    fn run_wall_times(&self, filter: &ResultFilter) -> Result<Vec<RunWallTime>, StoreError> {
+        let selected = self.selected_runs(filter)?;
+        let mut files = self.connection.prepare_cached(
+            "SELECT wall_start_ts, wall_end_ts, wall_ms FROM files WHERE run = ?1 ORDER BY id",
+        )?;
+        let mut out = Vec::with_capacity(selected.len());
+        for (id, info) in selected {
+            let walls = files
+                .query_map(params![id], |row| {
+                    Ok(FileWallTime {
+                        start_ms: row.get(0)?,
+                        end_ms: row.get(1)?,
+                        time_ms: row.get(2)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push(RunWallTime {
+                run_id: info.run_id,
+                wall_time_s: run_wall_time(&walls),
+            });
+        }
+        Ok(out)
+    }
+
+    fn for_each_ci_job(
+        &self,
+        since_ms: Option<i64>,
+        visit: &mut dyn FnMut(hourglass_model::CiJob) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        SqliteStore::for_each_ci_job(self, since_ms, visit)
     }
 }
 

@@ -12,7 +12,9 @@
 //! current one; a window bounds how many files are in flight, so memory
 //! does not grow with the size of a file. The run's metadata comes from
 //! the caller's flags, else the usual CI variables, else the repository's
-//! HEAD ([`run_meta`]).
+//! HEAD ([`run_meta`]). After a file is stored, when its suites ran (the
+//! span of their `timestamp` and `time`) is recorded with
+//! [`HistoryStore::set_file_wall_time`], for the run's wall time.
 //!
 //! # Limitations
 //!
@@ -28,7 +30,8 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Condvar, Mutex};
 
 use hourglass_history::{
-    FileIngest, HistoryStore, IngestOutcome, StoreError, ci_env, derive_run_id, timestamp_millis,
+    FileIngest, FileWallTime, HistoryStore, IngestOutcome, StoreError, ci_env, derive_run_id,
+    timestamp_millis,
 };
 use hourglass_junit::{FileSummary, ReadError, ReadOptions};
 use hourglass_model::{RunMeta, TestResult};
@@ -464,6 +467,23 @@ fn store_one(
     match outcome {
         Ok(IngestOutcome::Stored { results }) => {
             report.results = results;
+            let wall = summary.as_ref().map(|s| FileWallTime {
+                start_ms: s.wall.start_ms,
+                end_ms: s.wall.end_ms,
+                time_ms: s.wall.time_ms,
+            });
+            if let Some(wall) = wall.filter(|w| !w.is_unknown())
+                && let Err(failure) = store.set_file_wall_time(
+                    report.run_id.as_deref().unwrap_or_default(),
+                    &content_hash,
+                    &wall,
+                )
+            {
+                warning = Some(format!(
+                    "{}: stored, but its wall time was not recorded: {failure}",
+                    file.display
+                ));
+            }
             if report.testcases == 0 {
                 warning = Some(format!("{}: no testcases", file.display));
             }

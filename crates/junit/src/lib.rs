@@ -43,7 +43,9 @@
 //! - Missing `classname` is `""` (Bazel); PHPUnit's `class` is used when
 //!   `classname` is absent.
 //! - Times: see [`parse_duration`]; an unreadable time is `None`, never 0.
-//!   The summary timestamp is normalised by [`normalise_timestamp`].
+//!   The summary timestamp is normalised by [`normalise_timestamp`]. The
+//!   `timestamp` and `time` of every suite (and of the root) make the
+//!   file's [`WallSpan`]: earliest start to latest end.
 //!
 //! Text comes as quick-xml events: character and predefined entity
 //! references are resolved, CDATA is kept verbatim, and text split across
@@ -135,6 +137,67 @@ pub struct FileSummary {
     pub hostname: Option<String>,
     /// Bytes of UTF-8 XML read (the file's size, unless it was transcoded).
     pub bytes: u64,
+    /// When the file's suites ran, as far as their `timestamp` and `time`
+    /// attributes say.
+    pub wall: WallSpan,
+}
+
+/// When the suites of a file ran: the span from the earliest suite start to
+/// the latest suite end (`timestamp`, and `timestamp` + `time`, of every
+/// `<testsuite>` and of the root `<testsuites>`), and the file's own wall
+/// time (`time` on `<testsuites>`, else the sum of the top-level suites'
+/// `time`, which ran one after another in the one process that wrote the
+/// file). A zoneless timestamp is read as UTC.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WallSpan {
+    /// The earliest suite start, Unix milliseconds.
+    pub start_ms: Option<i64>,
+    /// The latest suite end (start + `time`), Unix milliseconds.
+    pub end_ms: Option<i64>,
+    /// The file's wall time, milliseconds.
+    pub time_ms: Option<i64>,
+}
+
+impl WallSpan {
+    /// The file's wall time in seconds: `end - start` when both are known,
+    /// else `time_ms`.
+    pub fn wall_time_s(&self) -> Option<f64> {
+        match (self.start_ms, self.end_ms) {
+            (Some(start), Some(end)) if end >= start => Some((end - start) as f64 / 1000.0),
+            _ => self.time_ms.map(|ms| ms as f64 / 1000.0),
+        }
+    }
+
+    /// Seconds as whole milliseconds; `None` for a negative or unreadable time.
+    pub(crate) fn millis(seconds: Option<f64>) -> Option<i64> {
+        seconds
+            .filter(|t| t.is_finite() && *t >= 0.0 && *t < 1e12)
+            .map(|t| (t * 1000.0).round() as i64)
+    }
+
+    /// Widens the span with a suite that started at `start_ms` and took `time_s`.
+    pub(crate) fn add_suite(&mut self, start_ms: Option<i64>, time_s: Option<f64>) {
+        let Some(start) = start_ms else {
+            return;
+        };
+        self.start_ms = Some(self.start_ms.map_or(start, |s| s.min(start)));
+        if let Some(time) = Self::millis(time_s) {
+            let end = start.saturating_add(time);
+            self.end_ms = Some(self.end_ms.map_or(end, |e| e.max(end)));
+        }
+    }
+}
+
+/// Unix milliseconds of a timestamp as [`normalise_timestamp`] leaves it
+/// (a zoneless one read as UTC); `None` when unreadable.
+pub fn timestamp_millis(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(timestamp) = text.parse::<jiff::Timestamp>() {
+        return Some(timestamp.as_millisecond());
+    }
+    let civil = text.parse::<jiff::civil::DateTime>().ok()?;
+    let zoned = civil.to_zoned(jiff::tz::TimeZone::UTC).ok()?;
+    Some(zoned.timestamp().as_millisecond())
 }
 
 /// What one read held in memory, for tests and benchmarks of bounded

@@ -42,6 +42,8 @@ pub(crate) fn read_stream<R: BufRead>(
     match state.run(&mut reader, &mut buf, sink) {
         Ok(()) => {
             state.summary.bytes = reader.buffer_position();
+            state.summary.wall.time_ms =
+                crate::WallSpan::millis(state.root_time.or(state.top_suites_time));
             let stats = ReadStats {
                 event_buffer_capacity: buf.capacity(),
                 deepest_nesting: state.deepest,
@@ -223,6 +225,10 @@ struct State {
     summary: FileSummary,
     root_seen: bool,
     root_timestamp: Option<String>,
+    /// The root's `time`.
+    root_time: Option<f64>,
+    /// Sum of the top-level suites' `time`.
+    top_suites_time: Option<f64>,
     stack: Vec<Frame>,
     names: Vec<u8>,
     /// Outermost-first testsuite names joined with `/`.
@@ -250,6 +256,8 @@ impl State {
             summary: FileSummary::default(),
             root_seen: false,
             root_timestamp: None,
+            root_time: None,
+            top_suites_time: None,
             stack: Vec::with_capacity(16),
             names: Vec::with_capacity(256),
             suite_path: String::new(),
@@ -462,17 +470,26 @@ impl State {
     }
 
     fn open_root(&mut self, e: &BytesStart<'_>, at: u64) -> Result<(), Fault> {
+        let mut started = None;
         for attribute in attributes(e) {
             let (key, value) = attribute.map_err(|fault| fault.at(at))?;
             let text = || value.text().map_err(|fault| fault.at(at));
             match key {
                 b"timestamp" if self.root_timestamp.is_none() => {
                     self.root_timestamp = normalise_timestamp(&text()?);
+                    started = self
+                        .root_timestamp
+                        .as_deref()
+                        .and_then(crate::timestamp_millis);
+                }
+                b"time" if self.root_time.is_none() => {
+                    self.root_time = parse_duration(&text()?).filter(|t| *t >= 0.0);
                 }
                 b"name" if text()? == "pytest tests" => self.pytest = true,
                 _ => {}
             }
         }
+        self.summary.wall.add_suite(started, self.root_time);
         Ok(())
     }
 
@@ -481,11 +498,12 @@ impl State {
         let before = self.suite_path.len();
         let mut file = None;
         let mut named = false;
+        let (mut started, mut took) = (None, None);
         for attribute in attributes(e) {
             let (key, raw) = attribute.map_err(|fault| fault.at(at))?;
             if !matches!(
                 key,
-                b"name" | b"file" | b"filepath" | b"timestamp" | b"hostname"
+                b"name" | b"file" | b"filepath" | b"timestamp" | b"hostname" | b"time"
             ) {
                 continue;
             }
@@ -500,9 +518,14 @@ impl State {
                     named = true;
                 }
                 b"file" | b"filepath" => file = Some(value.into_owned()),
-                b"timestamp" if self.summary.timestamp.is_none() => {
-                    self.summary.timestamp = normalise_timestamp(&value);
+                b"timestamp" => {
+                    let normalised = normalise_timestamp(&value);
+                    started = normalised.as_deref().and_then(crate::timestamp_millis);
+                    if self.summary.timestamp.is_none() {
+                        self.summary.timestamp = normalised;
+                    }
                 }
+                b"time" => took = parse_duration(&value).filter(|t| *t >= 0.0),
                 b"hostname" if self.summary.hostname.is_none() && !value.trim().is_empty() => {
                     self.summary.hostname = Some(value.trim().to_owned());
                 }
@@ -512,6 +535,12 @@ impl State {
         if !named && !self.suite_path.is_empty() {
             // An unnamed nested suite adds an empty component so that paths stay aligned.
             self.suite_path.push('/');
+        }
+        self.summary.wall.add_suite(started, took);
+        if self.suites.is_empty()
+            && let Some(took) = took
+        {
+            *self.top_suites_time.get_or_insert(0.0) += took;
         }
         let file = file.or_else(|| self.suites.last().and_then(|(_, file)| file.clone()));
         self.suites.push((before, file));

@@ -31,9 +31,11 @@
 //! - Allen–Cunneen is exact for M/M/c, within about 10% for M/G/c, and
 //!   conservative (over-estimates the wait) for smooth arrivals at moderate
 //!   load; the crate's simulation tests state the bounds checked.
-//! - A run's shards start together (gang scheduling); service time is test
-//!   time (the sum of durations), which over-states it for tests that run in
-//!   parallel inside a shard.
+//! - A run's shards start together (gang scheduling). Service time is the
+//!   measured wall time per run when at least half of the runs say it
+//!   (CI job records, else the span of their JUnit suites), else test time
+//!   (the sum of durations), which over-states it for tests that run in
+//!   parallel inside a shard and leaves out the time between tests.
 //! - Triage items scale linearly with volume.
 
 pub mod capacity;
@@ -50,7 +52,9 @@ pub mod week;
 
 pub use capacity::Capacity;
 pub use demand::{BatchSize, Delivery, Demand, DemandWeek, MergedChange, Release};
-pub use queue::{QueueInputs, QueueModel, QueueOutcome, erlang_c, evaluate, max_arrival_rate};
+pub use queue::{
+    QueueInputs, QueueModel, QueueOutcome, ServiceBasis, erlang_c, evaluate, max_arrival_rate,
+};
 pub use replay::{Replay, ReplayedChange};
 pub use rng::SplitMix64;
 pub use scenario::{Lever, Scenario, Verdict};
@@ -106,7 +110,13 @@ pub struct CapacityPlan {
 ///    counts in those busiest hours, averaged over them: 1 for Poisson
 ///    arrivals, the limit of `ca²` for a renewal process.
 /// 4. Service: test time per run / shards + set-up per shard; `cs²` from
-///    the test time's coefficient of variation.
+///    the test time's coefficient of variation. When at least half of the
+///    runs of the weeks shown say their wall time, the measured wall time
+///    per run (less the set-up when it comes from CI job records) stands
+///    for the shard time at today's shards instead
+///    ([`ServiceBasis::WallTime`]): it is what a run holds its runner
+///    slots for, tests run in parallel inside a shard and the time
+///    between them included.
 /// 5. [`queue::evaluate`], [`queue::max_arrival_rate`], the headroom.
 /// 6. Triage: items per week (red runs, new broken, new flaky tests) ×
 ///    minutes per item against the triage hours.
@@ -159,6 +169,8 @@ pub fn plan(inputs: &PlanInputs) -> CapacityPlan {
         test_time_cv: supply.test_time_per_run.cv,
         ca2,
         flaky_time_share: supply.flaky_time_share,
+        shards_now: capacity.shards_per_run.max(1),
+        wall: measured_shard_time(&inputs.runs, &weeks, capacity),
     };
     let shards = capacity.shards_per_run.max(1);
     let inputs_now = base.queue_inputs(capacity, 1.0, 1.0, capacity.runner_slots, shards);
@@ -182,6 +194,11 @@ pub fn plan(inputs: &PlanInputs) -> CapacityPlan {
             0.0
         },
         service_time_s: inputs_now.service_time_s,
+        service_basis: if base.wall.is_some() {
+            ServiceBasis::WallTime
+        } else {
+            ServiceBasis::TestTime
+        },
         ca2: inputs_now.ca2,
         cs2: inputs_now.cs2,
         servers: inputs_now.servers,
@@ -305,6 +322,42 @@ fn arrival_dispersion(changes: &[MergedChange], weeks: &[IsoWeek], slots: &[usiz
     }
 }
 
+/// The measured shard time at today's shards and its coefficient of
+/// variation: the wall time per run (less the set-up per shard when the
+/// wall time includes it), when at least half of the runs of `weeks` say
+/// their wall time.
+fn measured_shard_time(
+    runs: &[RunRecord],
+    weeks: &[IsoWeek],
+    capacity: &Capacity,
+) -> Option<(f64, f64)> {
+    let (first, last) = (weeks.first()?, weeks.last()?);
+    let shown: Vec<&RunRecord> = runs
+        .iter()
+        .filter(|r| {
+            let week = IsoWeek::of_unix(r.time_s);
+            week >= *first && week <= *last
+        })
+        .collect();
+    let setup = capacity.setup_overhead_per_shard_s.max(0.0);
+    let walls: Vec<f64> = shown
+        .iter()
+        .filter_map(|r| {
+            let wall = r.wall_time_s?;
+            Some(if r.wall_time_includes_setup {
+                (wall - setup).max(0.0)
+            } else {
+                wall
+            })
+        })
+        .collect();
+    if walls.is_empty() || walls.len() * 2 < shown.len() {
+        return None;
+    }
+    let m = supply::moments(walls);
+    (m.mean > 0.0).then_some((m.mean, m.cv))
+}
+
 /// What the scenarios scale.
 struct Baseline {
     change_rate_per_hour: f64,
@@ -313,6 +366,10 @@ struct Baseline {
     test_time_cv: f64,
     ca2: f64,
     flaky_time_share: f64,
+    /// Today's shards per run.
+    shards_now: u32,
+    /// The measured shard time at today's shards and its cv, when known.
+    wall: Option<(f64, f64)>,
 }
 
 impl Baseline {
@@ -326,10 +383,15 @@ impl Baseline {
         shards: u32,
     ) -> QueueInputs {
         let shards = shards.max(1);
-        let test_time = self.test_time_s * time_factor;
-        let shard_time = test_time / f64::from(shards);
+        // The work of a run: its test time, or the measured shard time
+        // times today's shards; more shards divide it.
+        let (work, cv) = match self.wall {
+            Some((shard_time, cv)) => (shard_time * f64::from(self.shards_now), cv),
+            None => (self.test_time_s, self.test_time_cv),
+        };
+        let shard_time = work * time_factor / f64::from(shards);
         let service = shard_time + capacity.setup_overhead_per_shard_s.max(0.0);
-        let sd = shard_time * self.test_time_cv;
+        let sd = shard_time * cv;
         QueueInputs {
             arrival_rate_per_hour: self.change_rate_per_hour * self.runs_per_change * volume,
             service_time_s: service,
@@ -559,6 +621,7 @@ fn scenario(
         });
     }
     let triage_hours_needed = triage.hours_needed_per_week * volume * triage_factor;
+    let why = fewer_runs_at_once(base, capacity, volume, time_factor, slots, shards, verdict);
     Scenario {
         name,
         volume_factor: volume,
@@ -574,5 +637,52 @@ fn scenario(
         triage_hours_needed,
         triage_hours_available: triage_hours,
         triage_over: triage_hours_needed > triage_hours,
+        why,
     }
+}
+
+/// One sentence when a scenario with more shards per run does not absorb
+/// and fewer runs fit on the runner slots at once than at today's shards:
+/// with fixed runner slots, more shards per run mean fewer runs side by
+/// side, each paying a set-up per shard.
+fn fewer_runs_at_once(
+    base: &Baseline,
+    capacity: &Capacity,
+    volume: f64,
+    time_factor: f64,
+    slots: u32,
+    shards: u32,
+    verdict: Verdict,
+) -> Option<String> {
+    let today = capacity.shards_per_run.max(1);
+    if shards <= today || verdict == Verdict::Absorbs {
+        return None;
+    }
+    let now = base.queue_inputs(capacity, volume, time_factor, slots, today);
+    let then = base.queue_inputs(capacity, volume, time_factor, slots, shards);
+    if then.servers >= now.servers {
+        return None;
+    }
+    let minutes = |s: f64| format!("{:.1} min", s / 60.0);
+    let runs = |n: u32| {
+        if n == 1 {
+            "1 run".to_owned()
+        } else {
+            format!("{n} runs")
+        }
+    };
+    if then.servers == 0 {
+        return Some(format!(
+            "{slots} runner {} cannot hold one run of {shards} shards at once: with fixed runner slots, more shards per run need more slots",
+            if slots == 1 { "slot" } else { "slots" }
+        ));
+    }
+    Some(format!(
+        "{slots} runner slots hold {} of {shards} shards at once instead of {} of {today}: each run is shorter ({} instead of {}) but fewer run side by side, and each pays {shards} set-ups of {:.0} s",
+        runs(then.servers),
+        runs(now.servers),
+        minutes(then.service_time_s),
+        minutes(now.service_time_s),
+        capacity.setup_overhead_per_shard_s.max(0.0)
+    ))
 }

@@ -139,6 +139,17 @@ pub fn max_arrival_rate(inputs: &QueueInputs, target_wait_s: f64, max_utilisatio
     lo
 }
 
+/// What the model's service time is made of.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceBasis {
+    /// The sum of test durations per run, divided among the shards.
+    #[default]
+    TestTime,
+    /// The measured wall time per run.
+    WallTime,
+}
+
 /// The model's summary as the JSON contract has it: inputs, outcome, the
 /// largest rate that keeps the wait under target, and the headroom.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +162,11 @@ pub struct QueueModel {
     /// Mean arrival rate over the working hours, for comparison.
     pub working_hours_rate_per_hour: f64,
     pub service_time_s: f64,
+    /// What the service time is made of: `wall_time` (the measured wall
+    /// time per run, over the runs whose JUnit or CI job records say it) or
+    /// `test_time` (the sum of test durations per run).
+    #[serde(default)]
+    pub service_basis: ServiceBasis,
     pub ca2: f64,
     pub cs2: f64,
     pub servers: u32,

@@ -124,4 +124,9 @@ pub struct Scenario {
     /// Triage needs more hours than there are: headcount, not runners, is
     /// (also) the constraint.
     pub triage_over: bool,
+    /// Why the scenario is judged as it is, when the verdict is not what
+    /// the lever suggests (more shards that saturate because fewer runs fit
+    /// on the runner slots at once); one sentence.
+    #[serde(default)]
+    pub why: Option<String>,
 }

@@ -15,9 +15,13 @@ pub struct RunRecord {
     pub time_s: i64,
     /// Sum of the durations of its test results (every attempt), seconds.
     pub test_time_s: f64,
-    /// Wall time, where the run's JUnit says it (suite times, `time` on
-    /// `<testsuites>`).
+    /// Wall time, where the run says it: its CI job records (first start
+    /// to last finish), else the span of its JUnit suites (`timestamp` and
+    /// `time`), seconds.
     pub wall_time_s: Option<f64>,
+    /// The wall time includes the runners' set-up (it comes from CI job
+    /// records); a JUnit span covers the tests only.
+    pub wall_time_includes_setup: bool,
     /// Test results in the run.
     pub tests: u32,
     /// Tests that failed (or errored) in the run, after retries.
@@ -54,6 +58,12 @@ pub struct SupplyWeek {
     pub test_time_per_run_s: f64,
     /// Sum of wall time over runs that say it.
     pub wall_time_s: Option<f64>,
+    /// Mean wall time per run over the runs that say it, seconds.
+    #[serde(default)]
+    pub wall_time_per_run_s: Option<f64>,
+    /// Runs that say their wall time.
+    #[serde(default)]
+    pub wall_time_runs: u32,
     /// Share of runs without a failed test (1 without runs).
     pub pass_rate: f64,
     /// Test time spent on reruns of flaky tests, seconds.
@@ -125,6 +135,8 @@ pub fn summarise(runs: &[RunRecord], weeks: &[IsoWeek]) -> Supply {
                         test_time_s: 0.0,
                         test_time_per_run_s: 0.0,
                         wall_time_s: None,
+                        wall_time_per_run_s: None,
+                        wall_time_runs: 0,
                         pass_rate: 1.0,
                         flaky_rerun_time_s: 0.0,
                         flaky_only_failures: 0,
@@ -150,6 +162,7 @@ pub fn summarise(runs: &[RunRecord], weeks: &[IsoWeek]) -> Supply {
         total_time += run.test_time_s;
         if let Some(wall) = run.wall_time_s {
             *row.wall_time_s.get_or_insert(0.0) += wall;
+            row.wall_time_runs += 1;
         }
         if !run.is_red() {
             *green_runs += 1;
@@ -170,6 +183,11 @@ pub fn summarise(runs: &[RunRecord], weeks: &[IsoWeek]) -> Supply {
             if row.runs > 0 {
                 row.test_time_per_run_s = row.test_time_s / f64::from(row.runs);
                 row.pass_rate = f64::from(green_runs) / f64::from(row.runs);
+            }
+            if row.wall_time_runs > 0 {
+                row.wall_time_per_run_s = row
+                    .wall_time_s
+                    .map(|sum| sum / f64::from(row.wall_time_runs));
             }
             row
         })

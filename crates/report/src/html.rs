@@ -508,7 +508,7 @@ pub fn html(report: &WeeklyReport) -> String {
     out.push_str("</section></div>");
 
     if !report.weeks.is_empty() {
-        out.push_str(r#"<section class="card"><h2>Weekly outcomes</h2><table><thead><tr><th>Week</th><th class="num">Changes</th><th class="num">Runs</th><th class="num">Test time / change</th><th class="num">Lead time p50</th><th class="num">Releases</th><th class="num">Change failure rate</th><th class="num">Time to green p50</th><th class="num">Queue wait p50</th><th class="num">Runner occupancy</th></tr></thead><tbody>"#);
+        out.push_str(r#"<section class="card"><h2>Weekly outcomes</h2><table><thead><tr><th>Week</th><th class="num">Changes</th><th class="num">Runs</th><th class="num">Test time / change</th><th class="num">Wall time / run</th><th class="num">Flaky time</th><th class="num">Lead time p50</th><th class="num">Releases</th><th class="num">Change failure rate</th><th class="num">Time to green p50</th><th class="num">Queue wait p50</th><th class="num">Runner occupancy</th></tr></thead><tbody>"#);
         for w in report
             .weeks
             .iter()
@@ -520,11 +520,13 @@ pub fn html(report: &WeeklyReport) -> String {
         {
             let _ = write!(
                 out,
-                r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
+                r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
                 w.week,
                 w.changes,
                 w.runs,
                 opt(w.test_time_per_change_s, duration),
+                opt(w.wall_time_per_run_s, duration),
+                duration(w.flaky_time_s),
                 opt(w.lead_time_p50_s, duration),
                 w.releases,
                 opt(w.change_failure_rate, percent),
@@ -540,12 +542,16 @@ pub fn html(report: &WeeklyReport) -> String {
         for s in &report.scenarios {
             let _ = write!(
                 out,
-                r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="verdict {}">{}</span></td></tr>"#,
+                r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td><span class="verdict {}">{}</span>{}</td></tr>"#,
                 escape(&s.name),
                 percent(s.utilisation),
                 opt(s.wait_s, duration),
                 s.verdict.as_str(),
-                s.verdict.as_str().replace('_', " ")
+                s.verdict.as_str().replace('_', " "),
+                s.why.as_deref().map_or_else(String::new, |why| format!(
+                    r#"<br><small class="why">{}</small>"#,
+                    escape(why)
+                ))
             );
         }
         out.push_str("</tbody></table></section>");

@@ -90,6 +90,12 @@ pub struct ReportWeek {
     pub test_time_s: f64,
     /// Test time over merged changes; `None` without changes.
     pub test_time_per_change_s: Option<f64>,
+    /// Mean wall time per run over the runs that say it (CI job records,
+    /// else the span of their JUnit suites); `None` when none does.
+    pub wall_time_per_run_s: Option<f64>,
+    /// Test time spent on flaky reruns and on runs that failed only
+    /// through flaky tests, seconds.
+    pub flaky_time_s: f64,
     /// Median lead time for changes (first commit → merge), seconds.
     pub lead_time_p50_s: Option<f64>,
     /// Deployment frequency: release tags in the week.
@@ -177,6 +183,8 @@ pub fn build(inputs: ReportInputs) -> WeeklyReport {
                 runs: supply.runs,
                 test_time_s: round3(supply.test_time_s),
                 test_time_per_change_s: per_change,
+                wall_time_per_run_s: supply.wall_time_per_run_s.map(round3),
+                flaky_time_s: round3(supply.flaky_rerun_time_s + supply.flaky_only_failure_time_s),
                 lead_time_p50_s: demand.lead_time_p50_s,
                 releases: demand.releases,
                 reverts: demand.reverts,

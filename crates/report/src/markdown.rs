@@ -35,7 +35,10 @@ pub fn markdown(report: &WeeklyReport) -> String {
                 cell(&s.name),
                 percent(s.utilisation),
                 opt(s.wait_s, duration),
-                s.verdict
+                match &s.why {
+                    Some(why) => format!("{}: {}", s.verdict, cell(why)),
+                    None => s.verdict.to_string(),
+                }
             );
         }
         let _ = writeln!(out);
@@ -44,9 +47,12 @@ pub fn markdown(report: &WeeklyReport) -> String {
         let _ = writeln!(out, "## Weekly trends\n");
         let _ = writeln!(
             out,
-            "| Week | Changes | Runs | Test time / change | Lead time p50 | Releases | Change failure rate | Time to green p50 | Queue wait p50 | Runner occupancy |"
+            "| Week | Changes | Runs | Test time / change | Wall time / run | Flaky time | Lead time p50 | Releases | Change failure rate | Time to green p50 | Queue wait p50 | Runner occupancy |"
         );
-        let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(
+            out,
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        );
         for w in report
             .weeks
             .iter()
@@ -58,11 +64,13 @@ pub fn markdown(report: &WeeklyReport) -> String {
         {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 w.week,
                 w.changes,
                 w.runs,
                 opt(w.test_time_per_change_s, duration),
+                opt(w.wall_time_per_run_s, duration),
+                duration(w.flaky_time_s),
                 opt(w.lead_time_p50_s, duration),
                 w.releases,
                 opt(w.change_failure_rate, percent),

@@ -26,6 +26,7 @@ fn inputs(per_week: i64, test_time_s: f64, slots: u32) -> ReportInputs {
                 time_s: time_s + 60,
                 test_time_s,
                 wall_time_s: None,
+                wall_time_includes_setup: false,
                 tests: 100,
                 failed_tests: 0,
                 failed_only_flaky: false,

@@ -12,6 +12,9 @@
 //! - [`Routing`] gathers what routing a test to its owners needs from a
 //!   repository: CODEOWNERS, `hourglass.toml` overrides, the repository's
 //!   files and, for Rust tests, the test graph's map of tests to files.
+//! - [`planning::gather`]: the capacity planner's inputs (demand from git,
+//!   supply from the history with flaky time and wall time, measured CI
+//!   from the job records, capacity), read once for `plan` and `report`.
 //! - [`text`]: the one-line forms of tests, commits and verdicts that every
 //!   rendering uses.
 //!
@@ -49,6 +52,7 @@ use hourglass_insight::{
 };
 use hourglass_model::TestKey;
 
+pub mod planning;
 pub mod text;
 pub mod weekly;
 

@@ -1,13 +1,14 @@
 //! `hourglass plan`: can QA absorb more change volume?
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::{Args, ValueEnum};
 use hourglass_config::Settings;
-use hourglass_plan::{CapacityPlan, ForecastSettings, PlanInputs, Release};
+use hourglass_history::HistoryStore;
+use hourglass_plan::{CapacityPlan, ForecastSettings, PlanInputs};
+use hourglass_review::planning::PlanningOptions;
 
 use super::{CliResult, Context, Failure, Status, stdout, write_json};
 
@@ -91,6 +92,8 @@ pub struct PlanArgs {
 /// A plan and how making it went.
 pub struct Built {
     pub plan: CapacityPlan,
+    /// Queue wait and runner occupancy measured from CI job records, per week.
+    pub ci_weeks: Vec<hourglass_insight::outcomes::CiWeek>,
     pub cache: Option<hourglass_git::CacheStats>,
     pub git_seconds: f64,
     pub replay_seconds: f64,
@@ -104,7 +107,8 @@ pub fn run(args: PlanArgs, context: &Context) -> CliResult {
     match args.format {
         PlanFormat::Json => write_json(&mut out, plan)?,
         PlanFormat::Table => {
-            render::table(&mut out, plan)?;
+            let measured = built.ci_weeks.iter().rev().find(|w| w.waits > 0);
+            render::table(&mut out, plan, measured)?;
             out.flush()?;
             let mut err = std::io::stderr().lock();
             if let Some(cache) = built.cache {
@@ -131,7 +135,7 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
     let started = Instant::now();
     let root = context.repo_root();
     let settings = Settings::load(&root).map_err(Failure::input)?;
-    let mut capacity = hourglass_review::weekly::capacity(&settings);
+    let mut capacity = hourglass_review::planning::capacity(&settings);
     if let Some(n) = args.runner_slots {
         capacity.runner_slots = n;
     }
@@ -170,50 +174,33 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
             capacity.shards_per_run
         )));
     }
-    let options = gather::GatherOptions {
-        db: context.db_path(args.db.as_deref(), "plan")?,
+    let db = context.db_path(args.db.as_deref(), "plan")?;
+    let store = gather::open_store(&db)?;
+    if !args.no_cache {
+        super::select::keep_out_of_git(&root.join(".hourglass"));
+    }
+    let options = PlanningOptions {
         rev: args.rev.clone(),
         all_branches: args.all_branches,
         weeks: args.weeks,
-        use_cache: !args.no_cache,
+        until: None,
+        cache_dir: (!args.no_cache).then(|| root.join(".hourglass").join("cache").join("plan")),
+        durations: args.replay.is_some(),
+        time_to_green: false,
     };
-
-    let (activity, mut notes) = gather::demand(context, &options, &settings)?;
+    let gathered = hourglass_review::planning::gather(
+        &context.cwd,
+        store.as_ref().map(|s| s as &dyn HistoryStore),
+        &settings,
+        &options,
+    )
+    .map_err(super::flaky::review_failure)?;
     let git_time = started.elapsed();
-    let cache = activity.as_ref().map(|a| a.cache);
-    let (changes, parents, releases) = match &activity {
-        Some(a) => (
-            a.changes.iter().map(gather::merged_change).collect(),
-            a.changes
-                .iter()
-                .map(|c| (c.commit.clone(), c.parent.clone()))
-                .collect::<Vec<_>>(),
-            a.releases
-                .iter()
-                .map(|r| Release {
-                    tag: r.name.clone(),
-                    time_s: r.time_s,
-                })
-                .collect(),
-        ),
-        None => (Vec::new(), Vec::new(), Vec::new()),
-    };
-    drop(activity);
-
-    let store = gather::open_store(&options.db)?;
-    let mut durations = HashMap::new();
-    let runs = match &store {
-        Some(store) => {
-            let since = supply_since(store, &changes, args.weeks)?;
-            gather::supply(
-                store,
-                since,
-                &settings,
-                args.replay.is_some().then_some(&mut durations),
-            )?
-        }
-        None => Vec::new(),
-    };
+    let cache = gathered.cache;
+    let mut notes = gathered.notes;
+    let durations = gathered.durations;
+    let parents = gathered.parents;
+    let ci_weeks = gathered.ci_weeks;
     let replay_started = Instant::now();
     let replay = match args.replay {
         Some(n) if n > 0 => Some(gather::replay(context, &parents, n, &durations)?),
@@ -222,60 +209,29 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
     let replay_time = replay_started.elapsed();
 
     let inputs = PlanInputs {
-        changes,
-        releases,
-        all_branches: args.all_branches,
-        runs,
         capacity,
-        weeks: args.weeks,
         replay,
         forecast: ForecastSettings {
             seed: args.seed.unwrap_or(ForecastSettings::default().seed),
             ..ForecastSettings::default()
         },
+        ..gathered.plan_inputs
     };
     let mut plan = hourglass_plan::plan(&inputs);
     if store.is_none() {
         plan.notes.retain(|n| !n.contains("hourglass ingest"));
         plan.notes.push(format!(
             "{}: no result history; after each CI run, `hourglass ingest --commit $SHA target/nextest/ci/junit.xml` stores the test results the supply side is measured from",
-            options.db.display()
+            db.display()
         ));
     }
     notes.append(&mut plan.notes);
     plan.notes = notes;
     Ok(Built {
         plan,
+        ci_weeks,
         cache,
         git_seconds: git_time.as_secs_f64(),
         replay_seconds: replay_time.as_secs_f64(),
     })
-}
-
-/// The first instant of the weeks shown, for the result history: `weeks`
-/// weeks (and one more, for the partial first week) before the newer of the
-/// newest change and the newest run.
-fn supply_since(
-    store: &hourglass_history::SqliteStore,
-    changes: &[hourglass_plan::MergedChange],
-    weeks: u32,
-) -> Result<Option<String>, Failure> {
-    use hourglass_history::{HistoryStore, ResultFilter};
-    if weeks == 0 {
-        return Ok(None);
-    }
-    let runs = store.runs(&ResultFilter::default())?;
-    let newest_run = runs
-        .iter()
-        .filter_map(|r| hourglass_history::timestamp_millis(&r.info.timestamp))
-        .max()
-        .map(|ms| ms / 1000);
-    let newest_change = changes.iter().map(|c| c.time_s).max();
-    let Some(end) = newest_run.max(newest_change) else {
-        return Ok(None);
-    };
-    let start = end - (i64::from(weeks) + 1) * 7 * 86_400;
-    Ok(jiff::Timestamp::from_second(start)
-        .ok()
-        .map(|t| t.to_string()))
 }

@@ -40,7 +40,13 @@ fn verdict(v: Verdict) -> &'static str {
     }
 }
 
-pub fn table(out: &mut impl Write, plan: &CapacityPlan) -> io::Result<()> {
+/// The table; `measured` is the newest week of CI job records with a
+/// measured queue wait, shown beside the model's.
+pub fn table(
+    out: &mut impl Write,
+    plan: &CapacityPlan,
+    measured: Option<&hourglass_insight::outcomes::CiWeek>,
+) -> io::Result<()> {
     let demand = &plan.demand;
     let supply = &plan.supply;
     let model = &plan.model;
@@ -126,9 +132,28 @@ pub fn table(out: &mut impl Write, plan: &CapacityPlan) -> io::Result<()> {
             supply.test_time_per_run.cv,
             percent(supply.pass_rate)
         )?;
+        if let Some(wall) = supply.wall_time_per_run {
+            writeln!(
+                out,
+                "  wall time per run {} (cv {:.2}) over the {} runs that say it",
+                duration(wall.mean),
+                wall.cv,
+                wall.count
+            )?;
+        }
+        let rerun: f64 = supply.weeks.iter().map(|w| w.flaky_rerun_time_s).sum();
+        let only: f64 = supply
+            .weeks
+            .iter()
+            .map(|w| w.flaky_only_failure_time_s)
+            .sum();
+        let only_runs: u32 = supply.weeks.iter().map(|w| w.flaky_only_failures).sum();
         writeln!(
             out,
-            "  flaky reruns and flaky-only failures: {} of test time; suite growth {:+.1} tests/week",
+            "  flaky reruns {}/week, runs red only through flaky tests {}/week ({} runs): {} of test time; suite growth {:+.1} tests/week",
+            duration(rerun / n),
+            duration(only / n),
+            only_runs,
             percent(supply.flaky_time_share),
             supply.suite_growth_per_week
         )?;
@@ -142,10 +167,14 @@ pub fn table(out: &mut impl Write, plan: &CapacityPlan) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "  arrivals {:.2} runs/h (working-hours mean {:.2}); service {} per run; ca2 {:.2}, cs2 {:.2}",
+        "  arrivals {:.2} runs/h (working-hours mean {:.2}); service {} per run ({}); ca2 {:.2}, cs2 {:.2}",
         model.arrival_rate_per_hour,
         model.working_hours_rate_per_hour,
         duration(model.service_time_s),
+        match model.service_basis {
+            hourglass_plan::ServiceBasis::WallTime => "measured wall time",
+            hourglass_plan::ServiceBasis::TestTime => "sum of test durations",
+        },
         model.ca2,
         model.cs2
     )?;
@@ -160,6 +189,17 @@ pub fn table(out: &mut impl Write, plan: &CapacityPlan) -> io::Result<()> {
         duration(model.target_wait_s),
         percent(model.target_utilisation)
     )?;
+    if let Some(week) = measured {
+        writeln!(
+            out,
+            "  measured in {} ({} CI jobs): queue wait p50 {}, p95 {}; runner occupancy {}",
+            week.week,
+            week.jobs,
+            week.wait_p50_s.map_or("n/a".to_owned(), duration),
+            week.wait_p95_s.map_or("n/a".to_owned(), duration),
+            week.occupancy.map_or("n/a".to_owned(), percent)
+        )?;
+    }
     writeln!(
         out,
         "  the wait stays under target up to {:.2} runs/h: headroom {}",
@@ -204,20 +244,21 @@ pub fn table(out: &mut impl Write, plan: &CapacityPlan) -> io::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "{:<9} {:>8} {:>8} {:>9} {:>6} {:>10}",
-        "week", "changes", "commits", "lines", "runs", "test time"
+        "{:<9} {:>8} {:>8} {:>9} {:>6} {:>10} {:>10}",
+        "week", "changes", "commits", "lines", "runs", "test time", "wall/run"
     )?;
     let shown = demand.weeks.len().min(8);
     for (dw, sw) in demand.weeks.iter().zip(&supply.weeks).skip(weeks - shown) {
         writeln!(
             out,
-            "{:<9} {:>8} {:>8} {:>9} {:>6} {:>10}",
+            "{:<9} {:>8} {:>8} {:>9} {:>6} {:>10} {:>10}",
             dw.week.to_string(),
             dw.changes,
             dw.commits,
             dw.lines,
             sw.runs,
-            duration(sw.test_time_s)
+            duration(sw.test_time_s),
+            sw.wall_time_per_run_s.map_or("-".to_owned(), duration)
         )?;
     }
     if !plan.notes.is_empty() {
@@ -251,6 +292,9 @@ fn scenarios(out: &mut impl Write, scenarios: &[Scenario]) -> io::Result<()> {
                 if s.triage_over { "!" } else { "" }
             )
         )?;
+        if let Some(why) = &s.why {
+            writeln!(out, "  why: {why}")?;
+        }
     }
     writeln!(
         out,

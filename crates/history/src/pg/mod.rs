@@ -45,9 +45,10 @@ use postgres::{Client, Row, Transaction};
 use crate::blobs::{self, Encoder};
 use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
 use crate::{
-    CiJobsOutcome, ExportRow, FileIngest, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome,
-    KeepOutput, Producer, PruneReport, ResultFilter, RunInfo, RunSummary, StoreError, StoredFile,
-    VisitError, derive_run_id, timestamp_millis,
+    CiJobsOutcome, ExportRow, FileIngest, FileWallTime, HistoryRow, HistoryStore, ImportOutcome,
+    IngestOutcome, KeepOutput, Producer, PruneReport, ResultFilter, RunInfo, RunSummary,
+    RunWallTime, StoreError, StoredFile, VisitError, derive_run_id, run_wall_time,
+    timestamp_millis,
 };
 
 pub mod connect;
@@ -609,14 +610,17 @@ impl PgStore {
         )?;
         for file in files {
             transaction.execute(
-                "INSERT INTO files (run, content_hash, path, testcases, ingested_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO files (run, content_hash, path, testcases, ingested_at, \
+                 wall_start_ts, wall_end_ts, wall_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 &[
                     &run_row,
                     &file.content_hash,
                     &file.path,
                     &(file.testcases as i64),
                     &file.ingested_at,
+                    &file.wall.start_ms,
+                    &file.wall.end_ms,
+                    &file.wall.time_ms,
                 ],
             )?;
         }
@@ -1064,7 +1068,8 @@ impl HistoryStore for PgStore {
             .client
             .borrow_mut()
             .query(
-                "SELECT f.content_hash, f.path, f.testcases, f.ingested_at FROM files f \
+                "SELECT f.content_hash, f.path, f.testcases, f.ingested_at, \
+                 f.wall_start_ts, f.wall_end_ts, f.wall_ms FROM files f \
                  JOIN runs r ON r.id = f.run WHERE r.run_id = $1 ORDER BY f.id",
                 &[&run_id],
             )
@@ -1076,6 +1081,11 @@ impl HistoryStore for PgStore {
                 path: row.get(1),
                 testcases: row.get::<_, i64>(2) as u64,
                 ingested_at: row.get(3),
+                wall: FileWallTime {
+                    start_ms: row.get(4),
+                    end_ms: row.get(5),
+                    time_ms: row.get(6),
+                },
             })
             .collect())
     }
@@ -1108,5 +1118,100 @@ impl HistoryStore for PgStore {
         produce: &mut Producer<'_>,
     ) -> Result<ImportOutcome, StoreError> {
         self.import(run, files, produce).map_err(|e| self.lost(e))
+    }
+    fn set_file_wall_time(
+        &mut self,
+        run_id: &str,
+        content_hash: &[u8; 32],
+        wall: &FileWallTime,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .client
+            .get_mut()
+            .execute(
+                "UPDATE files SET wall_start_ts = $3, wall_end_ts = $4, wall_ms = $5 \
+                 WHERE run = (SELECT id FROM runs WHERE run_id = $1) AND content_hash = $2",
+                &[
+                    &run_id,
+                    &&content_hash[..],
+                    &wall.start_ms,
+                    &wall.end_ms,
+                    &wall.time_ms,
+                ],
+            )
+            .map_err(|e| self.lost(e.into()))?;
+        Ok(changed > 0)
+    }
+
+    fn run_wall_times(&self, filter: &ResultFilter) -> Result<Vec<RunWallTime>, StoreError> {
+        let selected = self.selected_runs(filter).map_err(|e| self.lost(e))?;
+        let ids: Vec<i64> = selected.iter().map(|(id, _, _)| *id).collect();
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(
+                "SELECT run, wall_start_ts, wall_end_ts, wall_ms FROM files \
+                 WHERE run = ANY($1) ORDER BY run, id",
+                &[&ids],
+            )
+            .map_err(|e| self.lost(e.into()))?;
+        let mut by_run: HashMap<i64, Vec<FileWallTime>> = HashMap::new();
+        for row in &rows {
+            by_run.entry(row.get(0)).or_default().push(FileWallTime {
+                start_ms: row.get(1),
+                end_ms: row.get(2),
+                time_ms: row.get(3),
+            });
+        }
+        Ok(selected
+            .into_iter()
+            .map(|(id, _, info)| RunWallTime {
+                run_id: info.run_id,
+                wall_time_s: by_run.get(&id).and_then(|walls| run_wall_time(walls)),
+            })
+            .collect())
+    }
+
+    fn for_each_ci_job(
+        &self,
+        since_ms: Option<i64>,
+        visit: &mut dyn FnMut(hourglass_model::CiJob) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        let rows = self
+            .client
+            .borrow_mut()
+            .query(
+                r#"SELECT provider, job_id, pipeline_id, "commit", name, runner, status, conclusion,
+                          created_at, started_at, finished_at, queued_s
+                   FROM ci_jobs WHERE ($1::int8 IS NULL OR created_ts >= $1)
+                   ORDER BY created_ts, provider COLLATE "C", job_id COLLATE "C""#,
+                &[&since_ms],
+            )
+            .map_err(|e| self.lost(e.into()))?;
+        for row in &rows {
+            let provider: String = row.get(0);
+            let provider = hourglass_model::CiProvider::parse(&provider).ok_or_else(|| {
+                StoreError::Corrupt {
+                    what: "CI job provider",
+                    detail: provider.clone(),
+                }
+            })?;
+            let job = hourglass_model::CiJob {
+                provider,
+                job_id: row.get(1),
+                pipeline_id: row.get(2),
+                commit: row.get(3),
+                name: row.get(4),
+                runner: row.get(5),
+                status: row.get(6),
+                conclusion: row.get(7),
+                created_at: row.get(8),
+                started_at: row.get(9),
+                finished_at: row.get(10),
+                queued_s: row.get(11),
+            };
+            visit(job).map_err(StoreError::Visit)?;
+        }
+        Ok(())
     }
 }

@@ -32,6 +32,17 @@ pub fn a_copy_carries_every_run_and_a_second_copy_writes_nothing<B: Backend>(tes
         )
         .unwrap();
     }
+    // r0's file says when it ran: the copy carries it.
+    let wall = hourglass_history::FileWallTime {
+        start_ms: hourglass_history::timestamp_millis("2026-01-30T10:00:00Z"),
+        end_ms: hourglass_history::timestamp_millis("2026-01-30T10:01:00Z"),
+        time_ms: Some(55_000),
+    };
+    assert!(
+        local
+            .set_file_wall_time("r0", &file("0.xml").content_hash, &wall)
+            .unwrap()
+    );
     // The target already has one of the runs: it is skipped, not doubled.
     ingest(
         &mut fresh.store,
@@ -73,6 +84,12 @@ pub fn a_copy_carries_every_run_and_a_second_copy_writes_nothing<B: Backend>(tes
         fresh.store.run_files("r0").unwrap(),
         local.run_files("r0").unwrap()
     );
+    assert_eq!(fresh.store.run_files("r0").unwrap()[0].wall, wall);
+    let walls = fresh
+        .store
+        .run_wall_times(&ResultFilter::default())
+        .unwrap();
+    assert_eq!(walls[0].wall_time_s, Some(60.0));
     // Copying again writes nothing.
     let again = copy_runs(&local, &mut fresh.store, &mut |_| {}).unwrap();
     assert_eq!((again.copied, again.already_there), (0, 3));

@@ -13,6 +13,7 @@ mod prune;
 mod reading;
 mod round_trip;
 mod support;
+mod wall_time;
 
 store_suite! {
     ingest: [
@@ -43,5 +44,9 @@ store_suite! {
     concurrency: [eight_writers_with_their_own_connections_lose_nothing],
     copying: [
         a_copy_carries_every_run_and_a_second_copy_writes_nothing,
+    ],
+    wall_time: [
+        a_runs_wall_time_is_the_span_of_its_files,
+        ci_jobs_read_through_the_trait,
     ],
 }

@@ -79,6 +79,8 @@ pub trait Backend {
     fn count(store: &Self::Store, table: &str) -> i64;
     /// Rows referring to a run, file, test or class that is not stored.
     fn dangling(store: &Self::Store) -> i64;
+    /// Stores CI job records with the store's own `ingest_ci_jobs`.
+    fn ingest_ci_jobs(store: &mut Self::Store, jobs: &[hourglass_model::CiJob]);
 }
 
 /// A store under test, with what keeps it alive.
@@ -120,6 +122,10 @@ impl Backend for Sqlite {
     fn dangling(store: &SqliteStore) -> i64 {
         Self::count(store, "pragma_foreign_key_check")
     }
+
+    fn ingest_ci_jobs(store: &mut SqliteStore, jobs: &[hourglass_model::CiJob]) {
+        store.ingest_ci_jobs(jobs).expect("store CI jobs");
+    }
 }
 
 pub struct Postgres;
@@ -154,6 +160,10 @@ impl Backend for Postgres {
                  UNION ALL SELECT 1 FROM files f WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = f.run)) dangling",
             )
             .expect("count dangling rows")
+    }
+
+    fn ingest_ci_jobs(store: &mut PgStore, jobs: &[hourglass_model::CiJob]) {
+        store.ingest_ci_jobs(jobs).expect("store CI jobs");
     }
 }
 

@@ -1,5 +1,7 @@
 //! One document per runner dialect, as each writes it.
 
+use std::path::Path;
+
 use hourglass_junit::{ReadOptions, read_all};
 use hourglass_model::{AttemptOutcome, Outcome};
 
@@ -412,4 +414,59 @@ fn ctest_disabled_and_notrun_statuses_are_skipped() {
         [Outcome::Skipped, Outcome::Skipped, Outcome::Passed]
     );
     assert!(approx(named(&results, "c").duration_s, 3.4e-5));
+}
+
+#[test]
+fn the_wall_span_is_the_earliest_suite_start_to_the_latest_suite_end() {
+    // Two suites of one file that overlap: 10:00:00 + 30 s and 10:00:10 + 50 s.
+    let (_, summary) = read_str(
+        r#"<testsuites>
+<testsuite name="a" timestamp="2026-03-01T10:00:00Z" time="30"><testcase name="x" time="30"/></testsuite>
+<testsuite name="b" timestamp="2026-03-01T10:00:10Z" time="50.5"><testcase name="y" time="50"/></testsuite>
+</testsuites>"#,
+    )
+    .unwrap();
+    let start = hourglass_junit::timestamp_millis("2026-03-01T10:00:00Z").unwrap();
+    assert_eq!(summary.wall.start_ms, Some(start));
+    assert_eq!(summary.wall.end_ms, Some(start + 60_500));
+    assert_eq!(summary.wall.wall_time_s(), Some(60.5));
+    // Without a root time, the file's own time is the top-level suites' sum.
+    assert_eq!(summary.wall.time_ms, Some(80_500));
+}
+
+#[test]
+fn nextest_gives_its_wall_time_on_the_root() {
+    let (_, summary) = read_all(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/junit/nextest/default.xml"),
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(summary.wall.time_ms, Some(81));
+    assert_eq!(summary.wall.wall_time_s(), Some(0.081));
+    assert_eq!(
+        summary.wall.start_ms,
+        hourglass_junit::timestamp_millis("2026-11-23T22:04:26.148Z")
+    );
+}
+
+#[test]
+fn a_file_without_times_has_no_wall_time_and_bad_times_are_ignored() {
+    let (_, summary) =
+        read_str(r#"<testsuite name="a"><testcase name="x" time="1"/></testsuite>"#).unwrap();
+    assert_eq!(summary.wall.wall_time_s(), None);
+    let (_, summary) = read_str(
+        r#"<testsuite name="a" timestamp="not a time" time="-3"><testcase name="x"/></testsuite>"#,
+    )
+    .unwrap();
+    assert_eq!(summary.wall, hourglass_junit::WallSpan::default());
+    // A zoneless timestamp (Surefire) is read as UTC.
+    let (_, summary) = read_str(
+        r#"<testsuite name="a" timestamp="2026-03-01T10:00:00" time="2"><testcase name="x"/></testsuite>"#,
+    )
+    .unwrap();
+    assert_eq!(
+        summary.wall.start_ms,
+        hourglass_junit::timestamp_millis("2026-03-01T10:00:00Z")
+    );
+    assert_eq!(summary.wall.wall_time_s(), Some(2.0));
 }

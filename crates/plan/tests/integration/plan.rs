@@ -29,6 +29,7 @@ fn run(time_s: i64, test_time_s: f64, red: bool) -> RunRecord {
         time_s,
         test_time_s,
         wall_time_s: None,
+        wall_time_includes_setup: false,
         tests: 500,
         failed_tests: u32::from(red),
         failed_only_flaky: red,
@@ -257,4 +258,75 @@ fn weeks_limit_keeps_the_newest_weeks() {
     let weeks: Vec<String> = p.demand.weeks.iter().map(|w| w.week.to_string()).collect();
     assert_eq!(weeks, ["2026-W14", "2026-W15"]);
     assert_eq!(p.supply.weeks.len(), 2);
+}
+
+#[test]
+fn the_measured_wall_time_is_the_service_time_when_most_runs_say_it() {
+    // 600 s of test time that ran in 200 s of wall time (tests in parallel).
+    let mut inputs = steady(4, 3, 600.0);
+    for r in &mut inputs.runs {
+        r.wall_time_s = Some(200.0);
+    }
+    let p = plan(&inputs);
+    assert_eq!(
+        p.model.service_basis,
+        hourglass_plan::ServiceBasis::WallTime
+    );
+    // 200 s of wall time + 120 s set-up.
+    assert!((p.model.service_time_s - 320.0).abs() < 1e-9);
+    assert!(
+        p.supply
+            .weeks
+            .iter()
+            .all(|w| w.wall_time_per_run_s == Some(200.0))
+    );
+    // Wall time from CI job records includes the set-up: not added twice.
+    for r in &mut inputs.runs {
+        r.wall_time_s = Some(320.0);
+        r.wall_time_includes_setup = true;
+    }
+    assert!((plan(&inputs).model.service_time_s - 320.0).abs() < 1e-9);
+    // Fewer than half of the runs say it: test time.
+    for (i, r) in inputs.runs.iter_mut().enumerate() {
+        if i % 3 != 0 {
+            r.wall_time_s = None;
+        }
+    }
+    let p = plan(&inputs);
+    assert_eq!(
+        p.model.service_basis,
+        hourglass_plan::ServiceBasis::TestTime
+    );
+    assert!((p.model.service_time_s - 720.0).abs() < 1e-9);
+}
+
+#[test]
+fn more_shards_that_fit_fewer_runs_at_once_say_why() {
+    // 3 runs/h of 1800 s of tests on 3 slots: at x1.5, 2 shards per run
+    // leave room for one run at a time, 1020 s each: 1.3 erlangs.
+    let mut inputs = steady(4, 3, 1800.0);
+    inputs.capacity = Capacity {
+        runner_slots: 3,
+        ..Capacity::default()
+    };
+    let p = plan(&inputs);
+    let shards = p
+        .scenarios
+        .iter()
+        .find(|s| s.name == "x1.5 + shards")
+        .unwrap();
+    assert_eq!(shards.servers, 1);
+    assert_eq!(shards.verdict, Verdict::Saturates);
+    let why = shards.why.as_deref().unwrap();
+    assert!(
+        why.starts_with("3 runner slots hold 1 run of 2 shards at once instead of 3 runs of 1"),
+        "{why}"
+    );
+    // Levers that do not take slots away say nothing.
+    assert!(
+        p.scenarios
+            .iter()
+            .filter(|s| !s.name.contains("shards"))
+            .all(|s| s.why.is_none())
+    );
 }

@@ -30,6 +30,7 @@ pub fn sample_report() -> WeeklyReport {
                 time_s: time_s + 120,
                 test_time_s: 1400.0 + 25.0 * week as f64,
                 wall_time_s: None,
+                wall_time_includes_setup: false,
                 tests: 12,
                 failed_tests: 0,
                 failed_only_flaky: false,
