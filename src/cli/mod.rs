@@ -146,18 +146,6 @@ impl Context {
             )),
         }
     }
-
-    /// The history for a command that reads SQLite only (`plan`, `report`):
-    /// a PostgreSQL URL is bad input, named with the command.
-    pub fn db_path(&self, db: Option<&Path>, command: &str) -> Result<PathBuf, Failure> {
-        match self.store_location(db)? {
-            StoreLocation::Sqlite(path) => Ok(path),
-            postgres @ StoreLocation::Postgres(_) => Err(Failure::input(anyhow::anyhow!(
-                "{}: `hourglass {command}` reads SQLite histories only, not PostgreSQL",
-                postgres.display()
-            ))),
-        }
-    }
 }
 
 pub fn main() -> ExitCode {

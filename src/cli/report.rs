@@ -72,11 +72,11 @@ pub fn run(args: ReportArgs, context: &Context) -> CliResult {
     };
     let root = context.repo_root();
     let settings = Settings::load(&root)?;
-    let db = context.db_path(args.db.as_deref(), "report")?;
+    let db = context.store_location(args.db.as_deref())?;
     let inputs = if db.exists() {
-        let store = hourglass_review::open(&db).map_err(review_failure)?;
+        let store = super::export::open(&db)?;
         let gathered =
-            weekly::gather(&root, &store, &settings, week, args.weeks).map_err(review_failure)?;
+            weekly::gather(&root, &*store, &settings, week, args.weeks).map_err(review_failure)?;
         let plan = hourglass_plan::plan(&gathered.plan_inputs);
         let analysis = &gathered.analysis;
         let mut shown: Vec<&TestVerdict> = analysis

@@ -4,23 +4,21 @@
 //! changes.
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use anyhow::Context as _;
-use hourglass_history::SqliteStore;
+use hourglass_history::{HistoryStore, StoreLocation};
 use hourglass_model::TestKey;
 use hourglass_plan::{Replay, ReplayedChange};
 
 use super::super::select::{ChangeArgs, prepare, rules};
 use super::super::{Context, Failure};
 
-/// Opens the store when its file exists.
-pub fn open_store(db: &Path) -> Result<Option<SqliteStore>, Failure> {
+/// Opens the store when it exists (a PostgreSQL store always does): an absent SQLite file is
+/// an empty history, not one to create.
+pub fn open_store(db: &StoreLocation) -> Result<Option<Box<dyn HistoryStore + Send>>, Failure> {
     if !db.exists() {
         return Ok(None);
     }
-    let store = SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?;
-    Ok(Some(store))
+    super::super::export::open(db).map(Some)
 }
 
 /// Replays `hourglass select` over merged changes (newest first): for each,

@@ -174,7 +174,7 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
             capacity.shards_per_run
         )));
     }
-    let db = context.db_path(args.db.as_deref(), "plan")?;
+    let db = context.store_location(args.db.as_deref())?;
     let store = gather::open_store(&db)?;
     if !args.no_cache {
         super::select::keep_out_of_git(&root.join(".hourglass"));
@@ -190,7 +190,7 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
     };
     let gathered = hourglass_review::planning::gather(
         &context.cwd,
-        store.as_ref().map(|s| s as &dyn HistoryStore),
+        store.as_deref().map(|s| s as &dyn HistoryStore),
         &settings,
         &options,
     )
