@@ -152,9 +152,12 @@ impl PgStore {
     #[doc(hidden)]
     pub fn open_at_version(url: &str, version: i64) -> Result<Self, StoreError> {
         let target = connect::resolve(url, &connect::Environment::process())?;
-        let mut client = connect::connect(&target)?;
-        schema::migrate_to(&mut client, version)?;
-        client.batch_execute(STAGING)?;
+        let client = connect::with_retry(&target, || {
+            let mut client = connect::connect(&target)?;
+            schema::migrate_to(&mut client, version)?;
+            client.batch_execute(STAGING)?;
+            Ok(client)
+        })?;
         Ok(Self {
             client: RefCell::new(client),
             display: target.display,
