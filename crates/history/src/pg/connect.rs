@@ -322,9 +322,10 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
     let mut fallback_port = None;
     if !url_has_port(base) && !query.split('&').any(|pair| pair.starts_with("port=")) {
         if let Some(port) = from_service("port") {
-            fallback_port = Some(port.parse::<u16>().map_err(|_| {
-                service_bad("port", format!("port={port} is not a port number"))
-            })?);
+            fallback_port =
+                Some(port.parse::<u16>().map_err(|_| {
+                    service_bad("port", format!("port={port} is not a port number"))
+                })?);
         } else if let Some(port) = (env.var)("PGPORT") {
             fallback_port = Some(
                 port.parse::<u16>()
@@ -374,7 +375,10 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
         if let Some(addresses) = from_service("hostaddr") {
             for address in addresses.split(',') {
                 let address = address.parse().map_err(|_| {
-                    service_bad("hostaddr", format!("hostaddr={address} is not an IP address"))
+                    service_bad(
+                        "hostaddr",
+                        format!("hostaddr={address} is not an IP address"),
+                    )
                 })?;
                 config.hostaddr(address);
             }
@@ -407,7 +411,9 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
             .or_else(|| (env.var)("PGCONNECT_TIMEOUT"))
     {
         let seconds: u64 = seconds.parse().map_err(|_| {
-            bad(format!("connect_timeout={seconds} is not a number of seconds"))
+            bad(format!(
+                "connect_timeout={seconds} is not a number of seconds"
+            ))
         })?;
         // libpq: zero waits forever, and less than two seconds is two.
         if seconds > 0 {
@@ -422,7 +428,9 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
             other => {
                 return Err(service_bad(
                     "target_session_attrs",
-                    format!("target_session_attrs={other} is not one of any, read-write, read-only"),
+                    format!(
+                        "target_session_attrs={other} is not one of any, read-write, read-only"
+                    ),
                 ));
             }
         });
@@ -440,8 +448,9 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
     let tls = match tls {
         Some(mode) => mode,
         None => match from_service("sslmode") {
-            Some(value) => parse_tls("sslmode", value)
-                .map_err(|message| service_bad("sslmode", message))?,
+            Some(value) => {
+                parse_tls("sslmode", value).map_err(|message| service_bad("sslmode", message))?
+            }
             None => match (env.var)("PGSSLMODE") {
                 Some(value) => parse_tls("PGSSLMODE", &value).map_err(&bad)?,
                 None => TlsMode::Prefer,
@@ -471,7 +480,9 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
 /// libpq's `sslmode` values; `name` is where the value came from.
 fn parse_tls(name: &str, value: &str) -> Result<TlsMode, String> {
     TlsMode::parse(value).ok_or_else(|| {
-        format!("{name}={value} is not one of disable, allow, prefer, require, verify-ca, verify-full")
+        format!(
+            "{name}={value} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+        )
     })
 }
 
@@ -626,8 +637,7 @@ fn is_transient(error: &StoreError) -> bool {
         StoreError::PgConnect { source, .. } | StoreError::Postgres(source) => {
             super::connection_lost(source)
                 || source.code().is_some_and(|code| {
-                    *code == SqlState::CANNOT_CONNECT_NOW
-                        || *code == SqlState::TOO_MANY_CONNECTIONS
+                    *code == SqlState::CANNOT_CONNECT_NOW || *code == SqlState::TOO_MANY_CONNECTIONS
                 })
         }
         _ => false,
@@ -888,7 +898,10 @@ mod tests {
         match resolve("postgres://?service=nowhere", &env) {
             Err(error @ StoreError::PgUrl { .. }) => {
                 let text = error.to_string();
-                assert!(text.contains("service \"nowhere\" is not defined"), "{text}");
+                assert!(
+                    text.contains("service \"nowhere\" is not defined"),
+                    "{text}"
+                );
                 assert!(text.contains(&user_path), "{text}");
             }
             other => panic!("expected a URL error, got {:?}", other.err()),
@@ -935,7 +948,11 @@ mod tests {
             var: &var,
             home: None,
         };
-        for url in ["postgres://", "postgresql:///", "postgres://?sslmode=disable"] {
+        for url in [
+            "postgres://",
+            "postgresql:///",
+            "postgres://?sslmode=disable",
+        ] {
             let target = resolve(url, &env).unwrap();
             assert_eq!(target.config.get_hosts(), [Host::Tcp("envhost".to_owned())]);
             assert_eq!(target.config.get_ports(), [5433], "{url}");
