@@ -227,6 +227,30 @@ fn concurrent_ingest_processes_lose_nothing_and_export_what_sqlite_does() {
     );
 }
 
+/// `.ci/pg-load` (the fleet load test: concurrent `hourglass ingest`
+/// processes, one file each, into one database, then the same files into
+/// SQLite) at a small scale, 8 processes × 6 files: it checks that no row
+/// is lost or doubled, that the exports are identical and that files
+/// ingested again by all processes at once store nothing.
+#[test]
+fn the_load_script_finds_nothing_lost_or_doubled_at_a_small_scale() {
+    let Some(server) = hourglass_history::testing::server_url("cli::postgres::load_script") else {
+        return;
+    };
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/pg-load");
+    let output = Command::new(script)
+        .args([env!("CARGO_BIN_EXE_hourglass"), &server, "8", "6", "20"])
+        .env_remove("HOURGLASS_DB")
+        .output()
+        .expect("run .ci/pg-load (python3 and psql)");
+    let said = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains("stored results: 480 (expected 480); export identical to SQLite's: True"),
+        "{said}"
+    );
+}
+
 /// `kill -9` of an ingest in the middle of a big file: the file's
 /// transaction never commits, nothing of it is stored, and the next
 /// ingest stores it whole.
