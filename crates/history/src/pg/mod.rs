@@ -439,40 +439,68 @@ impl PgStore {
                  ORDER BY hash ON CONFLICT (hash) DO NOTHING;
              ANALYZE hourglass_staging;",
         )?;
-        // Tests seen twice in the file, or already stored for the run:
-        // these are merged in Rust, the rest move over in one statement.
-        let mut merged: Vec<i64> = transaction
-            .query(
-                &format!("SELECT t.id FROM {KEYED_STAGING} GROUP BY t.id HAVING count(*) > 1"),
-                &[],
-            )?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        if run_existed {
-            let stored = transaction.query(
-                &format!(
-                    "SELECT DISTINCT t.id FROM {KEYED_STAGING} \
-                     JOIN results r ON r.run = $1 AND r.run_ts = $2 AND r.test = t.id"
-                ),
-                &[&run_row, &run_ts],
-            )?;
-            merged.extend(stored.iter().map(|row| row.get::<_, i64>(0)));
-            merged.sort_unstable();
-            merged.dedup();
-        }
-        transaction.execute(
-            &format!(
+        let move_over = |only_new: bool| {
+            format!(
                 "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
                  SELECT $1, t.id, $2, s.status, s.duration_s, mb.id, s.failure_type, s.file, \
                  s.line, ob.id, s.output_dropped_bytes, s.attempt_count, s.attempts, \
                  s.properties FROM {KEYED_STAGING} \
                  LEFT JOIN blobs mb ON mb.hash = s.message_hash \
-                 LEFT JOIN blobs ob ON ob.hash = s.output_hash \
-                 WHERE NOT EXISTS (SELECT 1 FROM unnest($3::int8[]) m (id) WHERE m.id = t.id)"
+                 LEFT JOIN blobs ob ON ob.hash = s.output_hash {} \
+                 ORDER BY t.id {}",
+                if only_new {
+                    ""
+                } else {
+                    "WHERE NOT EXISTS (SELECT 1 FROM unnest($3::int8[]) m (id) WHERE m.id = t.id)"
+                },
+                if only_new {
+                    "ON CONFLICT DO NOTHING"
+                } else {
+                    ""
+                },
+            )
+        };
+        let duplicates = |transaction: &mut Transaction<'_>| -> Result<Vec<i64>, StoreError> {
+            Ok(transaction
+                .query(
+                    &format!("SELECT t.id FROM {KEYED_STAGING} GROUP BY t.id HAVING count(*) > 1"),
+                    &[],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect())
+        };
+        if !run_existed {
+            // A new run: nothing of it is stored, and no other writer can
+            // store into it (its row is not committed). Everything moves
+            // over in one statement, one result of each test; only
+            // when a test came twice in the file (fewer rows moved than
+            // staged) are those tests taken back and merged in Rust.
+            let moved = transaction.execute(&move_over(true), &[&run_row, &run_ts])?;
+            if moved < results {
+                let twice = duplicates(transaction)?;
+                transaction.execute(
+                    "DELETE FROM results WHERE run = $1 AND run_ts = $2 AND test = ANY($3)",
+                    &[&run_row, &run_ts, &twice],
+                )?;
+                merge(transaction, run_row, run_ts, &twice)?;
+            }
+            return Ok(results);
+        }
+        // Tests seen twice in the file, or already stored for the run:
+        // these are merged in Rust, the rest move over in one statement.
+        let mut merged = duplicates(transaction)?;
+        let stored = transaction.query(
+            &format!(
+                "SELECT DISTINCT t.id FROM {KEYED_STAGING} \
+                 JOIN results r ON r.run = $1 AND r.run_ts = $2 AND r.test = t.id"
             ),
-            &[&run_row, &run_ts, &merged],
+            &[&run_row, &run_ts],
         )?;
+        merged.extend(stored.iter().map(|row| row.get::<_, i64>(0)));
+        merged.sort_unstable();
+        merged.dedup();
+        transaction.execute(&move_over(false), &[&run_row, &run_ts, &merged])?;
         if !merged.is_empty() {
             merge(transaction, run_row, run_ts, &merged)?;
         }
