@@ -153,11 +153,13 @@ fn url_has_port(url: &str) -> bool {
 /// is not set (Debian's and Ubuntu's libpq; `pg_config --sysconfdir`).
 const DEFAULT_SYSCONFDIR: &str = "/etc/postgresql-common";
 
+/// A service file's `(key, value, line)` settings, in the file's order.
+type Settings = Vec<(String, String, usize)>;
+
 /// The settings of one connection service, as its file gives them.
 struct Service {
     file: PathBuf,
-    /// `(key, value, line)`, in the file's order.
-    settings: Vec<(String, String, usize)>,
+    settings: Settings,
 }
 
 impl Service {
@@ -212,11 +214,7 @@ fn find_service(name: &str, env: &Environment<'_>) -> Result<Service, String> {
 /// The `key=value` lines of section `[name]` of a service file, `None`
 /// when the file has no such section. Blank lines and `#` comments are
 /// skipped, as libpq does.
-fn parse_service(
-    text: &str,
-    name: &str,
-    path: &Path,
-) -> Result<Option<Vec<(String, String, usize)>>, String> {
+fn parse_service(text: &str, name: &str, path: &Path) -> Result<Option<Settings>, String> {
     let mut inside = false;
     let mut found = None;
     for (index, line) in text.lines().enumerate() {

@@ -114,6 +114,10 @@ const STAGING_TYPES: [Type; 19] = [
     Type::TEXT,
 ];
 
+/// From how many results a file's rows are joined by hash, not by index
+/// lookups.
+const BIG_FILE: u64 = 20_000;
+
 /// The stored columns of a result, as written.
 const RESULT_COLUMNS: &str = "status, duration_s, message_blob, failure_type, file, line, \
      output_blob, output_dropped_bytes, attempt_count, attempts, properties";
@@ -384,6 +388,9 @@ impl PgStore {
     ) -> Result<u64, StoreError> {
         let mut results = 0u64;
         let mut encoder = Encoder::new()?;
+        // The sorts and hashes over a big file's staged rows stay in
+        // memory (the server's default, 4 MB, spills them to disk).
+        transaction.batch_execute("SET LOCAL work_mem = '64MB'")?;
         let mut store_failure: Option<StoreError> = None;
         {
             let copy = transaction.copy_in(
@@ -470,13 +477,29 @@ impl PgStore {
                 .map(|row| row.get(0))
                 .collect())
         };
+        // The planner cannot see that the staged (suite, classname) pairs
+        // are few, underestimates the rows, and looks each test up by
+        // index; for a big file one hash join is much cheaper.
+        let big = results >= BIG_FILE;
+        let by_hash = |transaction: &mut Transaction<'_>, on: bool| -> Result<(), StoreError> {
+            if big {
+                transaction.batch_execute(if on {
+                    "SET LOCAL enable_nestloop = off"
+                } else {
+                    "SET LOCAL enable_nestloop = on"
+                })?;
+            }
+            Ok(())
+        };
         if !run_existed {
             // A new run: nothing of it is stored, and no other writer can
             // store into it (its row is not committed). Everything moves
             // over in one statement, one result of each test; only
             // when a test came twice in the file (fewer rows moved than
             // staged) are those tests taken back and merged in Rust.
+            by_hash(transaction, true)?;
             let moved = transaction.execute(&move_over(true), &[&run_row, &run_ts])?;
+            by_hash(transaction, false)?;
             if moved < results {
                 let twice = duplicates(transaction)?;
                 transaction.execute(
@@ -500,7 +523,9 @@ impl PgStore {
         merged.extend(stored.iter().map(|row| row.get::<_, i64>(0)));
         merged.sort_unstable();
         merged.dedup();
+        by_hash(transaction, true)?;
         transaction.execute(&move_over(false), &[&run_row, &run_ts, &merged])?;
+        by_hash(transaction, false)?;
         if !merged.is_empty() {
             merge(transaction, run_row, run_ts, &merged)?;
         }
