@@ -370,3 +370,86 @@ fn prune_drops_old_runs_and_what_only_they_referred_to() {
         Err(StoreError::Timestamp { .. })
     ));
 }
+
+/// A file big enough for the bulk path (hash joins, one statement for a new
+/// run) with reruns in it, then a second file of the same run: stored as
+/// the SQLite store stores the same files.
+#[test]
+fn a_big_file_with_reruns_is_stored_as_sqlite_stores_it() {
+    let Some(database) =
+        TestDatabase::create("pg::a_big_file_with_reruns_is_stored_as_sqlite_stores_it")
+    else {
+        return;
+    };
+    let mut first = Vec::new();
+    for n in 0..25_000 {
+        let outcome = if n % 1000 == 7 {
+            Outcome::Failed
+        } else {
+            Outcome::Passed
+        };
+        first.push(result(
+            &format!("c{}", n % 40),
+            &format!("t{n}"),
+            outcome,
+            0.5,
+        ));
+    }
+    // Reruns of the failures, later in the same file.
+    for n in (7..25_000).step_by(1000) {
+        first.push(result(
+            &format!("c{}", n % 40),
+            &format!("t{n}"),
+            Outcome::Passed,
+            0.25,
+        ));
+    }
+    let second: Vec<_> = (0..30)
+        .map(|n| {
+            result(
+                &format!("c{}", n % 40),
+                &format!("t{n}"),
+                Outcome::Failed,
+                1.0,
+            )
+        })
+        .collect();
+    let mut pg = PgStore::open(database.url()).unwrap();
+    let (_dir, mut sqlite) = crate::support::temp_store();
+    feed_big_run(&mut pg, &first, &second);
+    feed_big_run(&mut sqlite, &first, &second);
+    let pg_rows = crate::support::exported(&pg);
+    assert_eq!(pg_rows.len(), 25_000);
+    let flaky = pg_rows
+        .iter()
+        .filter(|row| row.result.outcome == Outcome::Flaky)
+        .count();
+    assert!(
+        flaky > 25,
+        "reruns in the file and in the second file merged: {flaky}"
+    );
+    let sqlite_rows = crate::support::exported(&sqlite);
+    let show = |rows: &[hourglass_history::ExportRow]| -> Vec<String> {
+        rows.iter().map(|row| format!("{row:?}")).collect()
+    };
+    assert_eq!(show(&pg_rows), show(&sqlite_rows));
+}
+
+fn feed_big_run(
+    store: &mut impl HistoryStore,
+    first: &[hourglass_model::TestResult],
+    second: &[hourglass_model::TestResult],
+) {
+    let run = run("big", "2026-03-01T10:00:00Z");
+    assert_eq!(
+        ingest(store, &run, &file("big.xml"), first).unwrap(),
+        IngestOutcome::Stored {
+            results: first.len() as u64
+        }
+    );
+    ingest(store, &run, &file("second.xml"), second).unwrap();
+    assert_eq!(
+        ingest(store, &run, &file("big.xml"), first).unwrap(),
+        IngestOutcome::AlreadyStored
+    );
+}
