@@ -13,10 +13,14 @@
 //!   the other and files of different runs in parallel. The file's results
 //!   stream through binary `COPY` into a temporary staging table; one
 //!   statement each then adds the new classes and tests and moves the
-//!   results into `results`. A test seen twice (a rerun in the file, or a
-//!   result already stored for the run by an earlier file) is merged in
-//!   Rust with [`TestResult::absorb_rerun`], exactly as the SQLite store
-//!   does. A producer failing midway aborts the `COPY` and the transaction:
+//!   results into `results`, in test order (the order of both its
+//!   indexes). A test seen twice (a rerun in the file, or a result already
+//!   stored for the run by an earlier file) is merged in Rust with
+//!   [`TestResult::absorb_rerun`], exactly as the SQLite store does; for a
+//!   new run the results move over first (`ON CONFLICT DO NOTHING`) and
+//!   reruns are looked for only when fewer rows moved than were staged.
+//!   The transaction sorts and hashes in memory (`work_mem`), and a big
+//!   file joins its rows to `tests` by hash, not one index lookup each. A producer failing midway aborts the `COPY` and the transaction:
 //!   nothing of the file is stored.
 //! - **Reading.** Runs and their counts come from one grouped query in the
 //!   database; results stream off one ordered query (text ordered with the
@@ -29,7 +33,8 @@
 //!   row is locked for the file's transaction).
 //! - A connection lost midway fails the file with
 //!   [`StoreError::PgConnectionLost`]; its transaction never committed, so
-//!   nothing of it is stored, and the store does not reconnect.
+//!   nothing of it is stored, and the store does not reconnect. Only
+//!   opening a store retries ([`connect::with_retry`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
