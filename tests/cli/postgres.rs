@@ -227,6 +227,30 @@ fn concurrent_ingest_processes_lose_nothing_and_export_what_sqlite_does() {
     );
 }
 
+/// `.ci/pg-load` (the fleet load test: concurrent `hourglass ingest`
+/// processes, one file each, into one database, then the same files into
+/// SQLite) at a small scale, 8 processes × 6 files: it checks that no row
+/// is lost or doubled, that the exports are identical and that files
+/// ingested again by all processes at once store nothing.
+#[test]
+fn the_load_script_finds_nothing_lost_or_doubled_at_a_small_scale() {
+    let Some(server) = hourglass_history::testing::server_url("cli::postgres::load_script") else {
+        return;
+    };
+    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/pg-load");
+    let output = Command::new(script)
+        .args([env!("CARGO_BIN_EXE_hourglass"), &server, "8", "6", "20"])
+        .env_remove("HOURGLASS_DB")
+        .output()
+        .expect("run .ci/pg-load (python3 and psql)");
+    let said = format!("{}{}", stdout(&output), stderr(&output));
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains("stored results: 480 (expected 480); export identical to SQLite's: True"),
+        "{said}"
+    );
+}
+
 /// `kill -9` of an ingest in the middle of a big file: the file's
 /// transaction never commits, nothing of it is stored, and the next
 /// ingest stores it whole.
@@ -305,6 +329,130 @@ fn an_ingest_killed_mid_file_leaves_nothing_of_it() {
             "big.xml",
         ],
     );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(store.row_count("results").unwrap(), 150_000);
+}
+
+/// A PostgreSQL cluster of a test's own (`.ci/postgres start`), for what
+/// would disturb the other cases on the shared one; stopped on drop.
+struct OwnCluster {
+    url: String,
+    dir: String,
+}
+
+impl OwnCluster {
+    fn script() -> std::path::PathBuf {
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".ci/postgres")
+    }
+
+    fn start() -> Self {
+        let output = Command::new(Self::script())
+            .arg("start")
+            .output()
+            .expect("run .ci/postgres start");
+        assert!(output.status.success(), "{}", stderr(&output));
+        let exports = stdout(&output);
+        let value = |name: &str| {
+            exports
+                .lines()
+                .find_map(|line| line.strip_prefix(&format!("export {name}='")))
+                .and_then(|rest| rest.strip_suffix('\''))
+                .unwrap_or_else(|| panic!("no {name} in {exports}"))
+                .to_owned()
+        };
+        Self {
+            url: value("HOURGLASS_TEST_PG"),
+            dir: value("HOURGLASS_TEST_PG_DIR"),
+        }
+    }
+
+    fn restart(&self) {
+        let output = Command::new(Self::script())
+            .args(["restart", &self.dir])
+            .output()
+            .expect("run .ci/postgres restart");
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = Command::new(Self::script())
+            .args(["stop", &self.dir])
+            .output();
+    }
+}
+
+/// Waits until an ingest streams a file into the server (its `COPY` is
+/// under way); false when `child` ended first.
+fn wait_for_copy(store: &hourglass_history::PgStore, child: &mut std::process::Child) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let copying: i64 = store
+            .client()
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY hourglass_staging%' AND state = 'active'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if copying > 0 {
+            return true;
+        }
+        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The server restarted while an ingest streams a file: the ingest fails
+/// that file with an error that names it and says nothing of it was
+/// stored, exits 2, and after the restart the store holds nothing of it;
+/// the same command then stores it whole.
+#[test]
+fn a_server_restarted_mid_ingest_fails_the_file_cleanly() {
+    if hourglass_history::testing::server_url("cli::postgres::server_restarted_mid_ingest")
+        .is_none()
+    {
+        return;
+    }
+    let cluster = OwnCluster::start();
+    let repo = TempRepo::new();
+    repo.write("big.xml", junit("c.Big", 150_000));
+    let args = [
+        "ingest",
+        "--db",
+        cluster.url.as_str(),
+        "--run-id",
+        "big",
+        "big.xml",
+    ];
+    let child = command(&repo, &args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let store = hourglass_history::PgStore::open(&cluster.url).unwrap();
+    let mut child = child;
+    if !wait_for_copy(&store, &mut child) {
+        eprintln!("the ingest finished before the server could be restarted: case inconclusive");
+        return;
+    }
+    drop(store);
+    cluster.restart();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    let said = stderr(&output);
+    assert!(said.contains("big.xml"), "{said}");
+    assert!(said.contains("lost the connection"), "{said}");
+    assert!(said.contains("nothing of it is stored"), "{said}");
+    assert!(!said.contains("hourglass-test"), "password shown: {said}");
+    let store = hourglass_history::PgStore::open(&cluster.url).unwrap();
+    assert_eq!(store.row_count("runs").unwrap(), 0);
+    assert_eq!(store.row_count("files").unwrap(), 0);
+    assert_eq!(store.row_count("results").unwrap(), 0);
+    let output = run(&repo, &args);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert_eq!(store.row_count("results").unwrap(), 150_000);
 }

@@ -199,9 +199,11 @@ pub enum StoreError {
     },
     #[error("{url}: the database does not exist: {detail}")]
     PgNoDatabase { url: String, detail: String },
-    #[error("{url}: cannot reach the server")]
+    #[error("{url}: cannot reach the server (gave up after {attempts} attempts)")]
     PgUnreachable {
         url: String,
+        /// How many times the connection was tried.
+        attempts: u32,
         #[source]
         source: postgres::Error,
     },

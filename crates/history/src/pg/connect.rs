@@ -1,8 +1,17 @@
-//! A `postgres://` URL to a connection, the way libpq users expect it:
-//! `PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD`, `PGSSLMODE`
-//! and `PGSSLROOTCERT` fill in what the URL leaves out, a missing password
-//! is looked up in the password file (`PGPASSFILE`, else `~/.pgpass`), and
-//! `sslmode` takes libpq's values.
+//! A `postgres://` URL to a connection, the way libpq users expect it.
+//!
+//! What the URL leaves out comes, in libpq's order, from the connection
+//! service it names (`service=` in the URL, else `PGSERVICE`; looked up in
+//! `PGSERVICEFILE`, else `~/.pg_service.conf`, then in
+//! `PGSYSCONFDIR/pg_service.conf`), then from `PGHOST`, `PGPORT`, `PGUSER`,
+//! `PGDATABASE`, `PGPASSWORD`, `PGSSLMODE` and `PGSSLROOTCERT`; a missing
+//! password is looked up in the password file (`passfile=`, else
+//! `PGPASSFILE`, else `~/.pgpass`), and `sslmode` takes libpq's values.
+//!
+//! A connection that fails for a reason that may pass (refused, reset,
+//! timed out, the server starting up or shutting down, too many
+//! connections) is tried again a few times, with a growing pause, before
+//! the error is given ([`CONNECT_ATTEMPTS`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -140,6 +149,123 @@ fn url_has_port(url: &str) -> bool {
     })
 }
 
+/// Where libpq looks for the system-wide service file when `PGSYSCONFDIR`
+/// is not set (Debian's and Ubuntu's libpq; `pg_config --sysconfdir`).
+const DEFAULT_SYSCONFDIR: &str = "/etc/postgresql-common";
+
+/// A service file's `(key, value, line)` settings, in the file's order.
+type Settings = Vec<(String, String, usize)>;
+
+/// The settings of one connection service, as its file gives them.
+struct Service {
+    file: PathBuf,
+    settings: Settings,
+}
+
+impl Service {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.settings
+            .iter()
+            .rev()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, value, _)| value.as_str())
+    }
+}
+
+/// The service `name` from the user's service file (`PGSERVICEFILE`, else
+/// `~/.pg_service.conf`), else the system's (`PGSYSCONFDIR/pg_service.conf`),
+/// as libpq looks it up: the first file that defines it wins.
+fn find_service(name: &str, env: &Environment<'_>) -> Result<Service, String> {
+    let user = (env.var)("PGSERVICEFILE")
+        .map(PathBuf::from)
+        .or_else(|| env.home.as_ref().map(|home| home.join(".pg_service.conf")));
+    let system = (env.var)("PGSYSCONFDIR")
+        .map_or_else(|| PathBuf::from(DEFAULT_SYSCONFDIR), PathBuf::from)
+        .join("pg_service.conf");
+    let mut looked = Vec::new();
+    for path in user.into_iter().chain([system]) {
+        let text = match std::fs::read(&path) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                looked.push(path.display().to_string());
+                continue;
+            }
+            Err(error) => {
+                return Err(format!(
+                    "cannot read the service file {}: {error}",
+                    path.display()
+                ));
+            }
+        };
+        if let Some(settings) = parse_service(&text, name, &path)? {
+            return Ok(Service {
+                file: path,
+                settings,
+            });
+        }
+        looked.push(path.display().to_string());
+    }
+    Err(format!(
+        "service {name:?} is not defined (looked in {})",
+        looked.join(", ")
+    ))
+}
+
+/// The `key=value` lines of section `[name]` of a service file, `None`
+/// when the file has no such section. Blank lines and `#` comments are
+/// skipped, as libpq does.
+fn parse_service(text: &str, name: &str, path: &Path) -> Result<Option<Settings>, String> {
+    let mut inside = false;
+    let mut found = None;
+    for (index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(section) = line.strip_prefix('[') {
+            if found.is_some() && inside {
+                break;
+            }
+            inside = section.strip_suffix(']').map(str::trim) == Some(name);
+            if inside {
+                found = Some(Vec::new());
+            }
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(format!(
+                "{}:{}: expected key=value in service {name:?}, found {line:?}",
+                path.display(),
+                index + 1
+            ));
+        };
+        if let Some(settings) = found.as_mut() {
+            settings.push((key.trim().to_owned(), value.trim().to_owned(), index + 1));
+        }
+    }
+    Ok(found)
+}
+
+/// The keys a service may set (libpq's that the driver has).
+const SERVICE_KEYS: &[&str] = &[
+    "host",
+    "hostaddr",
+    "port",
+    "user",
+    "dbname",
+    "password",
+    "passfile",
+    "sslmode",
+    "sslrootcert",
+    "connect_timeout",
+    "options",
+    "application_name",
+    "target_session_attrs",
+];
+
 /// Resolves `url` in `env`.
 pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
     let display = redact(url);
@@ -153,32 +279,59 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
     let mut tls = None;
     let mut root_cert = None;
     let mut passfile = None;
+    let mut service_name = None;
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
-            "sslmode" => {
-                tls = Some(TlsMode::parse(value).ok_or_else(|| {
-                    bad(format!(
-                        "sslmode={value} is not one of disable, prefer, require, verify-ca, verify-full"
-                    ))
-                })?);
-            }
+            "sslmode" => tls = Some(parse_tls("sslmode", value).map_err(&bad)?),
             "sslrootcert" => root_cert = Some(PathBuf::from(value)),
             "passfile" => passfile = Some(PathBuf::from(value)),
+            "service" => service_name = Some(value.to_owned()),
             _ => passed.push(pair),
         }
     }
-    let mut env_port = None;
-    if !url_has_port(base)
-        && !query.split('&').any(|pair| pair.starts_with("port="))
-        && let Some(port) = (env.var)("PGPORT")
-    {
-        env_port = Some(
-            port.parse::<u16>()
-                .map_err(|_| bad(format!("PGPORT={port} is not a port number")))?,
-        );
+    let service = match service_name.or_else(|| (env.var)("PGSERVICE")) {
+        Some(name) => Some(find_service(&name, env).map_err(&bad)?),
+        None => None,
+    };
+    if let Some(service) = &service {
+        for (key, _, line) in &service.settings {
+            if !SERVICE_KEYS.contains(&key.as_str()) {
+                return Err(bad(format!(
+                    "{}:{line}: {key} is not a connection setting hourglass takes (it takes {})",
+                    service.file.display(),
+                    SERVICE_KEYS.join(", ")
+                )));
+            }
+        }
     }
-    let base = match env_port {
+    // A setting of the service, named by its file and line when bad.
+    let from_service = |key: &str| service.as_ref().and_then(|service| service.get(key));
+    let service_bad = |key: &str, message: String| {
+        let service = service.as_ref().expect("a service setting");
+        let line = service
+            .settings
+            .iter()
+            .rev()
+            .find(|(k, _, _)| k == key)
+            .map_or(0, |(_, _, line)| *line);
+        bad(format!("{}:{line}: {message}", service.file.display()))
+    };
+    let mut fallback_port = None;
+    if !url_has_port(base) && !query.split('&').any(|pair| pair.starts_with("port=")) {
+        if let Some(port) = from_service("port") {
+            fallback_port =
+                Some(port.parse::<u16>().map_err(|_| {
+                    service_bad("port", format!("port={port} is not a port number"))
+                })?);
+        } else if let Some(port) = (env.var)("PGPORT") {
+            fallback_port = Some(
+                port.parse::<u16>()
+                    .map_err(|_| bad(format!("PGPORT={port} is not a port number")))?,
+            );
+        }
+    }
+    let base = match fallback_port {
         Some(port) => with_port(base, port),
         None => base.to_owned(),
     };
@@ -194,13 +347,19 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
             .to_owned())
     })?;
 
-    if let Some(port) = env_port
+    if let Some(port) = fallback_port
         && config.get_ports().is_empty()
     {
         config.port(port);
     }
-    if config.get_hosts().is_empty() {
-        if let Some(hosts) = (env.var)("PGHOST") {
+    if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
+        if let Some(hosts) = from_service("host") {
+            for host in hosts.split(',') {
+                config.host(host);
+            }
+        } else if from_service("hostaddr").is_some() {
+            // The addresses below are the hosts.
+        } else if let Some(hosts) = (env.var)("PGHOST") {
             for host in hosts.split(',') {
                 config.host(host);
             }
@@ -211,21 +370,74 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
                 .unwrap_or("/tmp");
             config.host_path(socket);
         }
+        if let Some(addresses) = from_service("hostaddr") {
+            for address in addresses.split(',') {
+                let address = address.parse().map_err(|_| {
+                    service_bad(
+                        "hostaddr",
+                        format!("hostaddr={address} is not an IP address"),
+                    )
+                })?;
+                config.hostaddr(address);
+            }
+        }
     }
     if config.get_user().is_none() {
-        let user = (env.var)("PGUSER")
+        let user = from_service("user")
+            .map(str::to_owned)
+            .or_else(|| (env.var)("PGUSER"))
             .or_else(|| (env.var)("USER"))
             .or_else(|| (env.var)("LOGNAME"))
             .ok_or_else(|| bad("no user: give one in the URL or PGUSER".to_owned()))?;
         config.user(&user);
     }
     if config.get_dbname().is_none()
-        && let Some(dbname) = (env.var)("PGDATABASE")
+        && let Some(dbname) = from_service("dbname")
+            .map(str::to_owned)
+            .or_else(|| (env.var)("PGDATABASE"))
     {
         config.dbname(&dbname);
     }
+    if config.get_options().is_none()
+        && let Some(options) = from_service("options")
+    {
+        config.options(options);
+    }
+    if config.get_connect_timeout().is_none()
+        && let Some(seconds) = from_service("connect_timeout")
+            .map(str::to_owned)
+            .or_else(|| (env.var)("PGCONNECT_TIMEOUT"))
+    {
+        let seconds: u64 = seconds.parse().map_err(|_| {
+            bad(format!(
+                "connect_timeout={seconds} is not a number of seconds"
+            ))
+        })?;
+        // libpq: zero waits forever, and less than two seconds is two.
+        if seconds > 0 {
+            config.connect_timeout(Duration::from_secs(seconds.max(2)));
+        }
+    }
+    if let Some(attrs) = from_service("target_session_attrs") {
+        config.target_session_attrs(match attrs {
+            "any" => postgres::config::TargetSessionAttrs::Any,
+            "read-write" => postgres::config::TargetSessionAttrs::ReadWrite,
+            "read-only" => postgres::config::TargetSessionAttrs::ReadOnly,
+            other => {
+                return Err(service_bad(
+                    "target_session_attrs",
+                    format!(
+                        "target_session_attrs={other} is not one of any, read-write, read-only"
+                    ),
+                ));
+            }
+        });
+    }
+    let passfile = passfile.or_else(|| from_service("passfile").map(PathBuf::from));
     if config.get_password().is_none() {
-        if let Some(password) = (env.var)("PGPASSWORD") {
+        if let Some(password) = from_service("password") {
+            config.password(password);
+        } else if let Some(password) = (env.var)("PGPASSWORD") {
             config.password(password);
         } else if let Some(password) = password_from_file(&config, env, passfile) {
             config.password(password);
@@ -233,16 +445,19 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
     }
     let tls = match tls {
         Some(mode) => mode,
-        None => match (env.var)("PGSSLMODE") {
-            Some(value) => TlsMode::parse(&value).ok_or_else(|| {
-                bad(format!(
-                    "PGSSLMODE={value} is not one of disable, prefer, require, verify-ca, verify-full"
-                ))
-            })?,
-            None => TlsMode::Prefer,
+        None => match from_service("sslmode") {
+            Some(value) => {
+                parse_tls("sslmode", value).map_err(|message| service_bad("sslmode", message))?
+            }
+            None => match (env.var)("PGSSLMODE") {
+                Some(value) => parse_tls("PGSSLMODE", &value).map_err(&bad)?,
+                None => TlsMode::Prefer,
+            },
         },
     };
-    let root_cert = root_cert.or_else(|| (env.var)("PGSSLROOTCERT").map(PathBuf::from));
+    let root_cert = root_cert
+        .or_else(|| from_service("sslrootcert").map(PathBuf::from))
+        .or_else(|| (env.var)("PGSSLROOTCERT").map(PathBuf::from));
     config.ssl_mode(match tls {
         TlsMode::Disable => SslMode::Disable,
         TlsMode::Prefer => SslMode::Prefer,
@@ -251,12 +466,21 @@ pub fn resolve(url: &str, env: &Environment<'_>) -> Result<Target, StoreError> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(10));
     }
-    config.application_name("hourglass");
+    config.application_name(from_service("application_name").unwrap_or("hourglass"));
     Ok(Target {
         config,
         tls,
         root_cert,
         display,
+    })
+}
+
+/// libpq's `sslmode` values; `name` is where the value came from.
+fn parse_tls(name: &str, value: &str) -> Result<TlsMode, String> {
+    TlsMode::parse(value).ok_or_else(|| {
+        format!(
+            "{name}={value} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+        )
     })
 }
 
@@ -367,6 +591,73 @@ pub fn connect(target: &Target) -> Result<Client, StoreError> {
         .map_err(|error| classify_connect_error(target, error))
 }
 
+/// How many times [`with_retry`] tries to connect when the connection
+/// fails for a reason that may pass.
+pub const CONNECT_ATTEMPTS: u32 = 4;
+
+/// The pause before the second attempt, doubled before each later one
+/// (0.25 s, 0.5 s, 1 s: under 2 s of waiting in all, besides the attempts'
+/// own time, which `connect_timeout` bounds).
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
+
+/// Runs `open` — connecting and whatever must happen before the store is
+/// usable, none of it leaving anything half-done when it fails — until it
+/// succeeds, fails for a reason that will not pass, or has been tried
+/// [`CONNECT_ATTEMPTS`] times. A failure that may pass ends as
+/// [`StoreError::PgUnreachable`] with the number of attempts and the last
+/// cause. Nothing is retried once a store is open: a file's transaction
+/// cut midway is rolled back and reported, never replayed.
+pub fn with_retry<T>(
+    target: &Target,
+    mut open: impl FnMut() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut pause = FIRST_PAUSE;
+    let mut attempt = 1;
+    loop {
+        match open() {
+            Ok(value) => return Ok(value),
+            Err(error) if attempt < CONNECT_ATTEMPTS && is_transient(&error) => {
+                std::thread::sleep(pause);
+                pause *= 2;
+                attempt += 1;
+            }
+            Err(error) => return Err(gave_up(target, error, attempt)),
+        }
+    }
+}
+
+/// True when `error` may pass if the connection is tried again: the
+/// server unreachable, the connection cut, the server starting up or
+/// shutting down, or out of connection slots.
+fn is_transient(error: &StoreError) -> bool {
+    match error {
+        StoreError::PgUnreachable { .. } => true,
+        StoreError::PgConnect { source, .. } | StoreError::Postgres(source) => {
+            super::connection_lost(source)
+                || source.code().is_some_and(|code| {
+                    *code == SqlState::CANNOT_CONNECT_NOW || *code == SqlState::TOO_MANY_CONNECTIONS
+                })
+        }
+        _ => false,
+    }
+}
+
+fn gave_up(target: &Target, error: StoreError, attempts: u32) -> StoreError {
+    if !is_transient(&error) {
+        return error;
+    }
+    match error {
+        StoreError::PgUnreachable { source, .. }
+        | StoreError::PgConnect { source, .. }
+        | StoreError::Postgres(source) => StoreError::PgUnreachable {
+            url: target.display.clone(),
+            attempts,
+            source,
+        },
+        other => other,
+    }
+}
+
 fn classify_connect_error(target: &Target, error: postgres::Error) -> StoreError {
     let user = target.config.get_user().unwrap_or_default().to_owned();
     let url = target.display.clone();
@@ -405,7 +696,11 @@ fn classify_connect_error(target: &Target, error: postgres::Error) -> StoreError
         .and_then(|source| source.downcast_ref::<std::io::Error>())
         .is_some();
     if io || text.contains("timeout") || text.contains("error connecting") {
-        return StoreError::PgUnreachable { url, source: error };
+        return StoreError::PgUnreachable {
+            url,
+            attempts: 1,
+            source: error,
+        };
     }
     StoreError::PgConnect { url, source: error }
 }
@@ -414,7 +709,7 @@ fn classify_connect_error(target: &Target, error: postgres::Error) -> StoreError
 mod tests {
     use super::*;
 
-    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
         let vars: Vec<(String, String)> = vars
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -506,5 +801,172 @@ mod tests {
                 "a readable file is ignored"
             );
         }
+    }
+
+    /// A service file `name` in `dir` holding `text`.
+    fn service_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_service_fills_in_what_the_url_leaves_out_before_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        service_file(
+            dir.path(),
+            ".pg_service.conf",
+            "# CI database\n[other]\nhost=wrong\n\n[ci]\nhost=db.internal\nport=6432\n\
+             user=runner\ndbname=hourglass\nsslmode=require\npassword=from-service\n\
+             connect_timeout=3\n[after]\nhost=wrong\n",
+        );
+        let var = env_of(&[
+            ("PGSERVICE", "ci"),
+            ("PGHOST", "env-host"),
+            ("PGPORT", "1111"),
+            ("PGUSER", "env-user"),
+            ("PGPASSWORD", "from-env"),
+            ("PGSSLMODE", "disable"),
+        ]);
+        let env = Environment {
+            var: &var,
+            home: Some(dir.path().to_path_buf()),
+        };
+        let target = resolve("postgres://", &env).unwrap();
+        assert_eq!(
+            target.config.get_hosts(),
+            [Host::Tcp("db.internal".to_owned())]
+        );
+        assert_eq!(target.config.get_ports(), [6432]);
+        assert_eq!(target.config.get_user(), Some("runner"));
+        assert_eq!(target.config.get_dbname(), Some("hourglass"));
+        assert_eq!(target.config.get_password(), Some(&b"from-service"[..]));
+        assert_eq!(target.tls, TlsMode::Require);
+        assert_eq!(
+            target.config.get_connect_timeout(),
+            Some(&Duration::from_secs(3))
+        );
+        // What the URL says wins over the service.
+        let target = resolve("postgres://me@db2:7/mine?sslmode=disable", &env).unwrap();
+        assert_eq!(target.config.get_hosts(), [Host::Tcp("db2".to_owned())]);
+        assert_eq!(target.config.get_ports(), [7]);
+        assert_eq!(target.config.get_user(), Some("me"));
+        assert_eq!(target.config.get_dbname(), Some("mine"));
+        assert_eq!(target.tls, TlsMode::Disable);
+        // `service=` in the URL wins over PGSERVICE.
+        let target = resolve("postgres://?service=other", &env).unwrap();
+        assert_eq!(target.config.get_hosts(), [Host::Tcp("wrong".to_owned())]);
+        assert_eq!(target.config.get_ports(), [1111], "PGPORT fills in");
+        assert_eq!(target.config.get_user(), Some("env-user"));
+        assert_eq!(target.tls, TlsMode::Disable);
+    }
+
+    #[test]
+    fn the_service_file_is_looked_up_where_libpq_looks() {
+        let dir = tempfile::tempdir().unwrap();
+        let user_file = service_file(dir.path(), "mine.conf", "[ci]\nhost=from-user-file\n");
+        let sysconf = dir.path().join("etc");
+        std::fs::create_dir(&sysconf).unwrap();
+        service_file(
+            &sysconf,
+            "pg_service.conf",
+            "[ci]\nhost=from-system-file\n[shared]\nhost=only-in-system-file\n",
+        );
+        let user_path = user_file.display().to_string();
+        let sysconf_path = sysconf.display().to_string();
+        let var = env_of(&[
+            ("PGSERVICEFILE", &user_path),
+            ("PGSYSCONFDIR", &sysconf_path),
+            ("PGUSER", "ci"),
+        ]);
+        let env = Environment {
+            var: &var,
+            home: None,
+        };
+        let host = |url: &str| resolve(url, &env).unwrap().config.get_hosts().to_vec();
+        // The user's file first, the system's file for what it lacks.
+        assert_eq!(
+            host("postgres://?service=ci"),
+            [Host::Tcp("from-user-file".to_owned())]
+        );
+        assert_eq!(
+            host("postgresql:///hg?service=shared"),
+            [Host::Tcp("only-in-system-file".to_owned())]
+        );
+        match resolve("postgres://?service=nowhere", &env) {
+            Err(error @ StoreError::PgUrl { .. }) => {
+                let text = error.to_string();
+                assert!(
+                    text.contains("service \"nowhere\" is not defined"),
+                    "{text}"
+                );
+                assert!(text.contains(&user_path), "{text}");
+            }
+            other => panic!("expected a URL error, got {:?}", other.err()),
+        }
+    }
+
+    #[test]
+    fn a_bad_service_file_is_named_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = service_file(
+            dir.path(),
+            "services.conf",
+            "[ci]\nhost=db\nsslcert=/etc/client.pem\n[typo]\nhost db\n[port]\nport=fifty\n",
+        );
+        let file = path.display().to_string();
+        let var = env_of(&[("PGSERVICEFILE", &file), ("PGUSER", "ci")]);
+        let env = Environment {
+            var: &var,
+            home: None,
+        };
+        for (service, says) in [
+            ("ci", ":3: sslcert is not a connection setting"),
+            ("typo", ":5: expected key=value"),
+            ("port", ":7: port=fifty is not a port number"),
+        ] {
+            match resolve(&format!("postgres://?service={service}"), &env) {
+                Err(StoreError::PgUrl { message, .. }) => {
+                    assert!(message.contains(&format!("{file}{says}")), "{message}");
+                }
+                other => panic!("{service}: expected a URL error, got {:?}", other.err()),
+            }
+        }
+    }
+
+    #[test]
+    fn the_environment_alone_names_the_server() {
+        let var = env_of(&[
+            ("PGHOST", "envhost"),
+            ("PGPORT", "5433"),
+            ("PGUSER", "envuser"),
+            ("PGDATABASE", "envdb"),
+        ]);
+        let env = Environment {
+            var: &var,
+            home: None,
+        };
+        for url in [
+            "postgres://",
+            "postgresql:///",
+            "postgres://?sslmode=disable",
+        ] {
+            let target = resolve(url, &env).unwrap();
+            assert_eq!(target.config.get_hosts(), [Host::Tcp("envhost".to_owned())]);
+            assert_eq!(target.config.get_ports(), [5433], "{url}");
+            assert_eq!(target.config.get_user(), Some("envuser"));
+            assert_eq!(target.config.get_dbname(), Some("envdb"));
+        }
+        // A socket directory in PGHOST is a socket, as in libpq.
+        let var = env_of(&[("PGHOST", "/run/pg"), ("PGUSER", "u")]);
+        let env = Environment {
+            var: &var,
+            home: None,
+        };
+        let target = resolve("postgres:///hg", &env).unwrap();
+        assert_eq!(
+            target.config.get_hosts(),
+            [Host::Unix(PathBuf::from("/run/pg"))]
+        );
     }
 }

@@ -13,10 +13,14 @@
 //!   the other and files of different runs in parallel. The file's results
 //!   stream through binary `COPY` into a temporary staging table; one
 //!   statement each then adds the new classes and tests and moves the
-//!   results into `results`. A test seen twice (a rerun in the file, or a
-//!   result already stored for the run by an earlier file) is merged in
-//!   Rust with [`TestResult::absorb_rerun`], exactly as the SQLite store
-//!   does. A producer failing midway aborts the `COPY` and the transaction:
+//!   results into `results`, in test order (the order of both its
+//!   indexes). A test seen twice (a rerun in the file, or a result already
+//!   stored for the run by an earlier file) is merged in Rust with
+//!   [`TestResult::absorb_rerun`], exactly as the SQLite store does; for a
+//!   new run the results move over first (`ON CONFLICT DO NOTHING`) and
+//!   reruns are looked for only when fewer rows moved than were staged.
+//!   The transaction sorts and hashes in memory (`work_mem`), and a big
+//!   file joins its rows to `tests` by hash, not one index lookup each. A producer failing midway aborts the `COPY` and the transaction:
 //!   nothing of the file is stored.
 //! - **Reading.** Runs and their counts come from one grouped query in the
 //!   database; results stream off one ordered query (text ordered with the
@@ -29,7 +33,8 @@
 //!   row is locked for the file's transaction).
 //! - A connection lost midway fails the file with
 //!   [`StoreError::PgConnectionLost`]; its transaction never committed, so
-//!   nothing of it is stored, and the store does not reconnect.
+//!   nothing of it is stored, and the store does not reconnect. Only
+//!   opening a store retries ([`connect::with_retry`]).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -115,6 +120,10 @@ const STAGING_TYPES: [Type; 19] = [
     Type::TEXT,
 ];
 
+/// From how many results a file's rows are joined by hash, not by index
+/// lookups.
+const BIG_FILE: u64 = 20_000;
+
 /// The stored columns of a result, as written.
 const RESULT_COLUMNS: &str = "status, duration_s, message_blob, failure_type, file, line, \
      output_blob, output_dropped_bytes, attempt_count, attempts, properties";
@@ -153,9 +162,12 @@ impl PgStore {
     #[doc(hidden)]
     pub fn open_at_version(url: &str, version: i64) -> Result<Self, StoreError> {
         let target = connect::resolve(url, &connect::Environment::process())?;
-        let mut client = connect::connect(&target)?;
-        schema::migrate_to(&mut client, version)?;
-        client.batch_execute(STAGING)?;
+        let client = connect::with_retry(&target, || {
+            let mut client = connect::connect(&target)?;
+            schema::migrate_to(&mut client, version)?;
+            client.batch_execute(STAGING)?;
+            Ok(client)
+        })?;
         Ok(Self {
             client: RefCell::new(client),
             display: target.display,
@@ -382,6 +394,9 @@ impl PgStore {
     ) -> Result<u64, StoreError> {
         let mut results = 0u64;
         let mut encoder = Encoder::new()?;
+        // The sorts and hashes over a big file's staged rows stay in
+        // memory (the server's default, 4 MB, spills them to disk).
+        transaction.batch_execute("SET LOCAL work_mem = '64MB'")?;
         let mut store_failure: Option<StoreError> = None;
         {
             let copy = transaction.copy_in(
@@ -437,40 +452,86 @@ impl PgStore {
                  ORDER BY hash ON CONFLICT (hash) DO NOTHING;
              ANALYZE hourglass_staging;",
         )?;
-        // Tests seen twice in the file, or already stored for the run:
-        // these are merged in Rust, the rest move over in one statement.
-        let mut merged: Vec<i64> = transaction
-            .query(
-                &format!("SELECT t.id FROM {KEYED_STAGING} GROUP BY t.id HAVING count(*) > 1"),
-                &[],
-            )?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        if run_existed {
-            let stored = transaction.query(
-                &format!(
-                    "SELECT DISTINCT t.id FROM {KEYED_STAGING} \
-                     JOIN results r ON r.run = $1 AND r.run_ts = $2 AND r.test = t.id"
-                ),
-                &[&run_row, &run_ts],
-            )?;
-            merged.extend(stored.iter().map(|row| row.get::<_, i64>(0)));
-            merged.sort_unstable();
-            merged.dedup();
-        }
-        transaction.execute(
-            &format!(
+        let move_over = |only_new: bool| {
+            format!(
                 "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
                  SELECT $1, t.id, $2, s.status, s.duration_s, mb.id, s.failure_type, s.file, \
                  s.line, ob.id, s.output_dropped_bytes, s.attempt_count, s.attempts, \
                  s.properties FROM {KEYED_STAGING} \
                  LEFT JOIN blobs mb ON mb.hash = s.message_hash \
-                 LEFT JOIN blobs ob ON ob.hash = s.output_hash \
-                 WHERE NOT EXISTS (SELECT 1 FROM unnest($3::int8[]) m (id) WHERE m.id = t.id)"
+                 LEFT JOIN blobs ob ON ob.hash = s.output_hash {} \
+                 ORDER BY t.id {}",
+                if only_new {
+                    ""
+                } else {
+                    "WHERE NOT EXISTS (SELECT 1 FROM unnest($3::int8[]) m (id) WHERE m.id = t.id)"
+                },
+                if only_new {
+                    "ON CONFLICT DO NOTHING"
+                } else {
+                    ""
+                },
+            )
+        };
+        let duplicates = |transaction: &mut Transaction<'_>| -> Result<Vec<i64>, StoreError> {
+            Ok(transaction
+                .query(
+                    &format!("SELECT t.id FROM {KEYED_STAGING} GROUP BY t.id HAVING count(*) > 1"),
+                    &[],
+                )?
+                .iter()
+                .map(|row| row.get(0))
+                .collect())
+        };
+        // The planner cannot see that the staged (suite, classname) pairs
+        // are few, underestimates the rows, and looks each test up by
+        // index; for a big file one hash join is much cheaper.
+        let big = results >= BIG_FILE;
+        let by_hash = |transaction: &mut Transaction<'_>, on: bool| -> Result<(), StoreError> {
+            if big {
+                transaction.batch_execute(if on {
+                    "SET LOCAL enable_nestloop = off"
+                } else {
+                    "SET LOCAL enable_nestloop = on"
+                })?;
+            }
+            Ok(())
+        };
+        if !run_existed {
+            // A new run: nothing of it is stored, and no other writer can
+            // store into it (its row is not committed). Everything moves
+            // over in one statement, one result of each test; only
+            // when a test came twice in the file (fewer rows moved than
+            // staged) are those tests taken back and merged in Rust.
+            by_hash(transaction, true)?;
+            let moved = transaction.execute(&move_over(true), &[&run_row, &run_ts])?;
+            by_hash(transaction, false)?;
+            if moved < results {
+                let twice = duplicates(transaction)?;
+                transaction.execute(
+                    "DELETE FROM results WHERE run = $1 AND run_ts = $2 AND test = ANY($3)",
+                    &[&run_row, &run_ts, &twice],
+                )?;
+                merge(transaction, run_row, run_ts, &twice)?;
+            }
+            return Ok(results);
+        }
+        // Tests seen twice in the file, or already stored for the run:
+        // these are merged in Rust, the rest move over in one statement.
+        let mut merged = duplicates(transaction)?;
+        let stored = transaction.query(
+            &format!(
+                "SELECT DISTINCT t.id FROM {KEYED_STAGING} \
+                 JOIN results r ON r.run = $1 AND r.run_ts = $2 AND r.test = t.id"
             ),
-            &[&run_row, &run_ts, &merged],
+            &[&run_row, &run_ts],
         )?;
+        merged.extend(stored.iter().map(|row| row.get::<_, i64>(0)));
+        merged.sort_unstable();
+        merged.dedup();
+        by_hash(transaction, true)?;
+        transaction.execute(&move_over(false), &[&run_row, &run_ts, &merged])?;
+        by_hash(transaction, false)?;
         if !merged.is_empty() {
             merge(transaction, run_row, run_ts, &merged)?;
         }

@@ -1,6 +1,11 @@
 //! What only the PostgreSQL store has: migrations under an advisory lock,
 //! monthly partitions, connection errors, a server going away midway.
 
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hourglass_history::pg::connect::CONNECT_ATTEMPTS;
 use hourglass_history::pg::schema::latest_version;
 use hourglass_history::testing::{TestDatabase, server_url, with_database};
 use hourglass_history::{HistoryStore, IngestOutcome, PgStore, ResultFilter, StoreError};
@@ -117,6 +122,99 @@ fn an_unreachable_server_is_named() {
             assert!(error.to_string().contains("cannot reach"), "{error}");
         }
         other => panic!("expected an unreachable server, got {other:?}"),
+    }
+}
+
+/// A TCP relay on loopback to the server of `url`: it cuts the first
+/// `refuse` connections as soon as they arrive (a server restarting, a
+/// flaky network), then relays. Returns `url` through the relay and the
+/// count of connections it saw.
+fn flaky_relay(url: &str, refuse: usize) -> (String, Arc<AtomicUsize>) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, tail) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+    let (userinfo, server) = authority.rsplit_once('@').unwrap();
+    let upstream: std::net::SocketAddr = server.parse().expect("HOURGLASS_TEST_PG names host:port");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            if counter.fetch_add(1, Ordering::SeqCst) < refuse {
+                drop(client);
+                continue;
+            }
+            let Ok(server) = TcpStream::connect(upstream) else {
+                continue;
+            };
+            for (mut from, mut to) in [
+                (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                (server, client),
+            ] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    (
+        format!("{scheme}://{userinfo}@127.0.0.1:{port}{tail}"),
+        seen,
+    )
+}
+
+#[test]
+fn a_connection_cut_at_connect_time_is_tried_again() {
+    let Some(database) =
+        TestDatabase::create("pg::a_connection_cut_at_connect_time_is_tried_again")
+    else {
+        return;
+    };
+    let (url, seen) = flaky_relay(database.url(), 2);
+    let mut store = PgStore::open(&url).expect("the third attempt gets through");
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    ingest(
+        &mut store,
+        &run("r", "2026-03-01T10:00:00Z"),
+        &file("f"),
+        &[result("c", "t", Outcome::Passed, 1.0)],
+    )
+    .unwrap();
+    assert_eq!(store.row_count("results").unwrap(), 1);
+}
+
+#[test]
+fn a_connection_that_never_gets_through_gives_up_after_a_few_attempts() {
+    let Some(database) = TestDatabase::create(
+        "pg::a_connection_that_never_gets_through_gives_up_after_a_few_attempts",
+    ) else {
+        return;
+    };
+    let (url, seen) = flaky_relay(database.url(), usize::MAX);
+    match PgStore::open(&url) {
+        Err(error @ StoreError::PgUnreachable { attempts, .. }) => {
+            assert_eq!(attempts, CONNECT_ATTEMPTS);
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("gave up after {CONNECT_ATTEMPTS} attempts")),
+                "{error}"
+            );
+        }
+        other => panic!("expected an unreachable server, got {other:?}"),
+    }
+    assert_eq!(seen.load(Ordering::SeqCst), CONNECT_ATTEMPTS as usize);
+    // A refused password is not a reason to try again.
+    let (url, seen) = flaky_relay(database.url(), 0);
+    let wrong = url.replacen(":hourglass-test@", ":not-the-password@", 1);
+    if wrong != url {
+        assert!(matches!(
+            PgStore::open(&wrong),
+            Err(StoreError::PgAuth { .. })
+        ));
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
     }
 }
 
@@ -271,4 +369,87 @@ fn prune_drops_old_runs_and_what_only_they_referred_to() {
         store.prune("not a date", false),
         Err(StoreError::Timestamp { .. })
     ));
+}
+
+/// A file big enough for the bulk path (hash joins, one statement for a new
+/// run) with reruns in it, then a second file of the same run: stored as
+/// the SQLite store stores the same files.
+#[test]
+fn a_big_file_with_reruns_is_stored_as_sqlite_stores_it() {
+    let Some(database) =
+        TestDatabase::create("pg::a_big_file_with_reruns_is_stored_as_sqlite_stores_it")
+    else {
+        return;
+    };
+    let mut first = Vec::new();
+    for n in 0..25_000 {
+        let outcome = if n % 1000 == 7 {
+            Outcome::Failed
+        } else {
+            Outcome::Passed
+        };
+        first.push(result(
+            &format!("c{}", n % 40),
+            &format!("t{n}"),
+            outcome,
+            0.5,
+        ));
+    }
+    // Reruns of the failures, later in the same file.
+    for n in (7..25_000).step_by(1000) {
+        first.push(result(
+            &format!("c{}", n % 40),
+            &format!("t{n}"),
+            Outcome::Passed,
+            0.25,
+        ));
+    }
+    let second: Vec<_> = (0..30)
+        .map(|n| {
+            result(
+                &format!("c{}", n % 40),
+                &format!("t{n}"),
+                Outcome::Failed,
+                1.0,
+            )
+        })
+        .collect();
+    let mut pg = PgStore::open(database.url()).unwrap();
+    let (_dir, mut sqlite) = crate::support::temp_store();
+    feed_big_run(&mut pg, &first, &second);
+    feed_big_run(&mut sqlite, &first, &second);
+    let pg_rows = crate::support::exported(&pg);
+    assert_eq!(pg_rows.len(), 25_000);
+    let flaky = pg_rows
+        .iter()
+        .filter(|row| row.result.outcome == Outcome::Flaky)
+        .count();
+    assert!(
+        flaky > 25,
+        "reruns in the file and in the second file merged: {flaky}"
+    );
+    let sqlite_rows = crate::support::exported(&sqlite);
+    let show = |rows: &[hourglass_history::ExportRow]| -> Vec<String> {
+        rows.iter().map(|row| format!("{row:?}")).collect()
+    };
+    assert_eq!(show(&pg_rows), show(&sqlite_rows));
+}
+
+fn feed_big_run(
+    store: &mut impl HistoryStore,
+    first: &[hourglass_model::TestResult],
+    second: &[hourglass_model::TestResult],
+) {
+    let run = run("big", "2026-03-01T10:00:00Z");
+    assert_eq!(
+        ingest(store, &run, &file("big.xml"), first).unwrap(),
+        IngestOutcome::Stored {
+            results: first.len() as u64
+        }
+    );
+    ingest(store, &run, &file("second.xml"), second).unwrap();
+    assert_eq!(
+        ingest(store, &run, &file("big.xml"), first).unwrap(),
+        IngestOutcome::AlreadyStored
+    );
 }
