@@ -87,6 +87,7 @@ pub mod ci_jobs;
 mod codec;
 mod copy;
 mod location;
+pub mod outline;
 pub mod pg;
 mod prune;
 pub mod schema;
@@ -96,6 +97,7 @@ pub mod testing;
 
 pub use copy::{CopyProgress, CopyReport, copy_runs};
 pub use location::{StoreLocation, open_store};
+pub use outline::{DurationSummary, OutlinePoint, OutlineRequest, SpreadRule, TestOutline};
 pub use pg::PgStore;
 pub use prune::{PruneReport, Vacuum};
 pub use sqlite::{CiJobsOutcome, SqliteStore};
@@ -402,6 +404,22 @@ pub trait HistoryStore {
         files: &[StoredFile],
         produce: &mut Producer<'_>,
     ) -> Result<ImportOutcome, StoreError>;
+
+    /// Visits one [`TestOutline`] per test of the window, ordered by test
+    /// key: a test that only passed or was skipped, and whose durations do
+    /// not spread as [`OutlineRequest::durations`] says, as counts and a
+    /// duration summary; any other test with its whole series (see
+    /// [`outline`]). The default computes the outlines from
+    /// [`HistoryStore::for_each_result`], one test at a time; PostgreSQL
+    /// groups in the database. A visitor error stops the scan and is
+    /// returned as [`StoreError::Visit`].
+    fn for_each_test_outline(
+        &self,
+        request: &OutlineRequest,
+        visit: &mut dyn FnMut(TestOutline) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        outline::over_results(self, request, visit)
+    }
 }
 
 /// The run id used when [`RunMeta::run_id`] is absent: `derived-` and 16

@@ -50,6 +50,7 @@ use crate::{
     VisitError, derive_run_id, timestamp_millis,
 };
 
+mod aggregate;
 pub mod connect;
 pub mod schema;
 
@@ -931,6 +932,14 @@ fn now_rfc3339() -> (String, i64) {
 impl HistoryStore for PgStore {
     fn set_keep_output(&mut self, keep_output: KeepOutput) {
         self.keep_output = keep_output;
+    }
+
+    fn for_each_test_outline(
+        &self,
+        request: &crate::OutlineRequest,
+        visit: &mut dyn FnMut(crate::TestOutline) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        self.outlines(request, visit).map_err(|e| self.lost(e))
     }
 
     fn ingest_file(
