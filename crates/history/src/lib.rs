@@ -406,7 +406,8 @@ pub trait HistoryStore {
     ) -> Result<ImportOutcome, StoreError>;
 
     /// Visits one [`TestOutline`] per test of the window, ordered by test
-    /// key: a test that only passed or was skipped, and whose durations do
+    /// key: a test that only passed or was skipped (outside the set-aside
+    /// runs), and whose durations do
     /// not spread as [`OutlineRequest::durations`] says, as counts and a
     /// duration summary; any other test with its whole series (see
     /// [`outline`]). The default computes the outlines from

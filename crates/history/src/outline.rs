@@ -3,8 +3,8 @@
 //! series of the few tests that did something else.
 //!
 //! [`HistoryStore::for_each_test_outline`] visits one [`TestOutline`] per
-//! test of the window, ordered by test key. A test whose results are all
-//! passes or skips, and whose durations do not spread as far as
+//! test of the window, ordered by test key. A test whose results outside the
+//! set-aside runs are all passes or skips, and whose durations do not spread as far as
 //! [`SpreadRule`] says a slowdown needs, is described by its counts and a
 //! [`DurationSummary`]; any other test comes with its [`OutlinePoint`]s, so
 //! that the analyses judge it exactly as from [`HistoryStore::for_each_result`].
@@ -90,8 +90,8 @@ pub struct TestOutline {
     /// When durations were asked for and the test has any.
     pub durations: Option<DurationSummary>,
     /// Every result in run order, when the test failed, errored or passed
-    /// on a retry anywhere in the window, or its durations spread as the
-    /// rule says; else `None`, and the counts say all there is.
+    /// on a retry outside the set-aside runs, or its durations spread as
+    /// the rule says; else `None`, and the counts say all there is.
     pub series: Option<Vec<OutlinePoint>>,
 }
 
@@ -137,13 +137,14 @@ fn outline_of(
     let mut troubled = false;
     let mut durations = Vec::new();
     for point in &series {
-        troubled |= !matches!(point.outcome, Outcome::Passed | Outcome::Skipped);
         if aside(point) {
             outline.set_aside += 1;
             continue;
         }
-        if point.outcome == Outcome::Passed {
-            outline.passed += 1;
+        match point.outcome {
+            Outcome::Passed => outline.passed += 1,
+            Outcome::Skipped => {}
+            _ => troubled = true,
         }
         if point.outcome != Outcome::Skipped
             && let Some(duration) = point.duration_s.filter(|d| usable(*d))
@@ -274,13 +275,16 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_anywhere_or_a_wide_spread_sends_the_series() {
+    fn a_failure_outside_the_set_aside_runs_or_a_wide_spread_sends_the_series() {
         let failing = vec![
             point(0, Outcome::Passed, None),
             point(1, Outcome::Flaky, None),
         ];
-        let outline = outline_of(key(), None, failing.clone(), &[false, true], None);
-        assert_eq!(outline.series, Some(failing));
+        let outline = outline_of(key(), None, failing.clone(), &[false, false], None);
+        assert_eq!(outline.series, Some(failing.clone()));
+        let outline = outline_of(key(), None, failing, &[false, true], None);
+        assert!(outline.series.is_none(), "a failure in a set-aside run");
+        assert_eq!((outline.passed, outline.set_aside), (1, 1));
         let slower: Vec<OutlinePoint> = (0..4)
             .map(|run| point(run, Outcome::Passed, Some(if run < 2 { 1.0 } else { 2.0 })))
             .collect();

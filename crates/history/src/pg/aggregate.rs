@@ -4,7 +4,7 @@
 //! `max`, `bool_or`, and with durations `percentile_cont` and a sum in run
 //! order) and joins the test's key; a lateral subquery, gated on the
 //! test's own aggregates, adds the series of the tests that failed, errored
-//! or passed on a retry, or whose durations spread as the request's rule
+//! or passed on a retry outside the set-aside runs, or whose durations spread as the request's rule
 //! says, off the `(test, run_ts, run)` index. The client receives one row
 //! per test, in key order (the `"C"` collation, as everywhere else), never
 //! the results of a test that only passed.
@@ -56,7 +56,7 @@ fn statement(durations: bool) -> String {
                SELECT r.test,
                       count(*) FILTER (WHERE s.aside) AS aside,
                       count(*) FILTER (WHERE NOT s.aside AND r.status = 'passed') AS passed,
-                      bool_or(r.status NOT IN ('passed', 'skipped')) AS troubled,
+                      bool_or(NOT s.aside AND r.status NOT IN ('passed', 'skipped')) AS troubled,
                       min(r.file) AS file_min, max(r.file) AS file_max
                       {duration_columns}
                FROM results r JOIN sel s ON s.run = r.run

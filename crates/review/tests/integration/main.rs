@@ -4,7 +4,9 @@
 
 use hourglass_config::Settings;
 use hourglass_history::testing::TestDatabase;
-use hourglass_history::{FileIngest, HistoryStore, PgStore, ResultFilter, SqliteStore};
+use hourglass_history::{
+    FileIngest, HistoryStore, OutlineRequest, PgStore, ResultFilter, SpreadRule, SqliteStore,
+};
 use hourglass_insight::simulate::{SimulationConfig, simulate};
 use hourglass_insight::{
     FlakyAnalyzer, Observation, Run, SeriesGrouper, SlowAnalyzer, SlowReport, TestVerdict,
@@ -138,6 +140,36 @@ fn assert_same(found: &Analysis, expected: &Analysis, what: &str) {
     assert_eq!(found.slow, expected.slow, "{what}: slow report");
 }
 
+/// Tests of the window, and how many of them the store sent with their
+/// series (the infrastructure-failure run set aside, durations asked for
+/// when `durations`).
+fn outlines(store: &dyn HistoryStore, durations: bool) -> (usize, usize) {
+    let runs = store.runs(&ResultFilter::default()).expect("runs");
+    let request = OutlineRequest {
+        filter: ResultFilter::default(),
+        set_aside: runs
+            .iter()
+            .filter(|run| (run.failed + run.error) * 10 >= run.tests * 9)
+            .map(|run| run.index)
+            .collect(),
+        durations: durations.then_some(SpreadRule {
+            min_samples: 10,
+            min_increase_s: 0.05,
+            min_ratio: 1.5,
+        }),
+    };
+    assert_eq!(request.set_aside.len(), 1);
+    let (mut tests, mut with_series) = (0, 0);
+    store
+        .for_each_test_outline(&request, &mut |outline| {
+            tests += 1;
+            with_series += usize::from(outline.series.is_some());
+            Ok(())
+        })
+        .expect("outlines");
+    (tests, with_series)
+}
+
 fn kinds(analysis: &Analysis) -> [usize; 4] {
     let mut counts = [0; 4];
     for verdict in &analysis.verdicts {
@@ -163,6 +195,13 @@ fn outlines_judge_as_every_result_does_on_sqlite_and_postgres() {
     let filter = ResultFilter::default();
     let on_sqlite = analyze(&sqlite, &filter, &settings).expect("analyze sqlite");
     assert_same(&on_sqlite, &expected, "sqlite");
+    // Most tests only passed outside the infrastructure failure: they come
+    // as counts, not series; some more need theirs for their durations.
+    let (tests, troubled) = outlines(&sqlite, false);
+    assert_eq!(tests, 240);
+    assert!(troubled > 0 && troubled < tests / 2, "{troubled}");
+    let (_, spread) = outlines(&sqlite, true);
+    assert!(spread > troubled && spread < tests, "{spread}");
 
     let Some(database) = TestDatabase::create("outlines_judge_as_every_result_does") else {
         return;
@@ -176,6 +215,8 @@ fn outlines_judge_as_every_result_does_on_sqlite_and_postgres() {
     );
     let on_pg = analyze(&pg, &filter, &settings).expect("analyze postgres");
     assert_same(&on_pg, &expected, "postgres");
+    assert_eq!(outlines(&pg, false), (tests, troubled));
+    assert_eq!(outlines(&pg, true), (tests, spread));
 }
 
 #[test]
