@@ -65,6 +65,11 @@
 //! - **Reading.** Iteration is a callback over one SQLite statement, so
 //!   memory does not grow with the history; only the list of runs (small) is
 //!   held.
+//! - **Outlines.** [`HistoryStore::for_each_test_outline`] gives the
+//!   analyses one row per test: counts and a duration summary for a test
+//!   that only passed, the whole series for the others ([`outline`]).
+//!   SQLite derives them from the ordered scan; PostgreSQL groups in the
+//!   database, so passing tests' results never leave the server.
 //!
 //! # Limitations
 //!

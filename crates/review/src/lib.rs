@@ -17,10 +17,21 @@
 //!
 //! # How it works
 //!
-//! [`analyze`] lists the window's runs (small), then streams the results
-//! ordered by test; a [`SeriesGrouper`] hands each test's observations to
-//! the analyzers, which keep nothing between tests. The verdicts, the
-//! timings and each test's file are kept, one entry per test.
+//! [`analyze`] lists the window's runs (small) and marks the
+//! infrastructure failures among them, then asks the store for one
+//! [`TestOutline`] per test ([`HistoryStore::for_each_test_outline`]): a
+//! test that only passed or was skipped outside those runs, and whose
+//! durations do not spread as far as a slowdown needs
+//! ([`SlowSettings::regression_bounds`]), comes as counts and a duration
+//! summary, which [`FlakyAnalyzer::analyze_passing`] and
+//! [`SlowAnalyzer::steady`] judge exactly as they would judge its series;
+//! any other test comes with its series, judged by the analyzers of
+//! `hourglass-insight` as before. SQLite computes the outlines from its
+//! ordered scan, one test at a time; PostgreSQL groups in the database and
+//! sends one row per test, so the results of passing tests never cross the
+//! connection. Without timings ([`Retain::timings`], as `flaky` asks), no
+//! durations are summed at all. The verdicts, the timings and each test's
+//! file are kept, one entry per test.
 //!
 //! [`analyze_with`] keeps less: only the verdicts that are not healthy and
 //! the slowest tests' timings (plus every regression), counting the rest as
