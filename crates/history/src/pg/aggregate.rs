@@ -1,4 +1,5 @@
-//! Test outlines grouped in the database: one row per test of the window.
+//! Test outlines and run counts grouped in the database: one row per test
+//! (or per run) of the window.
 //!
 //! One statement groups the window's results by test (`count`, `min`,
 //! `max`, `bool_or`, and with durations `percentile_cont` and a sum in run
@@ -12,10 +13,10 @@
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 
-use super::PgStore;
+use super::{PgStore, run_info, since_millis};
 use crate::codec::parse_outcome;
 use crate::outline::{DurationSummary, OutlinePoint, OutlineRequest, TestOutline};
-use crate::{StoreError, VisitError};
+use crate::{ResultFilter, RunSummary, StoreError, VisitError};
 use hourglass_model::TestKey;
 
 /// The window's runs: id, index, set aside.
@@ -57,7 +58,7 @@ fn statement(durations: bool) -> String {
                       count(*) FILTER (WHERE s.aside) AS aside,
                       count(*) FILTER (WHERE NOT s.aside AND r.status = 'passed') AS passed,
                       bool_or(NOT s.aside AND r.status NOT IN ('passed', 'skipped')) AS troubled,
-                      min(r.file) AS file_min, max(r.file) AS file_max
+                      min(r.file COLLATE "C") AS file_min, max(r.file COLLATE "C") AS file_max
                       {duration_columns}
                FROM results r JOIN sel s ON s.run = r.run
                WHERE r.run_ts >= $1
@@ -71,16 +72,72 @@ fn statement(durations: bool) -> String {
                   series.idx, series.status, series.duration_s
            FROM agg a JOIN tests t ON t.id = a.test JOIN classes c ON c.id = t.class
            LEFT JOIN LATERAL (
-               SELECT array_agg(s.idx ORDER BY s.idx) AS idx,
-                      array_agg(r.status ORDER BY s.idx) AS status,
-                      array_agg(r.duration_s ORDER BY s.idx) AS duration_s
-               FROM results r JOIN sel s ON s.run = r.run
-               WHERE r.test = a.test AND r.run_ts >= $1 AND (a.troubled {spread})) series ON true
+               SELECT array_agg(p.idx ORDER BY p.idx) AS idx,
+                      array_agg(p.status ORDER BY p.idx) AS status,
+                      array_agg(p.duration_s ORDER BY p.idx) AS duration_s
+               FROM (SELECT array_position($2, r.run)::int8 - 1 AS idx, r.status, r.duration_s
+                     FROM results r
+                     WHERE r.test = a.test AND r.run_ts >= $1 AND r.run = ANY($2)
+                       AND (a.troubled {spread})) p) series ON true
            ORDER BY c.suite COLLATE "C", c.classname COLLATE "C", t.name COLLATE "C""#
     )
 }
 
 impl PgStore {
+    /// [`crate::HistoryStore::runs`]: the window's results are counted by
+    /// run (a hash aggregate of a few columns), then joined to the runs.
+    pub(super) fn run_summaries(
+        &self,
+        filter: &ResultFilter,
+    ) -> Result<Vec<RunSummary>, StoreError> {
+        let since = since_millis(filter)?;
+        let limit = filter.last_runs.map(|n| n as i64);
+        let rows = self.client.borrow_mut().query(
+            r#"WITH selected AS (
+                   SELECT * FROM runs
+                   WHERE ($1::int8 IS NULL OR ts >= $1) AND ($2::text IS NULL OR branch = $2)
+                   ORDER BY ts DESC, run_id COLLATE "C" DESC LIMIT $3::int8),
+               counts AS (
+                   SELECT r.run,
+                          count(*) AS tests,
+                          count(*) FILTER (WHERE r.status = 'passed') AS passed,
+                          count(*) FILTER (WHERE r.status = 'failed') AS failed,
+                          count(*) FILTER (WHERE r.status = 'error') AS error,
+                          count(*) FILTER (WHERE r.status = 'skipped') AS skipped,
+                          count(*) FILTER (WHERE r.status = 'flaky') AS flaky,
+                          sum(r.duration_s) AS duration_s
+                   FROM results r JOIN selected s ON r.run = s.id AND r.run_ts = s.ts
+                   GROUP BY r.run)
+               SELECT s.run_id, s."commit", s.branch, s.timestamp, s.job,
+                      (SELECT count(*) FROM files f WHERE f.run = s.id),
+                      coalesce(c.tests, 0), coalesce(c.passed, 0), coalesce(c.failed, 0),
+                      coalesce(c.error, 0), coalesce(c.skipped, 0), coalesce(c.flaky, 0),
+                      coalesce(c.duration_s, 0)::float8
+               FROM selected s LEFT JOIN counts c ON c.run = s.id
+               ORDER BY s.ts, s.run_id COLLATE "C""#,
+            &[&since, &filter.branch, &limit],
+        )?;
+        Ok(rows
+            .iter()
+            .enumerate()
+            .map(|(index, row)| {
+                let count = |i| row.get::<_, i64>(i) as u64;
+                RunSummary {
+                    index: index as u64,
+                    info: run_info(row, 0),
+                    files: count(5),
+                    tests: count(6),
+                    passed: count(7),
+                    failed: count(8),
+                    error: count(9),
+                    skipped: count(10),
+                    flaky: count(11),
+                    duration_s: row.get(12),
+                }
+            })
+            .collect())
+    }
+
     /// [`crate::HistoryStore::for_each_test_outline`], grouped in the database.
     pub(super) fn outlines(
         &self,
@@ -92,6 +149,7 @@ impl PgStore {
             return Ok(());
         };
         let ids: Vec<i64> = selected.iter().map(|(id, _, _)| *id).collect();
+        // Run ids are unique: a run's index is its position in `ids`.
         let indexes: Vec<i64> = (0..ids.len() as i64).collect();
         let aside: Vec<bool> = (0..ids.len() as u64)
             .map(|index| request.set_aside.contains(&index))
