@@ -12,7 +12,7 @@ use hourglass_insight::{
     FlakyAnalyzer, Observation, Run, SeriesGrouper, SlowAnalyzer, SlowReport, TestVerdict,
 };
 use hourglass_model::{Outcome, RunMeta, TestResult};
-use hourglass_review::{Analysis, analyze, analyze_with, flaky_settings, slow_settings};
+use hourglass_review::{Analysis, Retain, analyze, analyze_with, flaky_settings, slow_settings};
 
 /// A seeded history of 240 tests over 60 runs (flaky, breaking, slowing
 /// and healthy tests, re-runs, retries, an infrastructure failure, unknown
@@ -170,6 +170,21 @@ fn outlines(store: &dyn HistoryStore, durations: bool) -> (usize, usize) {
     (tests, with_series)
 }
 
+/// Verdicts and files alone (no timings: the grouped path of both stores)
+/// match the full analysis's.
+fn assert_same_verdicts(store: &dyn HistoryStore, settings: &Settings, expected: &Analysis) {
+    let retain = Retain {
+        healthy: true,
+        slowest: Some(0),
+        timings: false,
+    };
+    let found = analyze_with(store, &ResultFilter::default(), settings, retain).expect("analyze");
+    assert_eq!(found.tests, expected.tests);
+    assert_eq!(found.verdicts, expected.verdicts);
+    assert_eq!(found.files, expected.files);
+    assert!(found.slow.tests.is_empty());
+}
+
 fn kinds(analysis: &Analysis) -> [usize; 4] {
     let mut counts = [0; 4];
     for verdict in &analysis.verdicts {
@@ -195,6 +210,7 @@ fn outlines_judge_as_every_result_does_on_sqlite_and_postgres() {
     let filter = ResultFilter::default();
     let on_sqlite = analyze(&sqlite, &filter, &settings).expect("analyze sqlite");
     assert_same(&on_sqlite, &expected, "sqlite");
+    assert_same_verdicts(&sqlite, &settings, &expected);
     // Most tests only passed outside the infrastructure failure: they come
     // as counts, not series; some more need theirs for their durations.
     let (tests, troubled) = outlines(&sqlite, false);
@@ -215,6 +231,7 @@ fn outlines_judge_as_every_result_does_on_sqlite_and_postgres() {
     );
     let on_pg = analyze(&pg, &filter, &settings).expect("analyze postgres");
     assert_same(&on_pg, &expected, "postgres");
+    assert_same_verdicts(&pg, &settings, &expected);
     assert_eq!(outlines(&pg, false), (tests, troubled));
     assert_eq!(outlines(&pg, true), (tests, spread));
 }
@@ -235,13 +252,13 @@ fn a_window_of_the_last_runs_and_lean_retention_agree_across_stores() {
         ..ResultFilter::default()
     };
     for retain in [
-        hourglass_review::Retain::ALL,
-        hourglass_review::Retain {
+        Retain::ALL,
+        Retain {
             healthy: false,
             slowest: Some(5),
             timings: true,
         },
-        hourglass_review::Retain {
+        Retain {
             healthy: false,
             slowest: Some(0),
             timings: false,
