@@ -68,8 +68,10 @@
 //! - **Outlines.** [`HistoryStore::for_each_test_outline`] gives the
 //!   analyses one row per test: counts and a duration summary for a test
 //!   that only passed, the whole series for the others ([`outline`]).
-//!   SQLite derives them from the ordered scan; PostgreSQL groups in the
-//!   database, so passing tests' results never leave the server.
+//!   SQLite groups them in one sorted scan of the window when no
+//!   durations are asked (`flaky`), else derives them from the ordered
+//!   scan; PostgreSQL groups in the database, so passing tests' results
+//!   never leave the server.
 //!
 //! # Limitations
 //!

@@ -10,7 +10,8 @@
 //! that the analyses judge it exactly as from [`HistoryStore::for_each_result`].
 //!
 //! [`over_results`] computes the outlines from [`HistoryStore::for_each_result`]
-//! (the trait's default, what SQLite uses); the PostgreSQL store groups in
+//! (the trait's default, what SQLite uses when durations are asked); SQLite
+//! groups in one sorted scan otherwise, and the PostgreSQL store groups in
 //! the database and sends one row per test ([`crate::pg`]).
 
 use hourglass_model::{Outcome, TestKey};

@@ -26,8 +26,9 @@
 //! summary, which [`FlakyAnalyzer::analyze_passing`] and
 //! [`SlowAnalyzer::steady`] judge exactly as they would judge its series;
 //! any other test comes with its series, judged by the analyzers of
-//! `hourglass-insight` as before. SQLite computes the outlines from its
-//! ordered scan, one test at a time; PostgreSQL groups in the database and
+//! `hourglass-insight` as before. SQLite groups the outlines in one sorted
+//! scan (from its ordered scan when durations are asked, one test at a
+//! time); PostgreSQL groups in the database and
 //! sends one row per test, so the results of passing tests never cross the
 //! connection. Without timings ([`Retain::timings`], as `flaky` asks), no
 //! durations are summed at all. The verdicts, the timings and each test's
