@@ -281,6 +281,7 @@ pub fn run(args: FlakyArgs, context: &Context) -> CliResult {
     let retain = review::Retain {
         healthy: all || update_quarantine,
         slowest: Some(0),
+        timings: false,
     };
     let analysis = analyze(&window, context, &settings, retain)?;
     let mut shown: Vec<&TestVerdict> = analysis

@@ -122,6 +122,7 @@ pub fn run(args: SlowArgs, context: &Context) -> CliResult {
     let retain = hourglass_review::Retain {
         healthy: false,
         slowest: listed,
+        timings: true,
     };
     let analysis = analyze(&window, context, &settings, retain)?;
     let report: &SlowReport = &analysis.slow;

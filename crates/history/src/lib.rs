@@ -69,6 +69,13 @@
 //! - **Reading.** Iteration is a callback over one SQLite statement, so
 //!   memory does not grow with the history; only the list of runs (small) is
 //!   held.
+//! - **Outlines.** [`HistoryStore::for_each_test_outline`] gives the
+//!   analyses one row per test: counts and a duration summary for a test
+//!   that only passed, the whole series for the others ([`outline`]).
+//!   SQLite groups them in one sorted scan of the window when no
+//!   durations are asked (`flaky`), else derives them from the ordered
+//!   scan; PostgreSQL groups in the database, so passing tests' results
+//!   never leave the server.
 //!
 //! # Limitations
 //!
@@ -91,6 +98,7 @@ pub mod ci_jobs;
 mod codec;
 mod copy;
 mod location;
+pub mod outline;
 pub mod pg;
 mod prune;
 pub mod schema;
@@ -100,6 +108,7 @@ pub mod testing;
 
 pub use copy::{CopyProgress, CopyReport, copy_runs};
 pub use location::{StoreLocation, open_store};
+pub use outline::{DurationSummary, OutlinePoint, OutlineRequest, SpreadRule, TestOutline};
 pub use pg::PgStore;
 pub use prune::{PruneReport, Vacuum};
 pub use sqlite::{CiJobsOutcome, SqliteStore};
@@ -498,6 +507,23 @@ pub trait HistoryStore {
         since_ms: Option<i64>,
         visit: &mut dyn FnMut(hourglass_model::CiJob) -> Result<(), VisitError>,
     ) -> Result<(), StoreError>;
+
+    /// Visits one [`TestOutline`] per test of the window, ordered by test
+    /// key: a test that only passed or was skipped (outside the set-aside
+    /// runs), and whose durations do
+    /// not spread as [`OutlineRequest::durations`] says, as counts and a
+    /// duration summary; any other test with its whole series (see
+    /// [`outline`]). The default computes the outlines from
+    /// [`HistoryStore::for_each_result`], one test at a time; PostgreSQL
+    /// groups in the database. A visitor error stops the scan and is
+    /// returned as [`StoreError::Visit`].
+    fn for_each_test_outline(
+        &self,
+        request: &OutlineRequest,
+        visit: &mut dyn FnMut(TestOutline) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        outline::over_results(self, request, visit)
+    }
 }
 
 /// The run id used when [`RunMeta::run_id`] is absent: `derived-` and 16

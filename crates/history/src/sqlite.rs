@@ -13,6 +13,8 @@ use crate::blobs::{self, BlobWriter};
 use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
 use crate::prune::PruneReport;
 use crate::schema;
+mod aggregate;
+
 use crate::{
     ExportRow, FileIngest, FileWallTime, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome,
     KeepOutput, Producer, ResultFilter, RunInfo, RunSummary, RunWallTime, StoreError, StoredFile,
@@ -506,6 +508,18 @@ fn read_result(
 impl HistoryStore for SqliteStore {
     fn set_keep_output(&mut self, keep_output: KeepOutput) {
         self.keep_output = keep_output;
+    }
+
+    fn for_each_test_outline(
+        &self,
+        request: &crate::OutlineRequest,
+        visit: &mut dyn FnMut(crate::TestOutline) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        if request.durations.is_some() {
+            crate::outline::over_results(self, request, visit)
+        } else {
+            self.grouped_outlines(request, visit)
+        }
     }
 
     fn ingest_file(

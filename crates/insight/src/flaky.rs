@@ -411,6 +411,35 @@ impl<'r> FlakyAnalyzer<'r> {
         verdict
     }
 
+    /// Judges a test that passed `passes` times outside the
+    /// infrastructure-failure runs, was skipped otherwise, and had
+    /// `infrastructure_results` results in those runs: exactly what
+    /// [`FlakyAnalyzer::analyze`] gives for such a series, from its counts
+    /// alone (a test that never failed has no commit, flip or streak to
+    /// name).
+    pub fn analyze_passing(
+        &self,
+        key: &TestKey,
+        passes: u32,
+        infrastructure_results: u32,
+    ) -> TestVerdict {
+        let points = vec![
+            Point {
+                run: 0,
+                commit: UNKNOWN_COMMIT,
+                state: State::Pass,
+            };
+            passes as usize
+        ];
+        let mut verdict = self.judge(key.clone(), &points);
+        if infrastructure_results > 0 {
+            verdict.evidence.push(Evidence::InfrastructureRuns {
+                runs: infrastructure_results,
+            });
+        }
+        verdict
+    }
+
     fn judge(&self, key: TestKey, points: &[Point]) -> TestVerdict {
         let settings = &self.settings;
         let n = points.len();

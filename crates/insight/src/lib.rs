@@ -52,5 +52,6 @@ pub use locate::{FileIndex, Located, LocatedVia, TestLocator};
 pub use quarantine::{Quarantine, QuarantineEntry, QuarantineError};
 pub use series::{Observation, Run, RunRef, SeriesGrouper, TestSeries};
 pub use slow::{
-    Regression, SlowAnalyzer, SlowReport, SlowReportBuilder, SlowSettings, SuiteTotal, TestTiming,
+    Regression, RegressionBounds, SlowAnalyzer, SlowReport, SlowReportBuilder, SlowSettings,
+    SuiteTotal, TestTiming,
 };

@@ -66,6 +66,53 @@ impl Default for SlowSettings {
     }
 }
 
+/// What a test's durations must reach before they can hold a regression
+/// ([`SlowSettings::regression_bounds`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RegressionBounds {
+    /// Fewest durations.
+    pub min_samples: usize,
+    /// Smallest gap between the largest and the smallest duration.
+    pub min_spread_s: f64,
+    /// Smallest ratio of the largest to the smallest duration.
+    pub min_ratio: f64,
+}
+
+impl RegressionBounds {
+    /// Whether durations of this count and range can hold a regression.
+    pub fn admit(&self, samples: usize, min_s: f64, max_s: f64) -> bool {
+        samples >= self.min_samples
+            && max_s - min_s >= self.min_spread_s
+            && max_s >= self.min_ratio * min_s
+    }
+}
+
+impl SlowSettings {
+    /// Bounds that every series [`SlowAnalyzer::analyze`] reports as a
+    /// regression meets, so that a series outside them can be timed from
+    /// its summary ([`SlowAnalyzer::steady`]). The medians on either side of
+    /// a change point lie between the smallest and the largest duration,
+    /// so the increase is at most their gap and the factor at most their
+    /// ratio; the bounds are loosened by a billionth against rounding, and
+    /// a threshold that is not a number admits everything.
+    pub fn regression_bounds(&self) -> RegressionBounds {
+        let loosen = |x: f64| x - x.abs() * 1e-9 - 1e-12;
+        RegressionBounds {
+            min_samples: 2 * self.min_segment.max(1),
+            min_spread_s: if self.min_increase_s.is_nan() {
+                f64::NEG_INFINITY
+            } else {
+                loosen(self.min_increase_s)
+            },
+            min_ratio: if self.regression_factor.is_nan() {
+                0.0
+            } else {
+                loosen(self.regression_factor).max(0.0)
+            },
+        }
+    }
+}
+
 /// A test that became slower.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Regression {
@@ -157,6 +204,33 @@ impl<'r> SlowAnalyzer<'r> {
             share: 0.0,
             regression,
         })
+    }
+
+    /// The timing of a test whose durations stay inside
+    /// [`SlowSettings::regression_bounds`], from their summary: `samples`
+    /// known durations (skipped results and excluded runs left out) with
+    /// these quantiles (as [`stats::quantile`] computes them), largest and
+    /// sum in run order. It is what [`SlowAnalyzer::analyze`] gives for
+    /// such a series; no regression can be in it.
+    pub fn steady(
+        &self,
+        key: &TestKey,
+        samples: u32,
+        p50_s: f64,
+        p95_s: f64,
+        max_s: f64,
+        total_s: f64,
+    ) -> TestTiming {
+        TestTiming {
+            key: key.clone(),
+            samples,
+            p50_s,
+            p95_s,
+            max_s,
+            total_s,
+            share: 0.0,
+            regression: None,
+        }
     }
 
     fn change_point(&self, runs: &[usize], durations: &[f64]) -> Option<Regression> {

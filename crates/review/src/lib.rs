@@ -20,10 +20,22 @@
 //!
 //! # How it works
 //!
-//! [`analyze`] lists the window's runs (small), then streams the results
-//! ordered by test; a [`SeriesGrouper`] hands each test's observations to
-//! the analyzers, which keep nothing between tests. The verdicts, the
-//! timings and each test's file are kept, one entry per test.
+//! [`analyze`] lists the window's runs (small) and marks the
+//! infrastructure failures among them, then asks the store for one
+//! [`TestOutline`] per test ([`HistoryStore::for_each_test_outline`]): a
+//! test that only passed or was skipped outside those runs, and whose
+//! durations do not spread as far as a slowdown needs
+//! ([`SlowSettings::regression_bounds`]), comes as counts and a duration
+//! summary, which [`FlakyAnalyzer::analyze_passing`] and
+//! [`SlowAnalyzer::steady`] judge exactly as they would judge its series;
+//! any other test comes with its series, judged by the analyzers of
+//! `hourglass-insight` as before. SQLite groups the outlines in one sorted
+//! scan (from its ordered scan when durations are asked, one test at a
+//! time); PostgreSQL groups in the database and
+//! sends one row per test, so the results of passing tests never cross the
+//! connection. Without timings ([`Retain::timings`], as `flaky` asks), no
+//! durations are summed at all. The verdicts, the timings and each test's
+//! file are kept, one entry per test.
 //!
 //! [`analyze_with`] keeps less: only the verdicts that are not healthy and
 //! the slowest tests' timings (plus every regression), counting the rest as
@@ -44,11 +56,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hourglass_config::Settings;
-use hourglass_history::{HistoryStore, ResultFilter, SqliteStore, StoreError};
+use hourglass_history::{
+    HistoryStore, OutlineRequest, ResultFilter, SpreadRule, SqliteStore, StoreError, TestOutline,
+};
 use hourglass_insight::codeowners::{self, Codeowners, CodeownersError};
 use hourglass_insight::{
-    FileIndex, FlakyAnalyzer, FlakySettings, Located, Observation, Ownership, Run, SeriesGrouper,
-    SlowAnalyzer, SlowReport, SlowSettings, TestLocator, TestSeries, TestVerdict, Verdict,
+    FileIndex, FlakyAnalyzer, FlakySettings, Located, Observation, Ownership, Run, SlowAnalyzer,
+    SlowReport, SlowSettings, TestLocator, TestTiming, TestVerdict, Verdict,
 };
 use hourglass_model::TestKey;
 
@@ -163,6 +177,9 @@ pub struct Retain {
     /// Keep the timings of only this many slowest tests (and of every test
     /// that slowed down); `None` keeps every test's timing.
     pub slowest: Option<usize>,
+    /// Time the tests at all; without it the store sums no durations and
+    /// [`Analysis::slow`] is empty.
+    pub timings: bool,
 }
 
 impl Retain {
@@ -170,6 +187,7 @@ impl Retain {
     pub const ALL: Retain = Retain {
         healthy: true,
         slowest: None,
+        timings: true,
     };
 }
 
@@ -244,38 +262,41 @@ pub fn analyze_with(
         })
         .collect();
     let flaky = FlakyAnalyzer::new(flaky_settings(settings), &runs);
-    let slow = SlowAnalyzer::new(slow_settings(settings), &runs)
-        .excluding(flaky.infrastructure_failures());
+    let slow_settings = slow_settings(settings);
+    let bounds = slow_settings.regression_bounds();
+    let slow = SlowAnalyzer::new(slow_settings, &runs).excluding(flaky.infrastructure_failures());
+    let request = OutlineRequest {
+        filter: filter.clone(),
+        set_aside: flaky
+            .infrastructure_failures()
+            .map(|index| index as u64)
+            .collect(),
+        durations: retain.timings.then(|| SpreadRule {
+            min_samples: u32::try_from(bounds.min_samples).unwrap_or(u32::MAX),
+            min_increase_s: bounds.min_spread_s,
+            min_ratio: bounds.min_ratio,
+        }),
+    };
     let mut verdicts = Vec::new();
     let mut files = Vec::new();
     let mut timings = Vec::new();
     let mut slowest = retain.slowest.map(SlowReport::streaming);
     let mut tests = 0;
-    let mut consume = |series: TestSeries| {
+    store.for_each_test_outline(&request, &mut |outline| {
         tests += 1;
-        let verdict = flaky.analyze(&series.key, &series.observations);
+        let (verdict, timing) = judge(&flaky, &slow, retain.timings, &outline);
         if retain.healthy || verdict.verdict != Verdict::Healthy {
             verdicts.push(verdict);
-            files.push(series.file);
+            files.push(outline.file);
         }
-        if let Some(timing) = slow.analyze(&series.key, &series.observations) {
+        if let Some(timing) = timing {
             match &mut slowest {
                 Some(builder) => builder.push(timing),
                 None => timings.push(timing),
             }
         }
-    };
-    let mut grouper = SeriesGrouper::new();
-    store.for_each_result(filter, &mut |row| {
-        let observation = Observation::new(row.run_index as usize, row.outcome, row.duration_s);
-        if let Some(done) = grouper.push(row.key, observation, row.file) {
-            consume(done);
-        }
         Ok(())
     })?;
-    if let Some(last) = grouper.finish() {
-        consume(last);
-    }
     // The store orders by key; sort anyway so that lookups by key hold.
     let mut order: Vec<usize> = (0..verdicts.len()).collect();
     order.sort_by(|&a, &b| verdicts[a].key.cmp(&verdicts[b].key));
@@ -296,6 +317,47 @@ pub fn analyze_with(
             None => SlowReport::new(timings),
         },
     })
+}
+
+/// One test's verdict, and its timing when `timed`: from its series when
+/// the store sent one, else from its counts and duration summary (which
+/// give the same, see [`FlakyAnalyzer::analyze_passing`] and
+/// [`SlowAnalyzer::steady`]).
+fn judge(
+    flaky: &FlakyAnalyzer<'_>,
+    slow: &SlowAnalyzer<'_>,
+    timed: bool,
+    outline: &TestOutline,
+) -> (TestVerdict, Option<TestTiming>) {
+    if let Some(series) = &outline.series {
+        let observations: Vec<Observation> = series
+            .iter()
+            .map(|point| {
+                Observation::new(
+                    usize::try_from(point.run_index).unwrap_or(usize::MAX),
+                    point.outcome,
+                    point.duration_s,
+                )
+            })
+            .collect();
+        let verdict = flaky.analyze(&outline.key, &observations);
+        let timing = timed
+            .then(|| slow.analyze(&outline.key, &observations))
+            .flatten();
+        return (verdict, timing);
+    }
+    let verdict = flaky.analyze_passing(&outline.key, outline.passed, outline.set_aside);
+    let timing = outline.durations.filter(|_| timed).map(|d| {
+        slow.steady(
+            &outline.key,
+            d.samples,
+            d.p50_s,
+            d.p95_s,
+            d.max_s,
+            d.total_s,
+        )
+    });
+    (verdict, timing)
 }
 
 /// Something routing could not read; routing goes on without it.
@@ -579,6 +641,7 @@ mod tests {
             Retain {
                 healthy: false,
                 slowest: Some(3),
+                timings: true,
             },
         )
         .unwrap();

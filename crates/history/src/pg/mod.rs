@@ -56,6 +56,7 @@ use crate::{
     timestamp_millis,
 };
 
+mod aggregate;
 pub mod connect;
 pub mod schema;
 
@@ -998,6 +999,14 @@ impl HistoryStore for PgStore {
         self.keep_output = keep_output;
     }
 
+    fn for_each_test_outline(
+        &self,
+        request: &crate::OutlineRequest,
+        visit: &mut dyn FnMut(crate::TestOutline) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        self.outlines(request, visit).map_err(|e| self.lost(e))
+    }
+
     fn ingest_file(
         &mut self,
         run: &RunMeta,
@@ -1008,50 +1017,7 @@ impl HistoryStore for PgStore {
     }
 
     fn runs(&self, filter: &ResultFilter) -> Result<Vec<RunSummary>, StoreError> {
-        let since = since_millis(filter)?;
-        let limit = filter.last_runs.map(|n| n as i64);
-        let rows = self
-            .client
-            .borrow_mut()
-            .query(
-                r#"WITH selected AS (
-                       SELECT * FROM runs
-                       WHERE ($1::int8 IS NULL OR ts >= $1) AND ($2::text IS NULL OR branch = $2)
-                       ORDER BY ts DESC, run_id COLLATE "C" DESC LIMIT $3::int8)
-                   SELECT s.run_id, s."commit", s.branch, s.timestamp, s.job,
-                          (SELECT count(*) FROM files f WHERE f.run = s.id),
-                          count(r.test),
-                          count(*) FILTER (WHERE r.status = 'passed'),
-                          count(*) FILTER (WHERE r.status = 'failed'),
-                          count(*) FILTER (WHERE r.status = 'error'),
-                          count(*) FILTER (WHERE r.status = 'skipped'),
-                          count(*) FILTER (WHERE r.status = 'flaky'),
-                          coalesce(sum(r.duration_s), 0)::float8
-                   FROM selected s LEFT JOIN results r ON r.run = s.id AND r.run_ts = s.ts
-                   GROUP BY s.id, s.ts, s.run_id, s."commit", s.branch, s.timestamp, s.job
-                   ORDER BY s.ts, s.run_id COLLATE "C""#,
-                &[&since, &filter.branch, &limit],
-            )
-            .map_err(|e| self.lost(e.into()))?;
-        Ok(rows
-            .iter()
-            .enumerate()
-            .map(|(index, row)| {
-                let count = |i| row.get::<_, i64>(i) as u64;
-                RunSummary {
-                    index: index as u64,
-                    info: run_info(row, 0),
-                    files: count(5),
-                    tests: count(6),
-                    passed: count(7),
-                    failed: count(8),
-                    error: count(9),
-                    skipped: count(10),
-                    flaky: count(11),
-                    duration_s: row.get(12),
-                }
-            })
-            .collect())
+        self.run_summaries(filter).map_err(|e| self.lost(e))
     }
 
     fn for_each_result(
