@@ -1961,6 +1961,7 @@ impl Builder<'_> {
             name_hubs: self.name_hubs,
             stats,
             link_bounds,
+            search_index: std::sync::OnceLock::new(),
         }
     }
 }

@@ -421,6 +421,8 @@ pub struct Graph {
     stats: GraphStats,
     /// Per package, the packages its test binaries can contain code of.
     link_bounds: link::LinkBounds,
+    /// Compact adjacency for searches, made on the first one.
+    search_index: std::sync::OnceLock<query::SearchIndex>,
 }
 
 impl Graph {
