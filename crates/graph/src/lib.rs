@@ -144,6 +144,7 @@ pub mod workspace;
 
 mod build;
 mod cache;
+mod edges;
 mod facts;
 mod link;
 mod macros;
@@ -156,7 +157,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use petgraph::graph::DiGraph;
 use serde::{Deserialize, Serialize};
 
 pub use hourglass_model::{LineRange, RustTestId};
@@ -410,7 +410,7 @@ pub struct Graph {
     packages: Vec<Package>,
     items: Vec<Item>,
     /// Node `i` is item `i`; an edge goes from a dependency to its dependent.
-    edges: DiGraph<(), EdgeReason, u32>,
+    edges: edges::EdgeList,
     tests: Vec<Test>,
     /// The node that stands for each test (its function, or the crate's node).
     test_nodes: Vec<ItemId>,

@@ -2,11 +2,9 @@
 
 use std::io::Write;
 
-use petgraph::Direction;
-use petgraph::graph::NodeIndex;
-use petgraph::visit::EdgeRef;
 use serde_json::{Value, json};
 
+use crate::edges::{Rows, RowsParts};
 use crate::link::PackageSet;
 use crate::{Edge, Graph, ItemId, PackageId, TestIndex};
 
@@ -17,8 +15,8 @@ const UNSEEN: u32 = u32::MAX;
 #[derive(Debug)]
 pub(crate) struct SearchIndex {
     /// The dependents of node `n` are `to[start[n]..start[n + 1]]`, reached by the edges
-    /// `edge[..]` at the same positions; in the order petgraph lists a node's outgoing edges
-    /// (newest first), so that a search visits nodes in the same order through either.
+    /// `edge[..]` at the same positions, newest first: the order in which a search visits
+    /// them decides which changed item a reached node is credited to.
     start: Vec<u32>,
     to: Vec<u32>,
     edge: Vec<u32>,
@@ -28,30 +26,15 @@ pub(crate) struct SearchIndex {
 
 impl SearchIndex {
     fn new(graph: &Graph) -> SearchIndex {
-        let nodes = graph.edges.node_count();
-        let raw = graph.edges.raw_edges();
-        let mut start = vec![0_u32; nodes + 1];
-        for edge in raw {
-            start[edge.source().index() + 1] += 1;
-        }
-        for node in 0..nodes {
-            start[node + 1] += start[node];
-        }
-        let mut next: Vec<u32> = start[..nodes].to_vec();
-        let mut to = vec![0_u32; raw.len()];
-        let mut edge_ids = vec![0_u32; raw.len()];
-        // Newest first: petgraph prepends each new edge to its source's list.
-        for (index, edge) in raw.iter().enumerate().rev() {
-            let slot = &mut next[edge.source().index()];
-            to[*slot as usize] = edge.target().index() as u32;
-            edge_ids[*slot as usize] = index as u32;
-            *slot += 1;
-        }
+        let edges = graph.edges.all();
+        let rows = Rows::new(graph.edges.nodes(), edges, |edge| edge.0);
+        let RowsParts { start, ids } = rows.into_parts();
+        let to = ids.iter().map(|&id| edges[id as usize].1).collect();
         let package = graph.items.iter().map(|item| item.package.0).collect();
         SearchIndex {
             start,
             to,
-            edge: edge_ids,
+            edge: ids,
             package,
         }
     }
@@ -195,14 +178,13 @@ impl Graph {
         let mut chain = Vec::new();
         let mut node = target.index();
         while via_edge[node] != UNSEEN {
-            let edge_index = petgraph::graph::EdgeIndex::new(via_edge[node] as usize);
-            let (from, to) = self.edges.edge_endpoints(edge_index)?;
+            let (from, to, reason) = self.edges.get(via_edge[node]);
             chain.push(Edge {
-                from: ItemId(from.index() as u32),
-                to: ItemId(to.index() as u32),
-                reason: self.edges[edge_index],
+                from: ItemId(from),
+                to: ItemId(to),
+                reason,
             });
-            node = from.index();
+            node = from as usize;
         }
         chain.reverse();
         // A hub stands for "every item of this name": `from` → hub → `to` reads as one step.
@@ -226,11 +208,11 @@ impl Graph {
     /// The items that `id` depends on directly, with the reason.
     pub fn dependencies_of(&self, id: ItemId) -> Vec<Edge> {
         self.edges
-            .edges_directed(NodeIndex::new(id.index()), Direction::Incoming)
-            .map(|edge| Edge {
-                from: ItemId(edge.source().index() as u32),
+            .incoming(id.index())
+            .map(|(from, _, reason)| Edge {
+                from: ItemId(from),
                 to: id,
-                reason: *edge.weight(),
+                reason,
             })
             .collect()
     }
@@ -278,12 +260,13 @@ impl Graph {
             .collect();
         let edges: Vec<Value> = self
             .edges
-            .edge_references()
-            .map(|edge| {
+            .all()
+            .iter()
+            .map(|&(from, to, reason)| {
                 json!({
-                    "from": edge.source().index(),
-                    "to": edge.target().index(),
-                    "reason": edge.weight(),
+                    "from": from,
+                    "to": to,
+                    "reason": reason,
                 })
             })
             .collect();
@@ -365,13 +348,11 @@ impl Graph {
             }
             writeln!(out, "  }}")?;
         }
-        for edge in self.edges.edge_references() {
+        for &(from, to, reason) in self.edges.all() {
             writeln!(
                 out,
-                "  n{} -> n{} [label={}];",
-                edge.source().index(),
-                edge.target().index(),
-                quote(&edge.weight().to_string())
+                "  n{from} -> n{to} [label={}];",
+                quote(&reason.to_string())
             )?;
         }
         writeln!(out, "}}")
