@@ -108,7 +108,12 @@
 //!   form, keyed by the blake3 hash of the file's content, checksummed, and written atomically;
 //!   a warm build re-parses only changed files, and the pack holds only the files of the latest
 //!   build. Names are resolved in parallel per module, each distinct
-//!   reference of a module once. [`GraphStats::phases`] says where the time went.
+//!   reference of a module once. [`GraphStats::phases`] says where the time went. Edges are
+//!   one deduplicated list (12 bytes an edge); searches walk compact rows of each node's
+//!   dependents, and the restricted searches of [`Graph::affected_tests`] are shared by the
+//!   packages whose bounds agree on the packages the first search reached, and run in
+//!   parallel, so a change that reaches most of the workspace costs about as much as one
+//!   that reaches little.
 //!
 //! # Limitations
 //!
