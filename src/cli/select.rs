@@ -459,7 +459,7 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
             out.flush()?;
             summary(&selection);
         }
-        SelectFormat::Json => write_json(&mut out, &output::json(&selection))?,
+        SelectFormat::Json => write_json(&mut out, &output::JsonDocument(&selection))?,
         SelectFormat::Nextest => {
             writeln!(out, "{}", output::nextest(&selection))?;
             out.flush()?;

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hourglass_model::{LineRange, RustTestId};
-use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -1939,23 +1938,8 @@ impl Builder<'_> {
         }
 
         // Edges, deduplicated (the first reason wins).
-        let mut seen: FxHashSet<(u32, u32)> =
-            FxHashSet::with_capacity_and_hasher(self.edges.len(), rustc_hash::FxBuildHasher);
-        let mut graph: DiGraph<(), EdgeReason, u32> =
-            DiGraph::with_capacity(self.items.len(), self.edges.len());
-        for _ in 0..self.items.len() {
-            graph.add_node(());
-        }
-        for &(from, to, reason) in &self.edges {
-            if from != to && seen.insert((from.0, to.0)) {
-                graph.add_edge(
-                    NodeIndex::new(from.index()),
-                    NodeIndex::new(to.index()),
-                    reason,
-                );
-            }
-        }
-        drop(seen);
+        let graph = crate::edges::EdgeList::new(self.items.len(), &self.edges);
+        self.edges = Vec::new();
 
         // Files.
         let mut files: FxHashMap<String, FileEntry> = FxHashMap::default();
@@ -2022,7 +2006,7 @@ impl Builder<'_> {
             files: in_tree.len(),
             lines: in_tree.iter().map(|e| u64::from(e.lines)).sum(),
             items: self.items.len() - hubs.len() - self.name_hubs.len(),
-            edges: graph.edge_count(),
+            edges: graph.len(),
             tests: tests.len(),
             parse_errors: in_tree.iter().filter(|e| e.error.is_some()).count(),
             cache_hits: self.cache_hits,
@@ -2042,6 +2026,7 @@ impl Builder<'_> {
             name_hubs: self.name_hubs,
             stats,
             link_bounds,
+            search_index: std::sync::OnceLock::new(),
         }
     }
 }

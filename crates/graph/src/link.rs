@@ -11,13 +11,13 @@
 use crate::workspace::{DepKind, Package, PackageId};
 
 /// A fixed-size set of packages, one bit each.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct PackageSet {
     words: Vec<u64>,
 }
 
 impl PackageSet {
-    fn new(len: usize) -> Self {
+    pub(crate) fn new(len: usize) -> Self {
         Self {
             words: vec![0; len.div_ceil(64)],
         }
@@ -29,8 +29,20 @@ impl PackageSet {
             .is_some_and(|word| word & (1 << (index % 64)) != 0)
     }
 
+    /// The packages in both sets.
+    pub(crate) fn intersection(&self, other: &PackageSet) -> PackageSet {
+        PackageSet {
+            words: self
+                .words
+                .iter()
+                .zip(&other.words)
+                .map(|(a, b)| a & b)
+                .collect(),
+        }
+    }
+
     /// Adds `index`; true when it was not there.
-    fn insert(&mut self, index: usize) -> bool {
+    pub(crate) fn insert(&mut self, index: usize) -> bool {
         let word = &mut self.words[index / 64];
         let bit = 1 << (index % 64);
         let added = *word & bit == 0;

@@ -1,57 +1,98 @@
 //! Questions asked of a built graph: affected tests, explanations, dumps.
 
-use std::collections::VecDeque;
 use std::io::Write;
 
-use petgraph::Direction;
-use petgraph::graph::NodeIndex;
-use petgraph::visit::EdgeRef;
 use serde_json::{Value, json};
 
+use crate::edges::{Rows, RowsParts};
 use crate::link::PackageSet;
 use crate::{Edge, Graph, ItemId, PackageId, TestIndex};
 
 const UNSEEN: u32 = u32::MAX;
 
-impl Graph {
+/// What searches walk: every node's dependents in compressed rows, and every node's package.
+/// Built once per graph, on the first search.
+#[derive(Debug)]
+pub(crate) struct SearchIndex {
+    /// The dependents of node `n` are `to[start[n]..start[n + 1]]`, reached by the edges
+    /// `edge[..]` at the same positions, newest first: the order in which a search visits
+    /// them decides which changed item a reached node is credited to.
+    start: Vec<u32>,
+    to: Vec<u32>,
+    edge: Vec<u32>,
+    /// The package of each node.
+    package: Vec<u32>,
+}
+
+impl SearchIndex {
+    fn new(graph: &Graph) -> SearchIndex {
+        let edges = graph.edges.all();
+        let rows = Rows::new(graph.edges.nodes(), edges, |edge| edge.0);
+        let RowsParts { start, ids } = rows.into_parts();
+        let to = ids.iter().map(|&id| edges[id as usize].1).collect();
+        let package = graph.items.iter().map(|item| item.package.0).collect();
+        SearchIndex {
+            start,
+            to,
+            edge: ids,
+            package,
+        }
+    }
+
     /// Breadth-first search from `changed` along dependency edges (to dependents); for each
-    /// reached node, the edge it was reached by (or `UNSEEN`) and the changed item it came from.
-    /// With `bound`, only items of those packages are entered (and seeded).
+    /// reached node, the changed item it came from (or `UNSEEN`) and, with `edges`, the edge it
+    /// was reached by. With `bound`, only items of those packages are entered (and seeded).
     fn search(
         &self,
         changed: &[ItemId],
         stop_at: Option<ItemId>,
         bound: Option<&PackageSet>,
+        edges: bool,
     ) -> (Vec<u32>, Vec<u32>) {
-        let count = self.items.len();
+        let count = self.package.len();
         let inside =
-            |node: usize| bound.is_none_or(|set| set.contains(self.items[node].package.index()));
+            |node: usize| bound.is_none_or(|set| set.contains(self.package[node] as usize));
         let mut origin = vec![UNSEEN; count];
-        let mut via_edge = vec![UNSEEN; count];
-        let mut queue = VecDeque::new();
+        let mut via_edge = if edges {
+            vec![UNSEEN; count]
+        } else {
+            Vec::new()
+        };
+        // Each node enters the queue once: a vector read from the front is the queue.
+        let mut queue: Vec<u32> = Vec::with_capacity(count);
         for &id in changed {
             if id.index() < count && origin[id.index()] == UNSEEN && inside(id.index()) {
                 origin[id.index()] = id.0;
-                queue.push_back(id.index());
+                queue.push(id.0);
             }
         }
-        while let Some(node) = queue.pop_front() {
+        let mut head = 0;
+        while let Some(&node) = queue.get(head) {
+            head += 1;
+            let node = node as usize;
             if stop_at.is_some_and(|stop| stop.index() == node) {
                 break;
             }
-            for edge in self
-                .edges
-                .edges_directed(NodeIndex::new(node), Direction::Outgoing)
-            {
-                let next = edge.target().index();
+            let from = origin[node];
+            let (first, last) = (self.start[node] as usize, self.start[node + 1] as usize);
+            for slot in first..last {
+                let next = self.to[slot] as usize;
                 if origin[next] == UNSEEN && inside(next) {
-                    origin[next] = origin[node];
-                    via_edge[next] = edge.id().index() as u32;
-                    queue.push_back(next);
+                    origin[next] = from;
+                    if edges {
+                        via_edge[next] = self.edge[slot];
+                    }
+                    queue.push(next as u32);
                 }
             }
         }
         (origin, via_edge)
+    }
+}
+
+impl Graph {
+    fn search_index(&self) -> &SearchIndex {
+        self.search_index.get_or_init(|| SearchIndex::new(self))
     }
 
     /// Tests reachable from any of `changed` along reverse dependency edges (a test reaches an
@@ -61,35 +102,60 @@ impl Graph {
     /// item belongs to a package its binary can contain ([`Graph::can_link`]), so no loose edge
     /// carries a change into a test that cannot link the changed code. One search finds the
     /// candidate tests; then one search per package with a candidate test, restricted to that
-    /// package's bound, keeps the ones a linkable path reaches.
+    /// package's bound, keeps the ones a linkable path reaches. Only the packages the first
+    /// search reached matter to a restricted one, so packages whose bounds agree on those share
+    /// one search (the restricted searches run in parallel), and a bound that holds them all
+    /// needs none.
     pub fn affected_tests(&self, changed: &[ItemId]) -> Vec<(TestIndex, ItemId)> {
-        let (origin, _) = self.search(changed, None, None);
-        let mut candidates: Vec<Vec<usize>> = vec![Vec::new(); self.packages.len()];
-        for (index, (node, test)) in self.test_nodes.iter().zip(&self.tests).enumerate() {
-            if origin[node.index()] != UNSEEN {
-                candidates[test.package.index()].push(index);
+        let index = self.search_index();
+        let (origin, _) = index.search(changed, None, None, false);
+        let mut reached = PackageSet::new(self.packages.len());
+        for (node, &from) in origin.iter().enumerate() {
+            if from != UNSEEN {
+                reached.insert(index.package[node] as usize);
             }
         }
-        let mut out: Vec<(TestIndex, ItemId)> = Vec::new();
+        let mut candidates: Vec<Vec<usize>> = vec![Vec::new(); self.packages.len()];
+        for (test_index, (node, test)) in self.test_nodes.iter().zip(&self.tests).enumerate() {
+            if origin[node.index()] != UNSEEN {
+                candidates[test.package.index()].push(test_index);
+            }
+        }
+        // Per package with candidates: which search decides for it (`None`: the first).
+        let mut bounds: Vec<PackageSet> = Vec::new();
+        let mut decided_by: Vec<(usize, Option<usize>)> = Vec::new();
         for (package, tests) in candidates.iter().enumerate() {
             if tests.is_empty() {
                 continue;
             }
-            let bound = self.link_bounds.linkable(PackageId::from_index(package));
-            let everything_inside = origin.iter().enumerate().all(|(node, &from)| {
-                from == UNSEEN || bound.contains(self.items[node].package.index())
-            });
-            let bounded;
-            let origin = if everything_inside {
-                &origin
+            let bound = self
+                .link_bounds
+                .linkable(PackageId::from_index(package))
+                .intersection(&reached);
+            let search = if bound == reached {
+                None
+            } else if let Some(found) = bounds.iter().position(|known| *known == bound) {
+                Some(found)
             } else {
-                bounded = self.search(changed, None, Some(bound)).0;
-                &bounded
+                bounds.push(bound);
+                Some(bounds.len() - 1)
             };
-            for &index in tests {
-                let node = self.test_nodes[index];
+            decided_by.push((package, search));
+        }
+        let bounded: Vec<Vec<u32>> = {
+            use rayon::prelude::*;
+            bounds
+                .par_iter()
+                .map(|bound| index.search(changed, None, Some(bound), false).0)
+                .collect()
+        };
+        let mut out: Vec<(TestIndex, ItemId)> = Vec::new();
+        for (package, search) in decided_by {
+            let origin = search.map_or(&origin, |search| &bounded[search]);
+            for &test_index in &candidates[package] {
+                let node = self.test_nodes[test_index];
                 if origin[node.index()] != UNSEEN {
-                    out.push((TestIndex(index as u32), ItemId(origin[node.index()])));
+                    out.push((TestIndex(test_index as u32), ItemId(origin[node.index()])));
                 }
             }
         }
@@ -103,21 +169,22 @@ impl Graph {
     pub fn explain(&self, changed: &[ItemId], test: TestIndex) -> Option<Vec<Edge>> {
         let target = *self.test_nodes.get(test.index())?;
         let bound = self.link_bounds.linkable(self.tests[test.index()].package);
-        let (origin, via_edge) = self.search(changed, Some(target), Some(bound));
+        let (origin, via_edge) =
+            self.search_index()
+                .search(changed, Some(target), Some(bound), true);
         if origin[target.index()] == UNSEEN {
             return None;
         }
         let mut chain = Vec::new();
         let mut node = target.index();
         while via_edge[node] != UNSEEN {
-            let edge_index = petgraph::graph::EdgeIndex::new(via_edge[node] as usize);
-            let (from, to) = self.edges.edge_endpoints(edge_index)?;
+            let (from, to, reason) = self.edges.get(via_edge[node]);
             chain.push(Edge {
-                from: ItemId(from.index() as u32),
-                to: ItemId(to.index() as u32),
-                reason: self.edges[edge_index],
+                from: ItemId(from),
+                to: ItemId(to),
+                reason,
             });
-            node = from.index();
+            node = from as usize;
         }
         chain.reverse();
         // A hub stands for "every item of this name": `from` → hub → `to` reads as one step.
@@ -141,11 +208,11 @@ impl Graph {
     /// The items that `id` depends on directly, with the reason.
     pub fn dependencies_of(&self, id: ItemId) -> Vec<Edge> {
         self.edges
-            .edges_directed(NodeIndex::new(id.index()), Direction::Incoming)
-            .map(|edge| Edge {
-                from: ItemId(edge.source().index() as u32),
+            .incoming(id.index())
+            .map(|(from, _, reason)| Edge {
+                from: ItemId(from),
                 to: id,
-                reason: *edge.weight(),
+                reason,
             })
             .collect()
     }
@@ -194,12 +261,13 @@ impl Graph {
             .collect();
         let edges: Vec<Value> = self
             .edges
-            .edge_references()
-            .map(|edge| {
+            .all()
+            .iter()
+            .map(|&(from, to, reason)| {
                 json!({
-                    "from": edge.source().index(),
-                    "to": edge.target().index(),
-                    "reason": edge.weight(),
+                    "from": from,
+                    "to": to,
+                    "reason": reason,
                 })
             })
             .collect();
@@ -281,13 +349,11 @@ impl Graph {
             }
             writeln!(out, "  }}")?;
         }
-        for edge in self.edges.edge_references() {
+        for &(from, to, reason) in self.edges.all() {
             writeln!(
                 out,
-                "  n{} -> n{} [label={}];",
-                edge.source().index(),
-                edge.target().index(),
-                quote(&edge.weight().to_string())
+                "  n{from} -> n{to} [label={}];",
+                quote(&reason.to_string())
             )?;
         }
         writeln!(out, "}}")

@@ -29,6 +29,69 @@ pub fn json(selection: &Selection) -> serde_json::Value {
     serde_json::to_value(selection).expect("a selection is plain data")
 }
 
+/// The document [`json`] makes, serialised straight from the selection
+/// (the same keys in the same order, sorted as a [`serde_json::Value`] sorts
+/// them) without building the value first: a selection of thousands of tests
+/// is written without a second copy of every string.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonDocument<'a>(pub &'a Selection);
+
+impl serde::Serialize for JsonDocument<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Listed<'a> {
+            not_in_graph: &'a [String],
+            not_in_list: &'a [String],
+            tests: usize,
+        }
+        #[derive(serde::Serialize)]
+        struct Test<'a> {
+            binary_id: &'a str,
+            name: &'a str,
+            parameterized: bool,
+            reasons: &'a [String],
+            whole_binary: bool,
+        }
+        struct Tests<'a>(&'a [SelectedTest]);
+        impl serde::Serialize for Tests<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(|test| Test {
+                    binary_id: &test.binary_id,
+                    name: &test.name,
+                    parameterized: test.parameterized,
+                    reasons: &test.reasons,
+                    whole_binary: test.whole_binary,
+                }))
+            }
+        }
+        #[derive(serde::Serialize)]
+        struct Document<'a> {
+            listed: Option<Listed<'a>>,
+            notes: &'a [String],
+            open_binaries: &'a [String],
+            run_all: bool,
+            run_all_reasons: &'a [String],
+            selected: Tests<'a>,
+            total_tests: usize,
+        }
+        let selection = self.0;
+        Document {
+            listed: selection.listed.as_ref().map(|listed| Listed {
+                not_in_graph: &listed.not_in_graph,
+                not_in_list: &listed.not_in_list,
+                tests: listed.tests,
+            }),
+            notes: &selection.notes,
+            open_binaries: &selection.open_binaries,
+            run_all: selection.run_all,
+            run_all_reasons: &selection.run_all_reasons,
+            selected: Tests(&selection.selected),
+            total_tests: selection.total_tests,
+        }
+        .serialize(serializer)
+    }
+}
+
 /// A filterset for `cargo nextest run -E`, safe for tests the graph does
 /// not know: `all()` when everything runs, `none()` when the change reaches
 /// no binary, else every test except those the graph knows are unaffected:
@@ -485,6 +548,25 @@ mod tests {
         assert_eq!(matcher("case(1, 2)"), r"/^case\(1\x2C 2\)$/");
         assert_eq!(matcher("a/b c"), r"/^a/b c$/".replace("a/b", r"a\x2Fb"));
         assert_eq!(prefix_matcher("t"), "/^t::/");
+    }
+
+    #[test]
+    fn the_streamed_document_is_the_json_value_written_out() {
+        let mut with_list = selection();
+        with_list.listed = Some(crate::ListedSummary {
+            tests: 3,
+            not_in_graph: vec!["b t::\"quoted\"".to_owned()],
+            not_in_list: Vec::new(),
+        });
+        with_list.notes.push("a note".to_owned());
+        with_list
+            .run_all_reasons
+            .push("Cargo.lock changed".to_owned());
+        for selection in [selection(), with_list, Selection::default()] {
+            let value = serde_json::to_string_pretty(&json(&selection)).unwrap();
+            let streamed = serde_json::to_string_pretty(&JsonDocument(&selection)).unwrap();
+            assert_eq!(streamed, value);
+        }
     }
 
     #[test]
