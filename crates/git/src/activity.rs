@@ -204,10 +204,11 @@ pub fn activity_with_progress(
             let repository = Repository::open(&git_dir)?;
             let blobs = object_store_only(&repository)?;
             let mut differ = TreeDiffer::new(&repository, &blobs, &drivers);
+            let mut walk = repository.revwalk()?;
             chunk
                 .iter()
                 .map(|&oid| {
-                    let change = change_stats(&repository, &mut differ, oid);
+                    let change = change_stats(&repository, &mut differ, &mut walk, oid);
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     change
                 })
@@ -292,6 +293,7 @@ fn all_branch_commits(
 fn change_stats(
     repository: &Repository,
     differ: &mut TreeDiffer<'_>,
+    walk: &mut git2::Revwalk<'_>,
     oid: Oid,
 ) -> Result<ChangeStats, GitError> {
     let commit = repository.find_commit(oid)?;
@@ -311,13 +313,15 @@ fn change_stats(
         is_revert: is_revert(commit.message_bytes()),
     };
     if commit.parent_count() >= 2 {
-        let mut walk = repository.revwalk()?;
+        // One walk for every merge of a chunk: a reset keeps the commits it
+        // parsed, and neighbouring merges walk much the same commits.
+        walk.reset()?;
         walk.push(commit.parent_id(1)?)?;
         walk.hide(commit.parent_id(0)?)?;
         let mut commits = 0u32;
         let mut earliest = i64::MAX;
         let mut authors = Vec::new();
-        for merged in walk {
+        for merged in walk.by_ref() {
             let merged = repository.find_commit(merged?)?;
             commits += 1;
             earliest = earliest.min(merged.author().when().seconds());
