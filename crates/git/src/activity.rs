@@ -8,8 +8,9 @@
 //! or a squashed or fast-forwarded commit. For each one:
 //!
 //! - files and lines changed: the diff of its tree against its first
-//!   parent's tree (no rename detection, no context lines; binary files
-//!   count as a file, not as lines), like `git log --first-parent --numstat`;
+//!   parent's tree, equal to `git log --first-parent --numstat
+//!   --no-renames` (binary files count as a file, not as lines): see
+//!   [`crate::numstat`];
 //! - for a merge, the commits it brought in: those reachable from the second
 //!   parent and not from the first (`git rev-list P1..P2`); their distinct
 //!   author e-mails; the lead time from the earliest author time among them
@@ -20,8 +21,9 @@
 //! With `all_branches`, every non-merge commit reachable from any local or
 //! remote branch is one entry instead (commits = 1, no lead time).
 //!
-//! The per-commit work runs in parallel (rayon); a `Repository` is not
-//! `Sync`, so each worker opens its own. Results are kept by commit id in an
+//! The per-commit work runs in parallel (rayon) over chunks of consecutive
+//! commits; a `Repository` is not `Sync`, so each chunk opens its own, and
+//! [`activity_with_progress`] reports how many changes are done. Results are kept by commit id in an
 //! on-disk cache (a commit never changes): see [`ActivityCache`].
 //!
 //! # Limitations
