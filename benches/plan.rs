@@ -7,6 +7,11 @@
 //! - `plan/plan`: the whole plan (demand, supply, model, triage, 16
 //!   scenarios) from 13,000 merged changes and 20,000 runs over 7 years,
 //!   the size of rust-analyzer's history.
+//! - `plan/activity_cold` and `plan/activity_warm`: the git side of `plan`
+//!   and `report` (`hourglass_git::activity`: per-change files and lines
+//!   against the first parent, the commits merges bring in) over a
+//!   generated repository of 200 merged changes, without and with the
+//!   per-commit cache.
 //!
 //! Inputs are generated with a fixed seed. Run with `cargo bench --bench plan`;
 //! throughput is in queue evaluations, weeks and changes per second.
@@ -111,5 +116,82 @@ fn whole(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, model, forecasts, whole);
+/// A repository of `changes` first-parent commits, each a merge of a branch
+/// that edits two files of twenty, made with the git CLI.
+fn history(changes: usize) -> tempfile::TempDir {
+    use std::fmt::Write as _;
+    use std::process::Command;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Bench")
+            .env("GIT_AUTHOR_EMAIL", "bench@example.com")
+            .env("GIT_COMMITTER_NAME", "Bench")
+            .env("GIT_COMMITTER_EMAIL", "bench@example.com")
+            .output()
+            .expect("run git");
+        assert!(status.status.success(), "git {args:?}");
+    };
+    git(&["init", "--quiet", "--initial-branch=main"]);
+    let mut rng = SplitMix64::new(3);
+    let mut files: Vec<String> = (0..20)
+        .map(|f| {
+            (0..400).fold(String::new(), |mut text, l| {
+                let _ = writeln!(text, "file {f} line {l}");
+                text
+            })
+        })
+        .collect();
+    let write = |files: &[String]| {
+        for (i, text) in files.iter().enumerate() {
+            std::fs::write(dir.path().join(format!("f{i}.txt")), text).expect("write");
+        }
+    };
+    write(&files);
+    git(&["add", "--all"]);
+    git(&["commit", "--quiet", "-m", "root"]);
+    for change in 0..changes {
+        git(&["checkout", "--quiet", "-b", "topic"]);
+        for _ in 0..2 {
+            let file = rng.below(files.len());
+            let mut lines: Vec<String> = files[file].lines().map(str::to_owned).collect();
+            let at = rng.below(lines.len());
+            lines[at] = format!("changed by {change}");
+            lines.insert(at, format!("added by {change}"));
+            files[file] = lines.join("\n") + "\n";
+        }
+        write(&files);
+        git(&["commit", "--quiet", "--all", "-m", "edit"]);
+        git(&["checkout", "--quiet", "main"]);
+        git(&["merge", "--quiet", "--no-ff", "-m", "merge", "topic"]);
+        git(&["branch", "--quiet", "-D", "topic"]);
+    }
+    dir
+}
+
+fn activity(c: &mut Criterion) {
+    let repo = history(200);
+    let cache = tempfile::tempdir().expect("temporary directory");
+    let options = |cache_dir: Option<std::path::PathBuf>| hourglass_git::ActivityOptions {
+        cache_dir,
+        ..hourglass_git::ActivityOptions::default()
+    };
+    let mut group = c.benchmark_group("plan");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(201));
+    group.bench_function("activity_cold", |b| {
+        b.iter(|| hourglass_git::activity(repo.path(), &options(None)).expect("activity"));
+    });
+    let warm = options(Some(cache.path().join("plan")));
+    hourglass_git::activity(repo.path(), &warm).expect("activity");
+    group.bench_function("activity_warm", |b| {
+        b.iter(|| hourglass_git::activity(repo.path(), &warm).expect("activity"));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, model, forecasts, whole, activity);
 criterion_main!(benches);

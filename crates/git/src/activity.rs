@@ -8,8 +8,9 @@
 //! or a squashed or fast-forwarded commit. For each one:
 //!
 //! - files and lines changed: the diff of its tree against its first
-//!   parent's tree (no rename detection, no context lines; binary files
-//!   count as a file, not as lines), like `git log --first-parent --numstat`;
+//!   parent's tree, equal to `git log --first-parent --numstat
+//!   --no-renames` (binary files count as a file, not as lines): see
+//!   [`crate::numstat`];
 //! - for a merge, the commits it brought in: those reachable from the second
 //!   parent and not from the first (`git rev-list P1..P2`); their distinct
 //!   author e-mails; the lead time from the earliest author time among them
@@ -20,8 +21,9 @@
 //! With `all_branches`, every non-merge commit reachable from any local or
 //! remote branch is one entry instead (commits = 1, no lead time).
 //!
-//! The per-commit work runs in parallel (rayon); a `Repository` is not
-//! `Sync`, so each worker opens its own. Results are kept by commit id in an
+//! The per-commit work runs in parallel (rayon) over chunks of consecutive
+//! commits; a `Repository` is not `Sync`, so each chunk opens its own, and
+//! [`activity_with_progress`] reports how many changes are done. Results are kept by commit id in an
 //! on-disk cache (a commit never changes): see [`ActivityCache`].
 //!
 //! # Limitations
@@ -36,9 +38,12 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use git2::{Commit, DiffOptions, Oid, Repository, Sort};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use git2::{Commit, Oid, Repository, Sort};
 use rayon::prelude::*;
 
+use crate::numstat::{Drivers, TreeDiffer, object_store_only};
 use crate::{GitError, commit, open};
 
 /// What to read.
@@ -129,6 +134,17 @@ pub struct Activity {
 /// Reads the change history of the repository containing `repo`. A
 /// repository without commits has no changes.
 pub fn activity(repo: &Path, options: &ActivityOptions) -> Result<Activity, GitError> {
+    activity_with_progress(repo, options, &|_, _| {})
+}
+
+/// [`activity`], calling `progress(done, total)` from the worker threads
+/// after each change whose statistics were computed (cache misses only; not
+/// called when everything was cached).
+pub fn activity_with_progress(
+    repo: &Path,
+    options: &ActivityOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Activity, GitError> {
     let repository = open(repo)?;
     let git_dir = repository.path().to_path_buf();
     if repository.head().is_err() && options.rev == "HEAD" {
@@ -174,20 +190,32 @@ pub fn activity(repo: &Path, options: &ActivityOptions) -> Result<Activity, GitE
     stats.hits = (oids.len() - missing.len()) as u64;
     stats.misses = missing.len() as u64;
 
+    let done = AtomicU64::new(0);
+    let drivers = Drivers::default();
+    let total = stats.misses;
+    // Chunks of consecutive commits, so that a worker finds a commit's
+    // parent tree among the trees it read for the commit before; enough of
+    // them to keep every thread busy to the end.
+    let chunk = missing
+        .len()
+        .div_ceil(rayon::current_num_threads() * 8)
+        .clamp(1, 512);
     let computed: Vec<ChangeStats> = missing
-        .par_chunks(64)
-        .map_init(
-            || Repository::open(&git_dir),
-            |repository, chunk| -> Result<Vec<ChangeStats>, GitError> {
-                let repository = repository
-                    .as_ref()
-                    .map_err(|e| GitError::Git(git2::Error::from_str(e.message())))?;
-                chunk
-                    .iter()
-                    .map(|&oid| change_stats(repository, oid))
-                    .collect()
-            },
-        )
+        .par_chunks(chunk)
+        .map(|chunk| -> Result<Vec<ChangeStats>, GitError> {
+            let repository = Repository::open(&git_dir)?;
+            let blobs = object_store_only(&repository)?;
+            let mut differ = TreeDiffer::new(&repository, &blobs, &drivers);
+            let mut walk = repository.revwalk()?;
+            chunk
+                .iter()
+                .map(|&oid| {
+                    let change = change_stats(&repository, &mut differ, &mut walk, oid);
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+                    change
+                })
+                .collect()
+        })
         .collect::<Result<Vec<Vec<_>>, _>>()?
         .into_iter()
         .flatten()
@@ -264,21 +292,15 @@ fn all_branch_commits(
     Ok(out)
 }
 
-fn change_stats(repository: &Repository, oid: Oid) -> Result<ChangeStats, GitError> {
+fn change_stats(
+    repository: &Repository,
+    differ: &mut TreeDiffer<'_>,
+    walk: &mut git2::Revwalk<'_>,
+    oid: Oid,
+) -> Result<ChangeStats, GitError> {
     let commit = repository.find_commit(oid)?;
     let parent = commit.parent(0).ok();
-    let mut options = DiffOptions::new();
-    options
-        .context_lines(0)
-        .interhunk_lines(0)
-        .ignore_submodules(true);
-    let parent_tree = parent.as_ref().map(Commit::tree).transpose()?;
-    let diff = repository.diff_tree_to_tree(
-        parent_tree.as_ref(),
-        Some(&commit.tree()?),
-        Some(&mut options),
-    )?;
-    let stats = diff.stats()?;
+    let stats = differ.diff(parent.as_ref().map(Commit::tree_id), commit.tree_id())?;
     let time_s = commit.committer().when().seconds();
     let mut change = ChangeStats {
         commit: oid.to_string(),
@@ -286,20 +308,22 @@ fn change_stats(repository: &Repository, oid: Oid) -> Result<ChangeStats, GitErr
         time_s,
         commits: 1,
         authors: Vec::new(),
-        files: stats.files_changed() as u32,
-        lines_added: stats.insertions() as u64,
-        lines_deleted: stats.deletions() as u64,
+        files: stats.files,
+        lines_added: stats.added,
+        lines_deleted: stats.deleted,
         lead_time_s: None,
         is_revert: is_revert(commit.message_bytes()),
     };
     if commit.parent_count() >= 2 {
-        let mut walk = repository.revwalk()?;
+        // One walk for every merge of a chunk: a reset keeps the commits it
+        // parsed, and neighbouring merges walk much the same commits.
+        walk.reset()?;
         walk.push(commit.parent_id(1)?)?;
         walk.hide(commit.parent_id(0)?)?;
         let mut commits = 0u32;
         let mut earliest = i64::MAX;
         let mut authors = Vec::new();
-        for merged in walk {
+        for merged in walk.by_ref() {
             let merged = repository.find_commit(merged?)?;
             commits += 1;
             earliest = earliest.min(merged.author().when().seconds());

@@ -48,11 +48,13 @@ pub use hourglass_model::{ChangeKind, ChangeSet, FileChange, LineRange};
 
 pub mod activity;
 mod diff;
+pub mod numstat;
 mod patch;
 mod tree;
 
 pub use activity::{
     Activity, ActivityCache, ActivityOptions, CacheStats, ChangeStats, ReleaseTag, activity,
+    activity_with_progress,
 };
 pub use diff::{Head, changes, merge_base_of};
 pub use patch::parse_patch;

@@ -184,3 +184,139 @@ fn a_repository_without_commits_has_no_changes() {
     let activity = activity(repo.path(), &ActivityOptions::default()).unwrap();
     assert!(activity.changes.is_empty());
 }
+
+/// `git log --first-parent --numstat --no-renames`: per commit, newest
+/// first, (commit, files, lines added, lines deleted); a binary file (`-`)
+/// counts as a file without lines.
+fn git_numstat(repo: &Repo) -> Vec<(String, u32, u64, u64)> {
+    let log = repo.git(&[
+        "log",
+        "--first-parent",
+        "--numstat",
+        "--no-renames",
+        "--format=%x01%H",
+    ]);
+    let mut out: Vec<(String, u32, u64, u64)> = Vec::new();
+    for line in log.lines() {
+        if let Some(commit) = line.strip_prefix('\u{1}') {
+            out.push((commit.to_owned(), 0, 0, 0));
+        } else if !line.is_empty() {
+            let entry = out.last_mut().expect("a commit line first");
+            let mut fields = line.splitn(3, '\t');
+            let added = fields.next().unwrap();
+            let deleted = fields.next().unwrap();
+            entry.1 += 1;
+            entry.2 += added.parse::<u64>().unwrap_or(0);
+            entry.3 += deleted.parse::<u64>().unwrap_or(0);
+        }
+    }
+    out
+}
+
+fn ours(repo: &Repo) -> Vec<(String, u32, u64, u64)> {
+    activity(repo.path(), &ActivityOptions::default())
+        .unwrap()
+        .changes
+        .into_iter()
+        .map(|c| (c.commit, c.files, c.lines_added, c.lines_deleted))
+        .collect()
+}
+
+/// Lines with many repeats, so that xdiff's heuristics for frequent lines
+/// and its cost limit come into play.
+fn repetitive(seed: u64, lines: usize) -> String {
+    let mut state = seed;
+    let mut text = String::new();
+    for _ in 0..lines {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        match (state >> 33) % 7 {
+            0 | 1 => text.push('\n'),
+            2 => text.push_str("}\n"),
+            3 => text.push_str("    return x;\n"),
+            n => {
+                use std::fmt::Write as _;
+                writeln!(text, "line {} {}", n, (state >> 40) % 500).unwrap();
+            }
+        }
+    }
+    text
+}
+
+#[test]
+fn files_and_lines_match_git_log_numstat() {
+    let repo = Repo::new();
+    repo.write("src/a.rs", &crate::long_text());
+    repo.write("src/nested/deep/b.rs", "one\ntwo\nthree\n");
+    repo.write("no-newline.txt", "first\nlast");
+    repo.write("big.txt", &repetitive(1, 3000));
+    std::fs::write(repo.path().join("image.bin"), b"\x89PNG\0\0\x01binary").unwrap();
+    repo.write("script.sh", "echo hi\n");
+    repo.write("data/table.dat", "looks like text\n");
+    repo.write(".gitattributes", "data/** binary\n");
+    repo.commit_all("root");
+
+    // A rename, a rename with an edit, a binary change, an edit of a file
+    // without a final newline, a heavily edited repetitive file.
+    repo.git(&["mv", "src/a.rs", "src/renamed.rs"]);
+    repo.git(&["mv", "src/nested/deep/b.rs", "src/b.rs"]);
+    repo.write("src/b.rs", "one\n2\nthree\nfour\n");
+    std::fs::write(repo.path().join("image.bin"), b"\x89PNG\0\0\x02binary!").unwrap();
+    repo.write("no-newline.txt", "first\nlast\n");
+    repo.write("big.txt", &repetitive(2, 2500));
+    repo.write("data/table.dat", "looks like text\nmore\n");
+    repo.commit_all("renames and edits");
+
+    // An empty commit and a mode change.
+    repo.commit_all("empty");
+    repo.git(&["update-index", "--chmod=+x", "script.sh"]);
+    repo.git(&["commit", "--quiet", "-m", "mode"]);
+
+    // A branch merged with --no-ff, with its own edits, while main moved on.
+    repo.git(&["checkout", "--quiet", "-b", "topic"]);
+    repo.write("topic.txt", "t\n".repeat(5).as_str());
+    repo.write("big.txt", &repetitive(3, 2600));
+    repo.commit_all("topic one");
+    repo.remove("no-newline.txt");
+    repo.commit_all("topic two");
+    repo.git(&["checkout", "--quiet", "main"]);
+    repo.write("src/b.rs", "zero\none\n2\nthree\nfour\n");
+    repo.commit_all("main moves on");
+    repo.git(&["merge", "--quiet", "--no-ff", "-m", "merge topic", "topic"]);
+
+    // A file becomes a symbolic link, a file becomes a directory, a
+    // directory goes, a submodule appears and moves.
+    repo.remove("script.sh");
+    std::os::unix::fs::symlink("src/b.rs", repo.path().join("script.sh")).unwrap();
+    repo.remove("topic.txt");
+    repo.write("topic.txt/inside.txt", "inside\n");
+    std::fs::remove_dir_all(repo.path().join("src")).unwrap();
+    repo.commit_all("types change");
+    let gitlink = "0123456789abcdef0123456789abcdef01234567";
+    repo.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{gitlink},vendor/sub"),
+    ]);
+    repo.git(&["commit", "--quiet", "-m", "submodule"]);
+    repo.git(&[
+        "update-index",
+        "--cacheinfo",
+        "160000,89abcdef0123456789abcdef0123456789abcdef,vendor/sub",
+    ]);
+    repo.git(&["commit", "--quiet", "-m", "submodule moves"]);
+
+    let expected = git_numstat(&repo);
+    assert_eq!(expected.len(), 9);
+    // The cases are there: the merge brings in both topic commits' edits,
+    // the empty commit changes nothing, the mode change is a file.
+    assert_eq!(expected[6].1, 0, "the empty commit");
+    assert_eq!(
+        expected[5],
+        (expected[5].0.clone(), 1, 0, 0),
+        "the mode change"
+    );
+    assert_eq!(ours(&repo), expected);
+}
