@@ -2013,7 +2013,8 @@ impl Builder<'_> {
             build_time: std::time::Duration::ZERO,
             phases: Vec::new(),
         };
-        let link_bounds = crate::link::LinkBounds::new(&self.packages);
+        let package_graph = crate::link::PackageGraph::new(&self.packages);
+        let link_bounds = crate::link::LinkBounds::new(&package_graph);
         Graph {
             root: root.to_path_buf(),
             packages: self.packages,
@@ -2026,6 +2027,7 @@ impl Builder<'_> {
             name_hubs: self.name_hubs,
             stats,
             link_bounds,
+            dependencies: package_graph,
             search_index: std::sync::OnceLock::new(),
         }
     }

@@ -113,7 +113,8 @@
 //!   dependents, and the restricted searches of [`Graph::affected_tests`] are shared by the
 //!   packages whose bounds agree on the packages the first search reached, and run in
 //!   parallel, so a change that reaches most of the workspace costs about as much as one
-//!   that reaches little.
+//!   that reaches little. The package graph (dependencies of every kind, the linker's
+//!   bounds, reverse dependencies) is a petgraph `DiGraph`.
 //!
 //! # Limitations
 //!
@@ -426,6 +427,8 @@ pub struct Graph {
     stats: GraphStats,
     /// Per package, the packages its test binaries can contain code of.
     link_bounds: link::LinkBounds,
+    /// The packages and their dependencies (petgraph).
+    dependencies: link::PackageGraph,
     /// Compact adjacency for searches, made on the first one.
     search_index: std::sync::OnceLock<query::SearchIndex>,
 }
@@ -510,26 +513,7 @@ impl Graph {
     /// Packages that depend on `id` directly or transitively (normal, dev and build
     /// dependencies), not including `id`.
     pub fn dependents(&self, id: PackageId) -> Vec<PackageId> {
-        let mut seen = vec![false; self.packages.len()];
-        let mut stack = vec![id];
-        let mut out = Vec::new();
-        while let Some(current) = stack.pop() {
-            for (other, package) in self.packages() {
-                if !seen[other.index()]
-                    && other != id
-                    && package
-                        .dependencies
-                        .iter()
-                        .any(|dep| dep.package == current)
-                {
-                    seen[other.index()] = true;
-                    out.push(other);
-                    stack.push(other);
-                }
-            }
-        }
-        out.sort();
-        out
+        self.dependencies.dependents(id)
     }
 
     pub fn file_status(&self, path: &str) -> FileStatus {

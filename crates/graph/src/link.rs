@@ -8,7 +8,76 @@
 //! dev-dependency of a dependency is never linked. Nothing outside this closure can run in the
 //! binary, whatever a loose edge (a method name, an unresolved path, a trait impl) suggests.
 
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{Dfs, Reversed};
+
 use crate::workspace::{DepKind, Package, PackageId};
+
+/// The packages and their dependencies (path, workspace, redirected and linked through an
+/// external package), as a petgraph graph: node `i` is package `i`, an edge goes from a package
+/// to a dependency, weighted by its kind.
+#[derive(Clone, Debug)]
+pub(crate) struct PackageGraph {
+    graph: DiGraph<(), DepKind, u32>,
+}
+
+impl PackageGraph {
+    pub(crate) fn new(packages: &[Package]) -> Self {
+        let edges: usize = packages.iter().map(|p| p.dependencies.len()).sum();
+        let mut graph = DiGraph::with_capacity(packages.len(), edges);
+        for _ in packages {
+            graph.add_node(());
+        }
+        for (index, package) in packages.iter().enumerate() {
+            for dep in &package.dependencies {
+                graph.add_edge(
+                    NodeIndex::new(index),
+                    NodeIndex::new(dep.package.index()),
+                    dep.kind,
+                );
+            }
+        }
+        Self { graph }
+    }
+
+    /// The packages that depend on `id` directly or transitively, through any kind of
+    /// dependency, sorted, without `id`.
+    pub(crate) fn dependents(&self, id: PackageId) -> Vec<PackageId> {
+        let reversed = Reversed(&self.graph);
+        let start = NodeIndex::new(id.index());
+        let mut dfs = Dfs::new(reversed, start);
+        let mut out = Vec::new();
+        while let Some(node) = dfs.next(reversed) {
+            if node != start {
+                out.push(PackageId::from_index(node.index()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The packages whose code a test binary of `start` can contain: its dependencies of every
+    /// kind, and from there normal and build dependencies only (a dependency's dev-dependencies
+    /// are never linked).
+    fn linkable(&self, start: usize) -> PackageSet {
+        let mut set = PackageSet::new(self.graph.node_count());
+        set.insert(start);
+        let mut stack = vec![NodeIndex::<u32>::new(start)];
+        while let Some(current) = stack.pop() {
+            for edge in self.graph.edges_directed(current, Direction::Outgoing) {
+                use petgraph::visit::EdgeRef as _;
+                if *edge.weight() == DepKind::Dev && current.index() != start {
+                    continue;
+                }
+                if set.insert(edge.target().index()) {
+                    stack.push(edge.target());
+                }
+            }
+        }
+        set
+    }
+}
 
 /// A fixed-size set of packages, one bit each.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -66,25 +135,9 @@ pub(crate) struct LinkBounds {
 }
 
 impl LinkBounds {
-    pub(crate) fn new(packages: &[Package]) -> Self {
-        let linkable = (0..packages.len())
-            .map(|start| {
-                let mut set = PackageSet::new(packages.len());
-                set.insert(start);
-                let mut stack = vec![start];
-                while let Some(current) = stack.pop() {
-                    for dep in &packages[current].dependencies {
-                        // Dev-dependencies count for the test's own package only.
-                        if dep.kind == DepKind::Dev && current != start {
-                            continue;
-                        }
-                        if set.insert(dep.package.index()) {
-                            stack.push(dep.package.index());
-                        }
-                    }
-                }
-                set
-            })
+    pub(crate) fn new(packages: &PackageGraph) -> Self {
+        let linkable = (0..packages.graph.node_count())
+            .map(|start| packages.linkable(start))
             .collect();
         Self { linkable }
     }
@@ -155,7 +208,7 @@ mod tests {
             package("e", &[]),
             package("f", &[]),
         ];
-        let bounds = LinkBounds::new(&packages);
+        let bounds = LinkBounds::new(&PackageGraph::new(&packages));
         let ids = |list: &[usize]| {
             list.iter()
                 .map(|&index| PackageId::from_index(index))
