@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use hourglass_config::Settings;
-use hourglass_git::activity::{ActivityOptions, CacheStats, activity};
+use hourglass_git::activity::{ActivityOptions, CacheStats, activity_with_progress};
 use hourglass_history::{HistoryStore, ResultFilter};
 use hourglass_insight::outcomes::{CiWeek, CiWeeks, GreenAgain, time_to_green};
 use hourglass_insight::{FlakyAnalyzer, Observation, Run, SeriesGrouper, TestSeries, Verdict};
@@ -117,6 +117,18 @@ pub fn gather(
     settings: &Settings,
     options: &PlanningOptions,
 ) -> Result<PlanningInputs, ReviewError> {
+    gather_with_progress(root, store, settings, options, &|_, _| {})
+}
+
+/// [`gather`], calling `progress(done, total)` (from worker threads) as the
+/// statistics of changes the cache does not hold are computed.
+pub fn gather_with_progress(
+    root: &Path,
+    store: Option<&dyn HistoryStore>,
+    settings: &Settings,
+    options: &PlanningOptions,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<PlanningInputs, ReviewError> {
     let mut out = PlanningInputs {
         has_history: store.is_some(),
         ..PlanningInputs::default()
@@ -140,7 +152,7 @@ pub fn gather(
             release_pattern: Some(settings.capacity.release_tag_pattern.clone()),
             cache_dir: options.cache_dir.clone(),
         };
-        match activity(root, &activity_options) {
+        match activity_with_progress(root, &activity_options, progress) {
             Ok(read) => {
                 if read.cache.damaged {
                     out.notes

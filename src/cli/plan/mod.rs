@@ -1,6 +1,6 @@
 //! `hourglass plan`: can QA absorb more change volume?
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -188,13 +188,37 @@ pub fn build(args: &PlanArgs, context: &Context) -> Result<Built, Failure> {
         durations: args.replay.is_some(),
         time_to_green: false,
     };
-    let gathered = hourglass_review::planning::gather(
+    // A bar on a terminal while the changes the cache lacks are read (a long
+    // history's first run); nothing otherwise.
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::hidden();
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "reading changes {bar:40} {pos}/{len} {per_sec} eta {eta}",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let progress = |done: u64, total: u64| {
+        if let Some(bar) = &bar {
+            if bar.is_hidden() && total >= 200 {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    };
+    let gathered = hourglass_review::planning::gather_with_progress(
         &context.cwd,
         store.as_deref().map(|s| s as &dyn HistoryStore),
         &settings,
         &options,
+        &progress,
     )
     .map_err(super::flaky::review_failure)?;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
     let git_time = started.elapsed();
     let cache = gathered.cache;
     let mut notes = gathered.notes;
