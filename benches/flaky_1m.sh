@@ -17,7 +17,7 @@ if [ $# -lt 4 ]; then
     sed -n 2,12p "$0" >&2
     exit 2
 fi
-hourglass=$1 generator=$2 work=$3 url=$4 tests=${5:-10000} runs=${6:-100}
+hourglass=$(realpath "$1") generator=$(realpath "$2") work=$(realpath -m "$3") url=$4 tests=${5:-10000} runs=${6:-100}
 db="$work/history.db"
 mkdir -p "$work"
 if [ ! -f "$work/runs.tsv" ]; then
