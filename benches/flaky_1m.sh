@@ -17,7 +17,9 @@ if [ $# -lt 4 ]; then
     sed -n 2,12p "$0" >&2
     exit 2
 fi
-hourglass=$(realpath "$1") generator=$(realpath "$2") work=$(realpath -m "$3") url=$4 tests=${5:-10000} runs=${6:-100}
+# Absolute paths: the timing step runs inside WORK_DIR.
+absolute() { if [ -e "$1" ]; then realpath "$1"; else command -v "$1"; fi; }
+hourglass=$(absolute "$1") generator=$(absolute "$2") work=$(realpath -m "$3") url=$4 tests=${5:-10000} runs=${6:-100}
 db="$work/history.db"
 mkdir -p "$work"
 if [ ! -f "$work/runs.tsv" ]; then
