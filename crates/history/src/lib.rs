@@ -127,6 +127,32 @@ pub type Sink<'a> = dyn FnMut(&TestResult) -> Result<(), SinkError> + 'a;
 /// A producer: pushes every result of one file into the sink it is given.
 pub type Producer<'a> = dyn FnMut(&mut Sink<'_>) -> Result<(), ProduceError> + 'a;
 
+/// Runs `produce`, handing each result to `write`. A store failure stops the
+/// producer and is returned as it is; a producer failure becomes
+/// [`StoreError::Produce`] naming `path`. Both stores write through it.
+pub(crate) fn write_produced(
+    path: &str,
+    produce: &mut Producer<'_>,
+    write: &mut dyn FnMut(&TestResult) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut store_failure = None;
+    let produced = produce(&mut |result| match write(result) {
+        Ok(()) => Ok(()),
+        Err(error) => {
+            let message = error.to_string();
+            store_failure = Some(error);
+            Err(message.into())
+        }
+    });
+    if let Some(error) = store_failure {
+        return Err(error);
+    }
+    produced.map_err(|source| StoreError::Produce {
+        path: path.to_owned(),
+        source,
+    })
+}
+
 /// Whose output (system-out, system-err, failure bodies) the store keeps.
 /// Messages are always kept.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -414,32 +414,13 @@ impl<'c> ResultWriter<'c> {
     }
 }
 
-/// Writes every result `produce` gives; a producer failure becomes
-/// [`StoreError::Produce`] naming `path`.
+/// Writes every result `produce` gives (see [`crate::write_produced`]).
 fn write_produced(
     writer: &mut ResultWriter<'_>,
     path: &str,
     produce: &mut Producer<'_>,
 ) -> Result<(), StoreError> {
-    let mut store_failure = None;
-    let produced = produce(&mut |result| match writer.write(result) {
-        Ok(()) => Ok(()),
-        Err(error) => {
-            let message = error.to_string();
-            store_failure = Some(error);
-            Err(message.into())
-        }
-    });
-    if let Some(error) = store_failure {
-        return Err(error);
-    }
-    if let Err(source) = produced {
-        return Err(StoreError::Produce {
-            path: path.to_owned(),
-            source,
-        });
-    }
-    Ok(())
+    crate::write_produced(path, produce, &mut |result| writer.write(result))
 }
 
 /// The rowid of a run's result for a test: `run << 32 | test`, so that a

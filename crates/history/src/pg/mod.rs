@@ -398,7 +398,6 @@ impl PgStore {
         // The sorts and hashes over a big file's staged rows stay in
         // memory (the server's default, 4 MB, spills them to disk).
         transaction.batch_execute("SET LOCAL work_mem = '64MB'")?;
-        let mut store_failure: Option<StoreError> = None;
         {
             let copy = transaction.copy_in(
                 "COPY hourglass_staging (seq, suite, classname, name, status, duration_s, \
@@ -407,31 +406,12 @@ impl PgStore {
                  attempts, properties) FROM STDIN BINARY",
             )?;
             let mut writer = BinaryCopyInWriter::new(copy, &STAGING_TYPES);
-            let produced = produce(&mut |result| {
-                let written =
-                    write_staging(&mut writer, &mut encoder, keep_output, results, result);
-                match written {
-                    Ok(()) => {
-                        results += 1;
-                        Ok(())
-                    }
-                    Err(error) => {
-                        let message = error.to_string();
-                        store_failure = Some(error);
-                        Err(message.into())
-                    }
-                }
-            });
-            if let Some(error) = store_failure {
-                return Err(error);
-            }
-            if let Err(source) = produced {
-                // Dropping the writer unfinished aborts the COPY.
-                return Err(StoreError::Produce {
-                    path: path.to_owned(),
-                    source,
-                });
-            }
+            // On an error, dropping the writer unfinished aborts the COPY.
+            crate::write_produced(path, produce, &mut |result| {
+                write_staging(&mut writer, &mut encoder, keep_output, results, result)?;
+                results += 1;
+                Ok(())
+            })?;
             writer.finish()?;
         }
         transaction.batch_execute(
