@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use hourglass_plan::Verdict;
 
-use crate::{Answer, TestRow, WeeklyReport, duration, percent};
+use crate::{Answer, TestRow, WeeklyReport, duration, opt, percent};
 
 const WIDTH: f64 = 520.0;
 const HEIGHT: f64 = 250.0;
@@ -59,10 +59,6 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-fn opt(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
-    value.map_or_else(|| "–".to_owned(), show)
 }
 
 /// A "nice" upper bound for an axis of four steps: 4 × 1, 2, 2.5 or 5 × 10ⁿ.
@@ -509,31 +505,13 @@ pub fn html(report: &WeeklyReport) -> String {
 
     if !report.weeks.is_empty() {
         out.push_str(r#"<section class="card"><h2>Weekly outcomes</h2><table><thead><tr><th>Week</th><th class="num">Changes</th><th class="num">Runs</th><th class="num">Test time / change</th><th class="num">Wall time / run</th><th class="num">Flaky time</th><th class="num">Lead time p50</th><th class="num">Releases</th><th class="num">Change failure rate</th><th class="num">Time to green p50</th><th class="num">Queue wait p50</th><th class="num">Runner occupancy</th></tr></thead><tbody>"#);
-        for w in report
-            .weeks
-            .iter()
-            .rev()
-            .take(12)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
-            let _ = write!(
-                out,
-                r#"<tr><td>{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td><td class="num">{}</td></tr>"#,
-                w.week,
-                w.changes,
-                w.runs,
-                opt(w.test_time_per_change_s, duration),
-                opt(w.wall_time_per_run_s, duration),
-                duration(w.flaky_time_s),
-                opt(w.lead_time_p50_s, duration),
-                w.releases,
-                opt(w.change_failure_rate, percent),
-                opt(w.time_to_green_p50_s, duration),
-                opt(w.queue_wait_p50_s, duration),
-                opt(w.runner_occupancy, percent),
-            );
+        for cells in crate::week_rows(report) {
+            let (week, figures) = cells.split_first().expect("twelve cells");
+            let _ = write!(out, "<tr><td>{week}</td>");
+            for figure in figures {
+                let _ = write!(out, r#"<td class="num">{figure}</td>"#);
+            }
+            out.push_str("</tr>");
         }
         out.push_str("</tbody></table></section>");
     }

@@ -244,6 +244,38 @@ fn round3(value: f64) -> f64 {
     (value * 1e3).round() / 1e3
 }
 
+/// An optional figure as text, `–` when unknown.
+pub(crate) fn opt(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
+    value.map_or_else(|| "–".to_owned(), show)
+}
+
+/// The weekly outcomes table's rows: the last 12 weeks, oldest first, each
+/// as its cells (week, changes, runs, test time per change, wall time per
+/// run, flaky time, lead time, releases, change failure rate, time to green,
+/// queue wait, runner occupancy). Markdown and HTML frame the same cells.
+pub(crate) fn week_rows(report: &WeeklyReport) -> Vec<[String; 12]> {
+    let start = report.weeks.len().saturating_sub(12);
+    report.weeks[start..]
+        .iter()
+        .map(|w| {
+            [
+                w.week.clone(),
+                w.changes.to_string(),
+                w.runs.to_string(),
+                opt(w.test_time_per_change_s, duration),
+                opt(w.wall_time_per_run_s, duration),
+                duration(w.flaky_time_s),
+                opt(w.lead_time_p50_s, duration),
+                w.releases.to_string(),
+                opt(w.change_failure_rate, percent),
+                opt(w.time_to_green_p50_s, duration),
+                opt(w.queue_wait_p50_s, duration),
+                opt(w.runner_occupancy, percent),
+            ]
+        })
+        .collect()
+}
+
 /// `4 min`, `2.5 h`, `3.1 d`.
 pub fn duration(seconds: f64) -> String {
     if !seconds.is_finite() {

@@ -2,14 +2,10 @@
 
 use std::fmt::Write as _;
 
-use crate::{TestRow, WeeklyReport, duration, percent};
+use crate::{TestRow, WeeklyReport, duration, opt, percent};
 
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
-}
-
-fn opt(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
-    value.map_or_else(|| "–".to_owned(), show)
 }
 
 /// Renders the report as Markdown.
@@ -53,31 +49,8 @@ pub fn markdown(report: &WeeklyReport) -> String {
             out,
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         );
-        for w in report
-            .weeks
-            .iter()
-            .rev()
-            .take(12)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-        {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-                w.week,
-                w.changes,
-                w.runs,
-                opt(w.test_time_per_change_s, duration),
-                opt(w.wall_time_per_run_s, duration),
-                duration(w.flaky_time_s),
-                opt(w.lead_time_p50_s, duration),
-                w.releases,
-                opt(w.change_failure_rate, percent),
-                opt(w.time_to_green_p50_s, duration),
-                opt(w.queue_wait_p50_s, duration),
-                opt(w.runner_occupancy, percent),
-            );
+        for cells in crate::week_rows(report) {
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
         }
         let _ = writeln!(out);
     }
