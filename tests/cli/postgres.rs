@@ -277,26 +277,11 @@ fn an_ingest_killed_mid_file_leaves_nothing_of_it() {
     .spawn()
     .unwrap();
     let store = hourglass_history::PgStore::open(database.url()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
     // Wait until the file is streaming in.
-    loop {
-        let copying: i64 = store
-            .client()
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY hourglass_staging%' AND state = 'active'",
-                &[],
-            )
-            .unwrap()
-            .get(0);
-        if copying > 0 {
-            break;
-        }
-        if child.try_wait().unwrap().is_some() || Instant::now() > deadline {
-            eprintln!("the ingest finished before it could be killed mid-file: case inconclusive");
-            let _ = child.kill();
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    if !wait_for_copy(&store, &mut child) {
+        eprintln!("the ingest finished before it could be killed mid-file: case inconclusive");
+        let _ = child.kill();
+        return;
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
