@@ -48,6 +48,7 @@ pub use hourglass_model::{ChangeKind, ChangeSet, FileChange, LineRange};
 
 pub mod activity;
 mod diff;
+pub mod linecount;
 pub mod numstat;
 mod patch;
 mod tree;

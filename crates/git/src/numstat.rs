@@ -13,11 +13,11 @@
 //!   bytes of either side, git's test): a file, no lines;
 //! - added or deleted: every line of the blob (a last line without a
 //!   newline counts);
-//! - modified: the common lines at the start and at the end are trimmed
-//!   first, as xdiff does; when one side has nothing left, the other side's
-//!   lines are the count, otherwise xdiff (libgit2's copy of git's Myers
-//!   diff) runs over the two whole blobs, so that its heuristics see what
-//!   git's see.
+//! - modified: the lines added and deleted as xdiff counts them; when few
+//!   lines are left between the common start and end, they are counted
+//!   without xdiff, exactly as it would (see [`crate::linecount`]),
+//!   otherwise xdiff (libgit2's copy of git's Myers diff) runs over the two
+//!   whole blobs, so that its heuristics see what git's see.
 //!
 //! A submodule (gitlink) counts as the one line `Subproject commit <id>`,
 //! as git shows it; a change between a file and a symbolic link is one
@@ -41,6 +41,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
+
+use crate::linecount;
 
 use git2::{AttrCheckFlags, AttrValue, Blob, DiffOptions, Oid, Patch, Repository, Tree};
 
@@ -237,7 +239,7 @@ impl<'r> TreeDiffer<'r> {
         if driver.is_none() && (is_binary(old_bytes) || is_binary(new_bytes)) {
             return Ok(());
         }
-        let (added, deleted) = match trimmed_counts(old_bytes, new_bytes) {
+        let (added, deleted) = match linecount::counts(old_bytes, new_bytes) {
             Some(counts) => counts,
             None => self.xdiff(old.as_ref(), new.as_ref())?,
         };
@@ -347,19 +349,6 @@ fn repo_path(bytes: &[u8]) -> std::path::PathBuf {
     std::path::PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
 }
 
-/// Lines added and deleted from `old` to `new` when, once the common lines
-/// at the start and the end are trimmed, one side has nothing left (xdiff
-/// finds the same); `None` when both have.
-fn trimmed_counts(old: &[u8], new: &[u8]) -> Option<(u64, u64)> {
-    let prefix = common_prefix_lines(old, new);
-    let (old_rest, new_rest) = (&old[prefix..], &new[prefix..]);
-    let suffix = common_suffix_lines(old_rest, new_rest);
-    let old_middle = &old_rest[..old_rest.len() - suffix];
-    let new_middle = &new_rest[..new_rest.len() - suffix];
-    (old_middle.is_empty() || new_middle.is_empty())
-        .then(|| (count_lines(new_middle), count_lines(old_middle)))
-}
-
 /// Git's order of tree entries: by name, a tree's name as if it ended
 /// with `/`.
 fn tree_order(a: &[u8], a_tree: bool, b: &[u8], b_tree: bool) -> std::cmp::Ordering {
@@ -379,84 +368,10 @@ pub fn is_binary(bytes: &[u8]) -> bool {
     memchr::memchr(0, &bytes[..bytes.len().min(FIRST_FEW_BYTES)]).is_some()
 }
 
-/// Lines of `bytes`, a last line without a newline included.
-pub fn count_lines(bytes: &[u8]) -> u64 {
-    let newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
-    newlines + u64::from(bytes.last().is_some_and(|&b| b != b'\n'))
-}
-
-/// Bytes of the whole lines `a` and `b` start with in common.
-fn common_prefix_lines(a: &[u8], b: &[u8]) -> usize {
-    let len = a.len().min(b.len());
-    let mut same = 0;
-    while same + 64 <= len && a[same..same + 64] == b[same..same + 64] {
-        same += 64;
-    }
-    while same < len && a[same] == b[same] {
-        same += 1;
-    }
-    if same == a.len() && same == b.len() {
-        return same;
-    }
-    // The line holding the first difference is not common.
-    memchr::memrchr(b'\n', &a[..same]).map_or(0, |newline| newline + 1)
-}
-
-/// Bytes of the whole lines `a` and `b` end with in common.
-fn common_suffix_lines(a: &[u8], b: &[u8]) -> usize {
-    let len = a.len().min(b.len());
-    let (a_end, b_end) = (a.len(), b.len());
-    let mut same = 0;
-    while same + 64 <= len
-        && a[a_end - same - 64..a_end - same] == b[b_end - same - 64..b_end - same]
-    {
-        same += 64;
-    }
-    while same < len && a[a_end - same - 1] == b[b_end - same - 1] {
-        same += 1;
-    }
-    let starts_line = |s: &[u8], end: usize| same == end || s.get(end - same - 1) == Some(&b'\n');
-    if starts_line(a, a_end) && starts_line(b, b_end) {
-        return same;
-    }
-    // Past the first newline of the common tail, whole lines remain.
-    memchr::memchr(b'\n', &a[a_end - same..]).map_or(0, |newline| same - newline - 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn trimmed(a: &str, b: &str) -> (String, String) {
-        let (a, b) = (a.as_bytes(), b.as_bytes());
-        let p = common_prefix_lines(a, b);
-        let s = common_suffix_lines(&a[p..], &b[p..]);
-        (
-            String::from_utf8(a[p..a.len() - s].to_vec()).unwrap(),
-            String::from_utf8(b[p..b.len() - s].to_vec()).unwrap(),
-        )
-    }
-
-    #[test]
-    fn trimming_keeps_whole_lines() {
-        assert_eq!(
-            trimmed("a\nb\nc\n", "a\nx\nc\n"),
-            ("b\n".into(), "x\n".into())
-        );
-        assert_eq!(trimmed("a\n", "a\nb\n"), (String::new(), "b\n".into()));
-        // A last line without a newline differs from the same line with one.
-        assert_eq!(trimmed("a\nb", "a\nb\nc\n"), ("b".into(), "b\nc\n".into()));
-        assert_eq!(trimmed("ab\n", "b\n"), ("ab\n".into(), "b\n".into()));
-        assert_eq!(trimmed("x\nb\n", "b\n"), ("x\n".into(), String::new()));
-        assert_eq!(trimmed("", "a"), (String::new(), "a".into()));
-        assert_eq!(
-            trimmed("a\na\na\n", "a\na\n"),
-            ("a\n".into(), String::new())
-        );
-        let long_a = format!("{}x\n{}", "l\n".repeat(100), "m\n".repeat(100));
-        let long_b = format!("{}y\n{}", "l\n".repeat(100), "m\n".repeat(100));
-        assert_eq!(trimmed(&long_a, &long_b), ("x\n".into(), "y\n".into()));
-    }
+    use crate::linecount::count_lines;
 
     #[test]
     fn lines_and_binaries_as_git_counts_them() {
