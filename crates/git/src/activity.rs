@@ -206,11 +206,10 @@ pub fn activity_with_progress(
             let repository = Repository::open(&git_dir)?;
             let blobs = object_store_only(&repository)?;
             let mut differ = TreeDiffer::new(&repository, &blobs, &drivers);
-            let mut walk = repository.revwalk()?;
             chunk
                 .iter()
                 .map(|&oid| {
-                    let change = change_stats(&repository, &mut differ, &mut walk, oid);
+                    let change = change_stats(&repository, &mut differ, oid);
                     progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     change
                 })
@@ -295,7 +294,6 @@ fn all_branch_commits(
 fn change_stats(
     repository: &Repository,
     differ: &mut TreeDiffer<'_>,
-    walk: &mut git2::Revwalk<'_>,
     oid: Oid,
 ) -> Result<ChangeStats, GitError> {
     let commit = repository.find_commit(oid)?;
@@ -315,15 +313,16 @@ fn change_stats(
         is_revert: is_revert(commit.message_bytes()),
     };
     if commit.parent_count() >= 2 {
-        // One walk for every merge of a chunk: a reset keeps the commits it
-        // parsed, and neighbouring merges walk much the same commits.
-        walk.reset()?;
+        // A new walk for every merge: one kept across merges (reset) keeps
+        // the commits it parsed, and hiding a commit then marks every one of
+        // its parsed ancestors, back to the start of the history.
+        let mut walk = repository.revwalk()?;
         walk.push(commit.parent_id(1)?)?;
         walk.hide(commit.parent_id(0)?)?;
         let mut commits = 0u32;
         let mut earliest = i64::MAX;
         let mut authors = Vec::new();
-        for merged in walk.by_ref() {
+        for merged in walk {
             let merged = repository.find_commit(merged?)?;
             commits += 1;
             earliest = earliest.min(merged.author().when().seconds());
