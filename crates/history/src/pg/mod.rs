@@ -7,7 +7,10 @@
 //!   `classes`, `tests`, `results`), versioned in `hourglass_migrations`
 //!   and migrated on first use under an advisory lock ([`schema`]).
 //!   `results` is partitioned by the run's time, one partition a month,
-//!   created when a run first needs it.
+//!   created when a run first needs it. The texts of a test's key compare
+//!   byte by byte (`COLLATE "C"`) whatever the database's locale, and
+//!   `tests` has no foreign key to `classes`: the store writes a class
+//!   before its tests, in one transaction.
 //! - **Ingest.** One transaction per file. The run's row is inserted or
 //!   locked (`FOR UPDATE`), so that files of one run are stored one after
 //!   the other and files of different runs in parallel. The file's results
@@ -77,11 +80,13 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-const STAGING: &str = "CREATE TEMPORARY TABLE hourglass_staging (
+/// The staging table; its key texts compare byte by byte, as those of
+/// `classes` and `tests` (schema version 5).
+const STAGING: &str = r#"CREATE TEMPORARY TABLE hourglass_staging (
     seq                   integer NOT NULL,
-    suite                 text NOT NULL,
-    classname             text NOT NULL,
-    name                  text NOT NULL,
+    suite                 text COLLATE "C" NOT NULL,
+    classname             text COLLATE "C" NOT NULL,
+    name                  text COLLATE "C" NOT NULL,
     status                text NOT NULL,
     duration_s            double precision,
     message_hash          bytea,
@@ -97,7 +102,7 @@ const STAGING: &str = "CREATE TEMPORARY TABLE hourglass_staging (
     attempt_count         integer NOT NULL,
     attempts              text,
     properties            text
-) ON COMMIT DELETE ROWS";
+) ON COMMIT DELETE ROWS"#;
 
 const STAGING_TYPES: [Type; 19] = [
     Type::INT4,
