@@ -7,20 +7,26 @@
 //!   `classes`, `tests`, `results`), versioned in `hourglass_migrations`
 //!   and migrated on first use under an advisory lock ([`schema`]).
 //!   `results` is partitioned by the run's time, one partition a month,
-//!   created when a run first needs it.
+//!   created when a run first needs it. The texts of a test's key compare
+//!   byte by byte (`COLLATE "C"`) whatever the database's locale, and
+//!   `tests` has no foreign key to `classes`: the store writes a class
+//!   before its tests, in one transaction.
 //! - **Ingest.** One transaction per file. The run's row is inserted or
 //!   locked (`FOR UPDATE`), so that files of one run are stored one after
 //!   the other and files of different runs in parallel. The file's results
 //!   stream through binary `COPY` into a temporary staging table; one
 //!   statement each then adds the new classes and tests and moves the
-//!   results into `results`, in test order (the order of both its
-//!   indexes). A test seen twice (a rerun in the file, or a result already
-//!   stored for the run by an earlier file) is merged in Rust with
-//!   [`TestResult::absorb_rerun`], exactly as the SQLite store does; for a
-//!   new run the results move over first (`ON CONFLICT DO NOTHING`) and
-//!   reruns are looked for only when fewer rows moved than were staged.
-//!   The transaction sorts and hashes in memory (`work_mem`), and a big
-//!   file joins its rows to `tests` by hash, not one index lookup each. A producer failing midway aborts the `COPY` and the transaction:
+//!   results into `results`. New tests and a new run's results go in with
+//!   plain inserts, each under a savepoint (`ON CONFLICT` costs a
+//!   speculative insertion a row): only when one breaks a key is it rolled
+//!   back and taken the slower way, for tests when another writer added
+//!   the same test meanwhile (`ON CONFLICT DO NOTHING`), for results when
+//!   a test came twice in the file. A test seen twice (a rerun in the file,
+//!   or a result already stored for the run by an earlier file) is merged
+//!   in Rust with [`TestResult::absorb_rerun`], exactly as the SQLite store
+//!   does. The transaction sorts and hashes in memory (`work_mem`), and a
+//!   big file joins its rows to `tests` by hash, not one index lookup each.
+//!   A producer failing midway aborts the `COPY` and the transaction:
 //!   nothing of the file is stored.
 //! - **Reading.** Runs and their counts come from one grouped query in the
 //!   database; results stream off one ordered query (text ordered with the
@@ -77,11 +83,13 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-const STAGING: &str = "CREATE TEMPORARY TABLE hourglass_staging (
+/// The staging table; its key texts compare byte by byte, as those of
+/// `classes` and `tests` (schema version 5).
+const STAGING: &str = r#"CREATE TEMPORARY TABLE hourglass_staging (
     seq                   integer NOT NULL,
-    suite                 text NOT NULL,
-    classname             text NOT NULL,
-    name                  text NOT NULL,
+    suite                 text COLLATE "C" NOT NULL,
+    classname             text COLLATE "C" NOT NULL,
+    name                  text COLLATE "C" NOT NULL,
     status                text NOT NULL,
     duration_s            double precision,
     message_hash          bytea,
@@ -97,7 +105,7 @@ const STAGING: &str = "CREATE TEMPORARY TABLE hourglass_staging (
     attempt_count         integer NOT NULL,
     attempts              text,
     properties            text
-) ON COMMIT DELETE ROWS";
+) ON COMMIT DELETE ROWS"#;
 
 const STAGING_TYPES: [Type; 19] = [
     Type::INT4,
@@ -150,6 +158,13 @@ const READ_STAGING: &str = "s.status, s.duration_s, s.message_codec, s.message_d
 const KEYED_STAGING: &str = "hourglass_staging s \
      JOIN classes c ON c.suite = s.suite AND c.classname = s.classname \
      JOIN tests t ON t.class = c.id AND t.name = s.name";
+
+/// Adds the staged tests that `tests` lacks, in key order.
+const NEW_TESTS: &str = "INSERT INTO tests (class, name) \
+     SELECT DISTINCT c.id, s.name FROM hourglass_staging s \
+     JOIN classes c ON c.suite = s.suite AND c.classname = s.classname \
+     WHERE NOT EXISTS (SELECT 1 FROM tests t WHERE t.class = c.id AND t.name = s.name) \
+     ORDER BY 1, 2";
 
 impl PgStore {
     /// Connects to the database at `url` (resolved with the process's
@@ -414,15 +429,36 @@ impl PgStore {
             })?;
             writer.finish()?;
         }
+        let big = results >= BIG_FILE;
+        if big {
+            // The statistics of the columns joined on, from a sample of
+            // 3,000 rows (not 30,000, which reads every page of a big file).
+            transaction.batch_execute("SET LOCAL default_statistics_target = 10")?;
+        }
         transaction.batch_execute(
-            "INSERT INTO classes (suite, classname)
+            "ANALYZE hourglass_staging (suite, classname, name, message_hash, output_hash);
+             INSERT INTO classes (suite, classname)
                  SELECT DISTINCT suite, classname FROM hourglass_staging
-                 ORDER BY 1, 2 ON CONFLICT DO NOTHING;
-             INSERT INTO tests (class, name)
-                 SELECT DISTINCT c.id, s.name FROM hourglass_staging s
-                 JOIN classes c ON c.suite = s.suite AND c.classname = s.classname
-                 ORDER BY 1, 2 ON CONFLICT DO NOTHING;
-             INSERT INTO blobs (hash, codec, data)
+                 ORDER BY 1, 2 ON CONFLICT DO NOTHING;",
+        )?;
+        // The statements below join every staged row to its test. The
+        // planner cannot see that the staged (suite, classname) pairs are
+        // few, underestimates the rows, and looks each test up by index;
+        // for a big file one hash join is much cheaper.
+        if big {
+            transaction.batch_execute("SET LOCAL enable_nestloop = off")?;
+        }
+        // The tests the store lacks, in key order (so that writers adding
+        // the same new tests wait for each other in one order). A plain
+        // insert: `ON CONFLICT` would pay a speculative insertion for every
+        // row. Only when another writer stored one of them meanwhile does
+        // the insert break the key; it is then rolled back and done again
+        // with `ON CONFLICT DO NOTHING`.
+        if plain_insert(transaction, NEW_TESTS, &[])?.is_none() {
+            transaction.batch_execute(&format!("{NEW_TESTS} ON CONFLICT DO NOTHING"))?;
+        }
+        transaction.batch_execute(
+            "INSERT INTO blobs (hash, codec, data)
                  SELECT DISTINCT ON (hash) hash, codec, data FROM (
                      SELECT message_hash, message_codec, message_data FROM hourglass_staging
                          WHERE message_hash IS NOT NULL
@@ -430,25 +466,29 @@ impl PgStore {
                      SELECT output_hash, output_codec, output_data FROM hourglass_staging
                          WHERE output_hash IS NOT NULL
                  ) texts (hash, codec, data)
-                 ORDER BY hash ON CONFLICT (hash) DO NOTHING;
-             ANALYZE hourglass_staging;",
+                 ORDER BY hash ON CONFLICT (hash) DO NOTHING",
         )?;
-        let move_over = |only_new: bool| {
+        // Every staged result of the tests not in `$3`, unsorted: a big
+        // file's rows come off the hash join in the order of `tests`, the
+        // order of both indexes of `results`; a small file's in file order,
+        // a class at a time. (Sorting the wide rows cost more than it
+        // saved.) The few results with a message or an output look their
+        // blob up by index: joined to `blobs`, the planner, which expects a
+        // handful of staged rows, may hash them and hand them over in hash
+        // order, scattering the index inserts.
+        let move_over = |excluding: bool| {
             format!(
                 "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
-                 SELECT $1, t.id, $2, s.status, s.duration_s, mb.id, s.failure_type, s.file, \
-                 s.line, ob.id, s.output_dropped_bytes, s.attempt_count, s.attempts, \
-                 s.properties FROM {KEYED_STAGING} \
-                 LEFT JOIN blobs mb ON mb.hash = s.message_hash \
-                 LEFT JOIN blobs ob ON ob.hash = s.output_hash {} \
-                 ORDER BY t.id {}",
-                if only_new {
-                    ""
-                } else {
+                 SELECT $1, t.id, $2, s.status, s.duration_s, \
+                 CASE WHEN s.message_hash IS NOT NULL THEN \
+                     (SELECT b.id FROM blobs b WHERE b.hash = s.message_hash) END, \
+                 s.failure_type, s.file, s.line, \
+                 CASE WHEN s.output_hash IS NOT NULL THEN \
+                     (SELECT b.id FROM blobs b WHERE b.hash = s.output_hash) END, \
+                 s.output_dropped_bytes, s.attempt_count, s.attempts, s.properties \
+                 FROM {KEYED_STAGING} {}",
+                if excluding {
                     "WHERE NOT EXISTS (SELECT 1 FROM unnest($3::int8[]) m (id) WHERE m.id = t.id)"
-                },
-                if only_new {
-                    "ON CONFLICT DO NOTHING"
                 } else {
                     ""
                 },
@@ -464,56 +504,37 @@ impl PgStore {
                 .map(|row| row.get(0))
                 .collect())
         };
-        // The planner cannot see that the staged (suite, classname) pairs
-        // are few, underestimates the rows, and looks each test up by
-        // index; for a big file one hash join is much cheaper.
-        let big = results >= BIG_FILE;
-        let by_hash = |transaction: &mut Transaction<'_>, on: bool| -> Result<(), StoreError> {
-            if big {
-                transaction.batch_execute(if on {
-                    "SET LOCAL enable_nestloop = off"
-                } else {
-                    "SET LOCAL enable_nestloop = on"
-                })?;
-            }
-            Ok(())
-        };
         if !run_existed {
             // A new run: nothing of it is stored, and no other writer can
             // store into it (its row is not committed). Everything moves
-            // over in one statement, one result of each test; only
-            // when a test came twice in the file (fewer rows moved than
-            // staged) are those tests taken back and merged in Rust.
-            by_hash(transaction, true)?;
-            let moved = transaction.execute(&move_over(true), &[&run_row, &run_ts])?;
-            by_hash(transaction, false)?;
-            if moved < results {
-                let twice = duplicates(transaction)?;
-                transaction.execute(
-                    "DELETE FROM results WHERE run = $1 AND run_ts = $2 AND test = ANY($3)",
-                    &[&run_row, &run_ts, &twice],
-                )?;
-                merge(transaction, run_row, run_ts, &twice)?;
+            // over in one plain insert. Only when a test came twice in the
+            // file does it break the primary key; it is then rolled back,
+            // and the results go the way of a run that has some.
+            if plain_insert(transaction, &move_over(false), &[&run_row, &run_ts])?.is_some() {
+                return Ok(results);
             }
-            return Ok(results);
         }
         // Tests seen twice in the file, or already stored for the run:
         // these are merged in Rust, the rest move over in one statement.
         let mut merged = duplicates(transaction)?;
-        let stored = transaction.query(
-            &format!(
-                "SELECT DISTINCT t.id FROM {KEYED_STAGING} \
-                 JOIN results r ON r.run = $1 AND r.run_ts = $2 AND r.test = t.id"
-            ),
-            &[&run_row, &run_ts],
-        )?;
-        merged.extend(stored.iter().map(|row| row.get::<_, i64>(0)));
-        merged.sort_unstable();
-        merged.dedup();
-        by_hash(transaction, true)?;
-        transaction.execute(&move_over(false), &[&run_row, &run_ts, &merged])?;
-        by_hash(transaction, false)?;
+        if run_existed {
+            let stored = transaction.query(
+                &format!(
+                    "SELECT DISTINCT t.id FROM {KEYED_STAGING} \
+                     JOIN results r ON r.run = $1 AND r.run_ts = $2 AND r.test = t.id"
+                ),
+                &[&run_row, &run_ts],
+            )?;
+            merged.extend(stored.iter().map(|row| row.get::<_, i64>(0)));
+            merged.sort_unstable();
+            merged.dedup();
+        }
+        transaction.execute(&move_over(true), &[&run_row, &run_ts, &merged])?;
         if !merged.is_empty() {
+            // A few tests, each looked up by index.
+            if big {
+                transaction.batch_execute("SET LOCAL enable_nestloop = on")?;
+            }
             merge(transaction, run_row, run_ts, &merged)?;
         }
         Ok(results)
@@ -828,6 +849,28 @@ fn intern_all<'r>(
         .iter()
         .map(|row| (row.get(0), row.get(1)))
         .collect())
+}
+
+/// Runs `insert` under a savepoint and returns the rows it wrote, or
+/// `None` when it broke a unique key: the savepoint is then rolled back,
+/// and nothing of the statement is left.
+fn plain_insert(
+    transaction: &mut Transaction<'_>,
+    insert: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<u64>, StoreError> {
+    let mut savepoint = transaction.savepoint("hourglass_plain_insert")?;
+    match savepoint.execute(insert, params) {
+        Ok(rows) => {
+            savepoint.commit()?;
+            Ok(Some(rows))
+        }
+        Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            savepoint.rollback()?;
+            Ok(None)
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Folds the staged results of `tests` (in file order) into what is

@@ -453,3 +453,166 @@ fn feed_big_run(
         IngestOutcome::AlreadyStored
     );
 }
+
+/// A test that another writer adds while an ingest is adding it too: the
+/// ingest's plain insert of its new tests waits for the other writer and,
+/// once that commits, breaks the key; it is done again and shares the
+/// other writer's row.
+#[test]
+fn a_test_another_writer_adds_meanwhile_is_shared() {
+    let Some(database) = TestDatabase::create("pg::a_test_another_writer_adds_meanwhile_is_shared")
+    else {
+        return;
+    };
+    let mut store = PgStore::open(database.url()).unwrap();
+    ingest(
+        &mut store,
+        &run("r0", "2026-03-01T10:00:00Z"),
+        &file("first.xml"),
+        &[result("c", "old", Outcome::Passed, 1.0)],
+    )
+    .unwrap();
+    let other = PgStore::open(database.url()).unwrap();
+    other
+        .client()
+        .batch_execute(
+            "BEGIN;
+             INSERT INTO tests (class, name) SELECT id, 'new' FROM classes WHERE classname = 'c';",
+        )
+        .unwrap();
+    let url = database.url().to_owned();
+    let writer = std::thread::spawn(move || {
+        let mut store = PgStore::open(&url).unwrap();
+        ingest(
+            &mut store,
+            &run("r1", "2026-03-02T10:00:00Z"),
+            &file("second.xml"),
+            &[
+                result("c", "old", Outcome::Passed, 1.0),
+                result("c", "new", Outcome::Failed, 2.0),
+            ],
+        )
+    });
+    // The writer waits for the uncommitted test.
+    let waiting = || -> bool {
+        store
+            .client()
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !waiting() {
+        assert!(
+            std::time::Instant::now() < deadline && !writer.is_finished(),
+            "the writer never waited for the other's test"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    other.client().batch_execute("COMMIT").unwrap();
+    let outcome = writer.join().unwrap().unwrap();
+    assert_eq!(outcome, IngestOutcome::Stored { results: 2 });
+    assert_eq!(store.row_count("tests").unwrap(), 2);
+    let rows = crate::support::exported(&store);
+    let shown: Vec<(String, String, Outcome)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.run.run_id.clone(),
+                row.result.key.name.clone(),
+                row.result.outcome,
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("r0".to_owned(), "old".to_owned(), Outcome::Passed),
+            ("r1".to_owned(), "new".to_owned(), Outcome::Failed),
+            ("r1".to_owned(), "old".to_owned(), Outcome::Passed),
+        ]
+    );
+}
+
+/// Schema version 5 drops the foreign key from `tests` to `classes` and
+/// compares the key texts byte by byte; a history written before reads
+/// back the same, and later files find its tests.
+#[test]
+fn a_history_of_version_4_keeps_its_tests_under_bytewise_keys() {
+    let Some(database) =
+        TestDatabase::create("pg::a_history_of_version_4_keeps_its_tests_under_bytewise_keys")
+    else {
+        return;
+    };
+    let results = [
+        result("Zeta", "b", Outcome::Passed, 1.0),
+        result("alpha", "B", Outcome::Failed, 1.0),
+        result("alpha", "a", Outcome::Passed, 1.0),
+        result("Ärger", "ß", Outcome::Skipped, 1.0),
+    ];
+    let mut old = PgStore::open_at_version(database.url(), 4).unwrap();
+    ingest(
+        &mut old,
+        &run("r0", "2026-03-01T10:00:00Z"),
+        &file("first.xml"),
+        &results,
+    )
+    .unwrap();
+    let before = crate::support::exported(&old);
+    drop(old);
+    let mut store = PgStore::open(database.url()).unwrap();
+    assert_eq!(
+        format!("{:?}", crate::support::exported(&store)),
+        format!("{before:?}")
+    );
+    let foreign_keys: i64 = store
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = 'tests'::regclass AND contype = 'f'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(foreign_keys, 0);
+    let collations: Vec<(String, String)> = store
+        .client()
+        .query(
+            "SELECT a.attname::text, c.collname::text FROM pg_attribute a \
+             JOIN pg_collation c ON c.oid = a.attcollation \
+             WHERE a.attrelid IN ('classes'::regclass, 'tests'::regclass) \
+             AND a.attname IN ('suite', 'classname', 'name') ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    assert_eq!(
+        collations,
+        [
+            ("classname".to_owned(), "C".to_owned()),
+            ("name".to_owned(), "C".to_owned()),
+            ("suite".to_owned(), "C".to_owned()),
+        ]
+    );
+    ingest(
+        &mut store,
+        &run("r1", "2026-03-02T10:00:00Z"),
+        &file("second.xml"),
+        &results,
+    )
+    .unwrap();
+    assert_eq!(store.row_count("tests").unwrap(), 4);
+    assert_eq!(store.row_count("classes").unwrap(), 3);
+    let names: Vec<String> = crate::support::exported(&store)
+        .iter()
+        .filter(|row| row.run.run_id == "r1")
+        .map(|row| format!("{}.{}", row.result.key.classname, row.result.key.name))
+        .collect();
+    // Byte order, as SQLite exports.
+    assert_eq!(names, ["Zeta.b", "alpha.B", "alpha.a", "Ärger.ß"]);
+}
