@@ -199,7 +199,7 @@ fn shortest_script(old: &[usize], new: &[usize], max: usize) -> Option<usize> {
 }
 
 /// The lines of `bytes`, each with its newline (a last line may have none).
-pub fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut rest = bytes;
     std::iter::from_fn(move || {
         if rest.is_empty() {
@@ -213,13 +213,13 @@ pub fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Lines of `bytes`, a last line without a newline included.
-pub fn count_lines(bytes: &[u8]) -> u64 {
+pub(crate) fn count_lines(bytes: &[u8]) -> u64 {
     let newlines = memchr::memchr_iter(b'\n', bytes).count() as u64;
     newlines + u64::from(bytes.last().is_some_and(|&b| b != b'\n'))
 }
 
 /// Bytes of the whole lines `a` and `b` start with in common.
-pub fn common_prefix_lines(a: &[u8], b: &[u8]) -> usize {
+fn common_prefix_lines(a: &[u8], b: &[u8]) -> usize {
     let len = a.len().min(b.len());
     let mut same = 0;
     while same + 64 <= len && a[same..same + 64] == b[same..same + 64] {
@@ -236,7 +236,7 @@ pub fn common_prefix_lines(a: &[u8], b: &[u8]) -> usize {
 }
 
 /// Bytes of the whole lines `a` and `b` end with in common.
-pub fn common_suffix_lines(a: &[u8], b: &[u8]) -> usize {
+fn common_suffix_lines(a: &[u8], b: &[u8]) -> usize {
     let len = a.len().min(b.len());
     let (a_end, b_end) = (a.len(), b.len());
     let mut same = 0;
@@ -259,12 +259,11 @@ pub fn common_suffix_lines(a: &[u8], b: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use git2::{DiffOptions, Patch};
+    use git2::Patch;
 
     /// libgit2's xdiff, as the tree differ runs it.
     fn xdiff(old: &[u8], new: &[u8]) -> (u64, u64) {
-        let mut options = DiffOptions::new();
-        options.context_lines(0).interhunk_lines(0).force_text(true);
+        let mut options = crate::numstat::xdiff_options();
         let patch = Patch::from_buffers(old, None, new, None, Some(&mut options)).unwrap();
         let (_, added, deleted) = patch.line_stats().unwrap();
         (added as u64, deleted as u64)

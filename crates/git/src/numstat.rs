@@ -13,11 +13,12 @@
 //!   bytes of either side, git's test): a file, no lines;
 //! - added or deleted: every line of the blob (a last line without a
 //!   newline counts);
-//! - modified: the lines added and deleted as xdiff counts them; when few
-//!   lines are left between the common start and end, they are counted
-//!   without xdiff, exactly as it would (see [`crate::linecount`]),
-//!   otherwise xdiff (libgit2's copy of git's Myers diff) runs over the two
-//!   whole blobs, so that its heuristics see what git's see.
+//! - modified: the lines added and deleted as xdiff counts them; when a
+//!   shortest script over the lines left between the common start and end
+//!   is short enough that xdiff finds one too, they are counted without
+//!   xdiff, exactly as it would (see [`crate::linecount`]); otherwise xdiff
+//!   (libgit2's copy of git's Myers diff) runs over the two whole blobs, so
+//!   that its heuristics see what git's see.
 //!
 //! A submodule (gitlink) counts as the one line `Subproject commit <id>`,
 //! as git shows it; a change between a file and a symbolic link is one
@@ -115,8 +116,6 @@ pub struct TreeDiffer<'r> {
 impl<'r> TreeDiffer<'r> {
     /// `blobs` is [`object_store_only`] of `repo`.
     pub fn new(repo: &'r Repository, blobs: &'r Repository, drivers: &'r Drivers) -> Self {
-        let mut options = DiffOptions::new();
-        options.context_lines(0).interhunk_lines(0).force_text(true);
         TreeDiffer {
             repo,
             blobs,
@@ -125,7 +124,7 @@ impl<'r> TreeDiffer<'r> {
             drivers,
             trees: HashMap::new(),
             previous: HashMap::new(),
-            options,
+            options: xdiff_options(),
             path: Vec::new(),
         }
     }
@@ -323,6 +322,14 @@ impl<'r> TreeDiffer<'r> {
         lock(&self.drivers.named).insert(name.to_owned(), binary);
         Ok(binary)
     }
+}
+
+/// xdiff as the differ runs it: no context lines, every file as text (the
+/// binary test is done before).
+pub(crate) fn xdiff_options() -> DiffOptions {
+    let mut options = DiffOptions::new();
+    options.context_lines(0).interhunk_lines(0).force_text(true);
+    options
 }
 
 /// A handle on the object store of `repo` alone (no work tree,
