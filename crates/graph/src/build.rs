@@ -143,9 +143,10 @@ pub(crate) fn build(
     std::mem::replace(&mut builder.cache, cache::Cache::open(None, None)).finish();
     mark("modules");
     builder.link_crates();
-    builder.resolve_all();
+    let mut memo = LookupMemo::default();
+    builder.resolve_all(&mut memo);
     mark("resolve");
-    builder.structural_edges();
+    builder.structural_edges(&mut memo);
     let mut graph = builder.finish(&workspace.root);
     mark("assemble");
     graph.stats.phases = phases;
@@ -194,6 +195,18 @@ enum Resolution {
 }
 
 const MAX_DEPTH: u32 = 4;
+
+/// Lookups already made. What a name means in a module depends only on the module, the name and
+/// the depth it is asked at, and resolving a workspace's references asks the same ones again and
+/// again (through glob imports above all: on rust-analyzer, 1.4M lookups of 81k distinct ones).
+/// One per thread.
+#[derive(Default)]
+struct LookupMemo {
+    /// Each name asked for, numbered.
+    names: FxHashMap<Box<str>, u32>,
+    /// `(module, name, depth)`: what [`Builder::lookup`] appends.
+    found: FxHashMap<(u32, u32, u32), Box<[Res]>>,
+}
 
 /// A name with more candidates than this reaches its users through one hub node per crate
 /// instead of an edge from every candidate to every user.
@@ -669,10 +682,43 @@ impl Builder<'_> {
 
     // ---------------------------------------------------------------- resolution
 
-    fn lookup(&self, module: usize, name: &str, depth: u32, out: &mut Vec<Res>) {
+    /// Appends what `name` means in `module`, asked at `depth`.
+    fn lookup(
+        &self,
+        memo: &mut LookupMemo,
+        module: usize,
+        name: &str,
+        depth: u32,
+        out: &mut Vec<Res>,
+    ) {
         if depth > MAX_DEPTH {
             return;
         }
+        let symbol = if let Some(&symbol) = memo.names.get(name) {
+            symbol
+        } else {
+            let symbol = memo.names.len() as u32;
+            memo.names.insert(name.into(), symbol);
+            symbol
+        };
+        let key = (module as u32, symbol, depth);
+        if let Some(found) = memo.found.get(&key) {
+            out.extend_from_slice(found);
+            return;
+        }
+        let before = out.len();
+        self.lookup_uncached(memo, module, name, depth, out);
+        memo.found.insert(key, out[before..].into());
+    }
+
+    fn lookup_uncached(
+        &self,
+        memo: &mut LookupMemo,
+        module: usize,
+        name: &str,
+        depth: u32,
+        out: &mut Vec<Res>,
+    ) {
         let m = &self.modules[module];
         let before = out.len();
         if let Some(&child) = m.children.get(name) {
@@ -683,7 +729,7 @@ impl Builder<'_> {
         }
         if let Some(paths) = m.uses.get(name) {
             for path in paths {
-                if let Resolution::Found(found) = self.resolve(module, path, depth + 1) {
+                if let Resolution::Found(found) = self.resolve(memo, module, path, depth + 1) {
                     out.extend(found);
                     // A name reached through a `use` (a re-export, say) also depends on the
                     // module holding that `use`: changing where it points reaches its users.
@@ -693,13 +739,13 @@ impl Builder<'_> {
         }
         if out.len() == before {
             for glob in &m.globs {
-                if let Resolution::Found(found) = self.resolve(module, glob, depth + 1) {
+                if let Resolution::Found(found) = self.resolve(memo, module, glob, depth + 1) {
                     for res in found {
                         if let Res::Module(target) = res
                             && target != module
                         {
                             let found_before = out.len();
-                            self.lookup(target, name, depth + 1, out);
+                            self.lookup(memo, target, name, depth + 1, out);
                             if out.len() > found_before {
                                 out.push(Res::Item(m.item));
                             }
@@ -710,7 +756,13 @@ impl Builder<'_> {
         }
     }
 
-    fn resolve<S: AsRef<str>>(&self, module: usize, path: &[S], depth: u32) -> Resolution {
+    fn resolve<S: AsRef<str>>(
+        &self,
+        memo: &mut LookupMemo,
+        module: usize,
+        path: &[S],
+        depth: u32,
+    ) -> Resolution {
         if depth > MAX_DEPTH || path.is_empty() {
             return Resolution::Unresolved;
         }
@@ -725,7 +777,7 @@ impl Builder<'_> {
             },
             _ => {
                 let mut found = Vec::new();
-                self.lookup(module, first, depth, &mut found);
+                self.lookup(memo, module, first, depth, &mut found);
                 if found.is_empty() {
                     if let Some(&dep) = krate.externs.get(first) {
                         let root = self.crates[dep].root_module;
@@ -761,7 +813,7 @@ impl Builder<'_> {
             let mut stopped = Vec::new();
             for res in &current {
                 match *res {
-                    Res::Module(m) => self.lookup(m, segment, depth, &mut next),
+                    Res::Module(m) => self.lookup(memo, m, segment, depth, &mut next),
                     Res::Item(id) => {
                         // An associated item of a type or trait: `Type::method`.
                         let item = &self.items[id.index()];
@@ -797,7 +849,7 @@ impl Builder<'_> {
     }
 
     /// The index behind [`Builder::typed_candidates`].
-    fn receiver_index(&self) -> ReceiverIndex {
+    fn receiver_index(&self, memo: &mut LookupMemo) -> ReceiverIndex {
         let mut index = ReceiverIndex::default();
         let nominal = |kind: ItemKind| {
             matches!(
@@ -843,7 +895,7 @@ impl Builder<'_> {
                 let Some(imp) = &raw.imp else { continue };
                 let module = instance.scope_modules[raw.scope as usize];
                 let mut self_types = Vec::new();
-                if let Resolution::Found(found) = self.resolve(module, &imp.self_ty, 0) {
+                if let Resolution::Found(found) = self.resolve(memo, module, &imp.self_ty, 0) {
                     for res in found {
                         if let Res::Item(ty) = res
                             && nominal(self.items[ty.index()].kind)
@@ -862,7 +914,7 @@ impl Builder<'_> {
                                 .insert(imp.self_ty.last().cloned().unwrap_or_default());
                         }
                     }
-                    if let Resolution::Found(found) = self.resolve(module, trait_path, 0) {
+                    if let Resolution::Found(found) = self.resolve(memo, module, trait_path, 0) {
                         for res in found {
                             if let Res::Item(t) = res
                                 && self.items[t.index()].kind == ItemKind::Trait
@@ -914,6 +966,7 @@ impl Builder<'_> {
     /// every method of the name).
     fn typed_candidates(
         &self,
+        memo: &mut LookupMemo,
         index: &ReceiverIndex,
         module: usize,
         method: &str,
@@ -926,10 +979,10 @@ impl Builder<'_> {
         let kind = receiver.get(..1)?;
         let rest = receiver.get(1..)?;
         match kind {
-            "T" => self.alternatives_candidates(index, module, method, rest, depth),
+            "T" => self.alternatives_candidates(memo, index, module, method, rest, depth),
             "R" | "Q" | "P" => {
                 let path: Vec<&str> = rest.split("::").collect();
-                let Resolution::Found(found) = self.resolve(module, &path, 0) else {
+                let Resolution::Found(found) = self.resolve(memo, module, &path, 0) else {
                     return None;
                 };
                 let mut out = Vec::new();
@@ -946,6 +999,7 @@ impl Builder<'_> {
                             }?;
                             let owner = self.item_module[id.index()];
                             out.extend(self.alternatives_candidates(
+                                memo,
                                 index,
                                 owner,
                                 method,
@@ -972,7 +1026,7 @@ impl Builder<'_> {
                 let mut any = false;
                 for alternative in alternatives.split('|') {
                     let path: Vec<&str> = alternative.split("::").collect();
-                    let Resolution::Found(found) = self.resolve(module, &path, 0) else {
+                    let Resolution::Found(found) = self.resolve(memo, module, &path, 0) else {
                         return None;
                     };
                     for res in found {
@@ -983,6 +1037,7 @@ impl Builder<'_> {
                                 let (_, ty) = raw.fields.iter().find(|(name, _)| name == field)?;
                                 let owner = self.item_module[id.index()];
                                 out.extend(self.alternatives_candidates(
+                                    memo,
                                     index,
                                     owner,
                                     method,
@@ -1007,6 +1062,7 @@ impl Builder<'_> {
     /// found at all, makes the call loose.
     fn alternatives_candidates(
         &self,
+        memo: &mut LookupMemo,
         index: &ReceiverIndex,
         module: usize,
         method: &str,
@@ -1020,7 +1076,7 @@ impl Builder<'_> {
                 return None;
             }
             let path: Vec<&str> = alternative.split("::").collect();
-            match self.resolve(module, &path, 0) {
+            match self.resolve(memo, module, &path, 0) {
                 Resolution::Foreign => {}
                 Resolution::Unresolved if path.len() == 1 && PRELUDE_TRAITS.contains(&path[0]) => {}
                 Resolution::Unresolved => return None,
@@ -1034,7 +1090,7 @@ impl Builder<'_> {
                                 any = true;
                             }
                             ItemKind::Trait => {
-                                out.extend(self.trait_candidates(index, id, method, depth)?);
+                                out.extend(self.trait_candidates(memo, index, id, method, depth)?);
                                 any = true;
                             }
                             ItemKind::Mod => {}
@@ -1115,6 +1171,7 @@ impl Builder<'_> {
     /// trait's member (whose impls reach it) and its supertraits'.
     fn trait_candidates(
         &self,
+        memo: &mut LookupMemo,
         index: &ReceiverIndex,
         tr: ItemId,
         method: &str,
@@ -1138,13 +1195,14 @@ impl Builder<'_> {
                 }
                 let path: Vec<&str> = alternative.split("::").collect();
                 if depth < MAX_DEPTH
-                    && let Resolution::Found(found) = self.resolve(module, &path, 0)
+                    && let Resolution::Found(found) = self.resolve(memo, module, &path, 0)
                 {
                     for res in found {
                         if let Res::Item(sup) = res
                             && sup != tr
                             && self.items[sup.index()].kind == ItemKind::Trait
-                            && let Some(more) = self.trait_candidates(index, sup, method, depth + 1)
+                            && let Some(more) =
+                                self.trait_candidates(memo, index, sup, method, depth + 1)
                         {
                             out.extend(more);
                         }
@@ -1155,7 +1213,7 @@ impl Builder<'_> {
         (!out.is_empty()).then_some(out)
     }
 
-    fn resolve_all(&mut self) {
+    fn resolve_all(&mut self, memo: &mut LookupMemo) {
         // Indexes for loose matching.
         let mut by_name: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
         let mut by_assoc: FxHashMap<String, Vec<ItemId>> = FxHashMap::default();
@@ -1246,7 +1304,7 @@ impl Builder<'_> {
                 self.modules[m]
                     .globs
                     .iter()
-                    .any(|g| matches!(self.resolve(m, g, 0), Resolution::Unresolved))
+                    .any(|g| matches!(self.resolve(memo, m, g, 0), Resolution::Unresolved))
             })
             .collect();
 
@@ -1277,7 +1335,7 @@ impl Builder<'_> {
             let other = self.modules[self.item_module[candidate.index()]].krate;
             self.crates[scope].visible[other] || trait_impl_member(candidate)
         };
-        let receivers = self.receiver_index();
+        let receivers = self.receiver_index(memo);
         let hub_fan_out = self.hub_fan_out;
         let this = &*self;
         // Items grouped by module: what a reference resolves to depends only on the module it is
@@ -1288,27 +1346,38 @@ impl Builder<'_> {
                 by_module[this.item_module[index]].push(index as u32);
             }
         }
+        // One memo per thread of the pool (and one for a caller outside it).
+        let memos: Vec<std::sync::Mutex<LookupMemo>> = (0..=rayon::current_num_threads())
+            .map(|_| std::sync::Mutex::default())
+            .collect();
         let per_module: Vec<ModuleEdges<'_>> = by_module
             .par_iter()
             .enumerate()
             .filter(|(_, items)| !items.is_empty())
             .map(|(module, items)| {
+                let slot = rayon::current_thread_index()
+                    .map_or(memos.len() - 1, |i| i.min(memos.len() - 1));
+                let mut guard = memos[slot].lock().expect("no thread panics holding a memo");
+                let lookups: &mut LookupMemo = &mut guard;
                 let krate_index = this.modules[module].krate;
                 let krate = &this.crates[krate_index];
                 // `from_test`: the referring item is test code.
                 let visible = |id: &ItemId, from_test: bool| may_name(krate_index, from_test, *id);
                 // The workspace crate a path of two or more segments starts with, unless its
                 // first segment is a name of this module.
-                let crate_scope = |path: &[&str]| -> Option<usize> {
+                let crate_scope = |lookups: &mut LookupMemo, path: &[&str]| -> Option<usize> {
                     if path.len() < 2 {
                         return None;
                     }
                     let dep = *krate.externs.get(path[0])?;
                     let mut local = Vec::new();
-                    this.lookup(module, path[0], 0, &mut local);
+                    this.lookup(lookups, module, path[0], 0, &mut local);
                     local.is_empty().then_some(dep)
                 };
-                let target_of = |line: &str, from_test: bool| -> Target<'_> {
+                let target_of = |lookups: &mut LookupMemo,
+                                 line: &str,
+                                 from_test: bool|
+                 -> Target<'_> {
                     let hub_in = |reason: EdgeReason, name, scope| {
                         Target::Hub(HubKey {
                             reason,
@@ -1338,7 +1407,7 @@ impl Builder<'_> {
                     match PackedRefs::view(line) {
                         RefView::Path(text) => {
                             let path: Vec<&str> = text.split("::").collect();
-                            match this.resolve(module, &path, 0) {
+                            match this.resolve(lookups, module, &path, 0) {
                                 Resolution::Found(found) => {
                                     let last = path.last().copied().unwrap_or("");
                                     let mut out: Vec<(ItemId, EdgeReason)> = Vec::new();
@@ -1416,7 +1485,7 @@ impl Builder<'_> {
                                     // `other::…::name` where `other` is a workspace crate: the
                                     // item is that crate's or one it re-exports (so in its
                                     // closure), or a trait impl's member written elsewhere.
-                                    if let Some(scope) = crate_scope(&path) {
+                                    if let Some(scope) = crate_scope(lookups, &path) {
                                         let scoped: Vec<ItemId> = candidates
                                             .iter()
                                             .copied()
@@ -1454,7 +1523,7 @@ impl Builder<'_> {
                         RefView::Method(name) => method_name(name),
                         RefView::Typed(name, receiver) => {
                             let typed: Vec<(ItemId, EdgeReason)> = this
-                                .typed_candidates(&receivers, module, name, receiver, 0)
+                                .typed_candidates(lookups, &receivers, module, name, receiver, 0)
                                 .unwrap_or_default()
                                 .into_iter()
                                 .filter(|id| visible(id, from_test))
@@ -1510,7 +1579,7 @@ impl Builder<'_> {
                     for line in facts.items[raw as usize].refs.lines() {
                         let target = memo
                             .entry((line, from_test))
-                            .or_insert_with(|| target_of(line, from_test));
+                            .or_insert_with(|| target_of(lookups, line, from_test));
                         match target {
                             Target::Items(found) => out.extend(
                                 found
@@ -1595,7 +1664,7 @@ impl Builder<'_> {
 
     // ---------------------------------------------------------------- structure
 
-    fn structural_edges(&mut self) {
+    fn structural_edges(&mut self, memo: &mut LookupMemo) {
         let mut edges = Vec::new();
         for instance in &self.instances {
             let facts = &self.files[instance.file].facts;
@@ -1611,7 +1680,7 @@ impl Builder<'_> {
                 }
                 let Some(imp) = &raw.imp else { continue };
                 let mut self_types = Vec::new();
-                if let Resolution::Found(found) = self.resolve(module, &imp.self_ty, 0) {
+                if let Resolution::Found(found) = self.resolve(memo, module, &imp.self_ty, 0) {
                     for res in found {
                         if let Res::Item(ty) = res {
                             // A path through a re-export also names the module holding the
@@ -1626,7 +1695,7 @@ impl Builder<'_> {
                 }
                 let mut traits = Vec::new();
                 if let Some(trait_path) = &imp.trait_
-                    && let Resolution::Found(found) = self.resolve(module, trait_path, 0)
+                    && let Resolution::Found(found) = self.resolve(memo, module, trait_path, 0)
                 {
                     for res in found {
                         if let Res::Item(t) = res
