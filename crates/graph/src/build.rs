@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::cache;
+use crate::edges::RawEdges;
 use crate::facts::{FileFacts, PackedRefs, RawItem, RefView, UseEntry};
 use crate::macros::{self, MacroTable, Tok};
 use crate::workspace::{self, PackageId, TargetKind};
@@ -98,7 +99,7 @@ struct Builder<'a> {
     file_index: FxHashMap<String, Option<usize>>,
     instances: Vec<Instance>,
     cache_hits: usize,
-    edges: Vec<RawEdge>,
+    edges: RawEdges,
     /// Pass-through nodes that stand for a name used by many items ([`HUB_FAN_OUT`]).
     name_hubs: Vec<ItemId>,
 }
@@ -125,7 +126,7 @@ pub(crate) fn build(
         file_index: FxHashMap::default(),
         instances: Vec::new(),
         cache_hits: 0,
-        edges: Vec::new(),
+        edges: RawEdges::default(),
         name_hubs: Vec::new(),
     };
     let mut phases = Vec::new();
@@ -1602,8 +1603,9 @@ impl Builder<'_> {
         let mut hubs: FxHashMap<HubKey<'_>, (ItemId, Vec<ItemId>)> = FxHashMap::default();
         let mut edges: Vec<RawEdge> = Vec::new();
         let mut next_hub = self.items.len() as u32;
+        let mut direct_edges = Vec::with_capacity(per_module.len());
         for (direct, via_hub) in per_module {
-            edges.extend(direct);
+            direct_edges.push(direct);
             for (key, to) in via_hub {
                 let entry = hubs.entry(key).or_insert_with(|| {
                     let id = ItemId(next_hub);
@@ -1659,7 +1661,10 @@ impl Builder<'_> {
             self.item_source.push(None);
             self.name_hubs.push(id);
         }
-        self.edges.extend(edges);
+        for chunk in direct_edges {
+            self.edges.append(chunk);
+        }
+        self.edges.append(edges);
     }
 
     // ---------------------------------------------------------------- structure
@@ -1775,7 +1780,7 @@ impl Builder<'_> {
                 }
             }
         }
-        self.edges.extend(edges);
+        self.edges.append(edges);
     }
 
     // ---------------------------------------------------------------- macro tests
@@ -2007,8 +2012,8 @@ impl Builder<'_> {
         }
 
         // Edges, deduplicated (the first reason wins).
-        let graph = crate::edges::EdgeList::new(self.items.len(), &self.edges);
-        self.edges = Vec::new();
+        let graph = crate::edges::EdgeList::from_raw(self.items.len(), &self.edges);
+        self.edges = RawEdges::default();
 
         // Files.
         let mut files: FxHashMap<String, FileEntry> = FxHashMap::default();
