@@ -15,7 +15,7 @@ use crate::macros::{self, MacroTable, Tok};
 use crate::workspace::{self, PackageId, TargetKind};
 use crate::{
     BuildOptions, EdgeReason, FileEntry, Graph, GraphError, GraphStats, Item, ItemId, ItemKind,
-    Phase, Test, TestIndex,
+    Phase, Test,
 };
 
 /// A test a macro writes, named inside its crate.
@@ -1964,25 +1964,37 @@ impl Builder<'_> {
         }
         // Tests written by item-level macro invocations: their node is the invocation, which
         // depends on the macro's definition and on every name in its input.
-        let mut known: FxHashSet<RustTestId> = tests.iter().map(|t: &Test| t.id.clone()).collect();
-        for (krate, invocation, test) in self.macro_tests() {
-            let c = &self.crates[krate];
-            let item = &self.items[invocation.index()];
-            let id = RustTestId::new(c.binary_id.clone().unwrap_or_default(), test.name);
-            if !known.insert(id.clone()) {
-                continue;
+        let mut written = Vec::new();
+        {
+            let known: FxHashSet<(&str, &str)> = tests
+                .iter()
+                .map(|t: &Test| (t.id.binary_id.as_str(), t.id.name.as_str()))
+                .collect();
+            let mut known_written: FxHashSet<RustTestId> = FxHashSet::default();
+            for (krate, invocation, test) in self.macro_tests() {
+                let c = &self.crates[krate];
+                let binary_id = c.binary_id.as_deref().unwrap_or_default();
+                if known.contains(&(binary_id, test.name.as_str())) {
+                    continue;
+                }
+                let id = RustTestId::new(binary_id, test.name);
+                if !known_written.insert(id.clone()) {
+                    continue;
+                }
+                let item = &self.items[invocation.index()];
+                written.push(Test {
+                    id,
+                    item: Some(invocation),
+                    package: c.package,
+                    file: item.file.clone(),
+                    lines: Some(item.lines),
+                    ignored: test.ignored,
+                    parameterized: test.parameterized,
+                });
+                test_nodes.push(invocation);
             }
-            tests.push(Test {
-                id,
-                item: Some(invocation),
-                package: c.package,
-                file: item.file.clone(),
-                lines: Some(item.lines),
-                ignored: test.ignored,
-                parameterized: test.parameterized,
-            });
-            test_nodes.push(invocation);
         }
+        tests.extend(written);
         for (krate, c) in self.crates.iter().enumerate() {
             if c.runs_tests
                 && !c.harness
@@ -2001,15 +2013,11 @@ impl Builder<'_> {
                 test_nodes.push(hub);
             }
         }
-        // Sort tests by id for stable output.
-        let mut order: Vec<usize> = (0..tests.len()).collect();
-        order.sort_by(|&a, &b| tests[a].id.cmp(&tests[b].id));
-        let tests: Vec<Test> = order.iter().map(|&i| tests[i].clone()).collect();
-        let test_nodes: Vec<ItemId> = order.iter().map(|&i| test_nodes[i]).collect();
-        let mut tests_by_id = FxHashMap::default();
-        for (index, test) in tests.iter().enumerate() {
-            tests_by_id.insert(test.id.clone(), TestIndex(index as u32));
-        }
+        // Sort tests by id for stable output (a stable sort: of equal ids, the first added
+        // comes first) and for lookups by id.
+        let mut paired: Vec<(Test, ItemId)> = tests.into_iter().zip(test_nodes).collect();
+        paired.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        let (tests, test_nodes): (Vec<Test>, Vec<ItemId>) = paired.into_iter().unzip();
 
         // Edges, deduplicated (the first reason wins).
         let graph = crate::edges::EdgeList::from_raw(self.items.len(), &self.edges);
@@ -2096,7 +2104,6 @@ impl Builder<'_> {
             edges: graph,
             tests,
             test_nodes,
-            tests_by_id,
             files,
             name_hubs: self.name_hubs,
             stats,

@@ -420,7 +420,6 @@ pub struct Graph {
     tests: Vec<Test>,
     /// The node that stands for each test (its function, or the crate's node).
     test_nodes: Vec<ItemId>,
-    tests_by_id: rustc_hash::FxHashMap<RustTestId, TestIndex>,
     files: rustc_hash::FxHashMap<String, FileEntry>,
     /// Pass-through nodes for names used by many items, ascending; explanations step over them.
     name_hubs: Vec<ItemId>,
@@ -636,7 +635,9 @@ impl Graph {
     }
 
     pub fn find_test(&self, id: &RustTestId) -> Option<TestIndex> {
-        self.tests_by_id.get(id).copied()
+        // Tests are sorted by id; of equal ids (a test a file gives twice), the last.
+        let after = self.tests.partition_point(|test| test.id <= *id);
+        (after > 0 && self.tests[after - 1].id == *id).then(|| TestIndex(after as u32 - 1))
     }
 
     /// Every test in a package's targets (for package-level widening).
