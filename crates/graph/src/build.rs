@@ -25,6 +25,9 @@ struct MacroTestName {
     parameterized: bool,
 }
 
+/// The tests macros write: the crate, the invocation's item and the test.
+type MacroTests = Vec<(usize, ItemId, MacroTestName)>;
+
 /// A crate: one target of one package.
 struct Crate {
     package: PackageId,
@@ -144,11 +147,29 @@ pub(crate) fn build(
     std::mem::replace(&mut builder.cache, cache::Cache::open(None, None)).finish();
     mark("modules");
     builder.link_crates();
-    let mut memo = LookupMemo::default();
-    builder.resolve_all(&mut memo);
+    let this = &builder;
+    let (resolved, structural, written) = std::thread::scope(|scope| {
+        // Finding the tests that macros write needs only the items: it runs beside name
+        // resolution, on a thread with room for the matcher's recursion.
+        let expanding = std::thread::Builder::new()
+            .stack_size(macros::STACK_SIZE)
+            .spawn_scoped(scope, || this.macro_tests())
+            .ok();
+        let (resolved, structural) = rayon::join(
+            || this.resolve_all(&mut LookupMemo::default()),
+            || this.structural_edges(&mut LookupMemo::default()),
+        );
+        let written = match expanding {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => this.macro_tests(),
+        };
+        (resolved, structural, written)
+    });
+    builder.add_resolved(resolved, structural);
     mark("resolve");
-    builder.structural_edges(&mut memo);
-    let mut graph = builder.finish(&workspace.root);
+    let mut graph = builder.finish(&workspace.root, written);
     mark("assemble");
     graph.stats.phases = phases;
     graph.stats.build_time = started.elapsed();
@@ -295,6 +316,32 @@ struct ReceiverIndex {
     loose_names: FxHashSet<String>,
 }
 
+/// What resolving names adds to the graph: each module's edges, the hubs (nodes standing for
+/// names that many items match loosely) and their edges.
+struct Resolved {
+    direct: Vec<Vec<RawEdge>>,
+    hub_items: Vec<Item>,
+    hub_edges: Vec<RawEdge>,
+}
+
+/// The indexes names are matched loosely against (see [`Builder::loose_indexes`]).
+struct LooseIndexes<'a> {
+    /// Items by their own name (no modules, impls or macro invocations).
+    by_name: FxHashMap<&'a str, Vec<ItemId>>,
+    /// Associated items by `Owner::name`.
+    by_assoc: FxHashMap<String, Vec<ItemId>>,
+    /// Methods that take `self`, by name.
+    methods: FxHashMap<&'a str, Vec<ItemId>>,
+    /// `macro_rules!` and procedural macros by name (`true`: procedural).
+    macros: FxHashMap<String, Vec<(ItemId, bool)>>,
+    /// Per item: test code.
+    test_only: Vec<bool>,
+    /// Per item: an associated item a path through a prelude or primitive type can name.
+    nameable_through_std: Vec<bool>,
+    /// Per item: the trait's name for members of trait impls.
+    impl_trait: Vec<Option<&'a str>>,
+}
+
 /// The edges of one module's items, and the hubs its items use (`(hub, user)`).
 type ModuleEdges<'a> = (Vec<RawEdge>, Vec<(HubKey<'a>, ItemId)>);
 
@@ -350,6 +397,18 @@ impl Builder<'_> {
         let mut visited: FxHashSet<(usize, String)> = FxHashSet::default();
         while !pending.is_empty() {
             self.load_files(pending.iter().map(|p| p.path.as_str()));
+            // Room for this round's items at once: the item lists are large, and memory a
+            // process touches for the first time costs more than the work done in it.
+            let incoming: usize = pending
+                .iter()
+                .filter_map(|task| match self.file_index.get(&task.path) {
+                    Some(Some(file)) => Some(self.files[*file].facts.items.len() + 1),
+                    _ => None,
+                })
+                .sum();
+            self.items.reserve_exact(incoming);
+            self.item_module.reserve_exact(incoming);
+            self.item_source.reserve_exact(incoming);
             let mut next = Vec::new();
             for task in pending {
                 let Some(Some(file)) = self.file_index.get(&task.path).copied() else {
@@ -1214,7 +1273,47 @@ impl Builder<'_> {
         (!out.is_empty()).then_some(out)
     }
 
-    fn resolve_all(&mut self, memo: &mut LookupMemo) {
+    fn resolve_all(&self, memo: &mut LookupMemo) -> Resolved {
+        let (indexes, (receivers, unknown_glob)) = rayon::join(
+            || self.loose_indexes(),
+            || {
+                // Modules with a glob import that names nothing known: their unresolved single
+                // names may come from it.
+                let unknown_glob: Vec<bool> = (0..self.modules.len())
+                    .map(|m| {
+                        self.modules[m]
+                            .globs
+                            .iter()
+                            .any(|g| matches!(self.resolve(memo, m, g, 0), Resolution::Unresolved))
+                    })
+                    .collect();
+                (self.receiver_index(memo), unknown_glob)
+            },
+        );
+        let LooseIndexes {
+            by_name,
+            by_assoc,
+            methods,
+            macros,
+            test_only,
+            nameable_through_std,
+            impl_trait,
+        } = indexes;
+        self.resolve_references(
+            &by_name,
+            &by_assoc,
+            &methods,
+            &macros,
+            &test_only,
+            &nameable_through_std,
+            &impl_trait,
+            &receivers,
+            &unknown_glob,
+        )
+    }
+
+    /// The indexes names are matched loosely against.
+    fn loose_indexes(&self) -> LooseIndexes<'_> {
         // Indexes for loose matching.
         let mut by_name: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
         let mut by_assoc: FxHashMap<String, Vec<ItemId>> = FxHashMap::default();
@@ -1298,24 +1397,6 @@ impl Builder<'_> {
                     && parts.next().is_some_and(|owner| !nominal.contains(owner))
             })
             .collect();
-        // Modules with a glob import that names nothing known: their unresolved single names
-        // may come from it.
-        let unknown_glob: Vec<bool> = (0..self.modules.len())
-            .map(|m| {
-                self.modules[m]
-                    .globs
-                    .iter()
-                    .any(|g| matches!(self.resolve(memo, m, g, 0), Resolution::Unresolved))
-            })
-            .collect();
-
-        // Whether an item of crate `krate` (test code or not) may name `candidate` loosely: its
-        // crate can see the candidate's, and test code is named only by test code of its crate.
-        let may_name = |krate: usize, from_test: bool, candidate: ItemId| {
-            let other = self.modules[self.item_module[candidate.index()]].krate;
-            self.crates[krate].visible[other]
-                && (!test_only[candidate.index()] || (from_test && other == krate))
-        };
         // Members of impls of a trait: callable through any path that names the trait or the
         // type, from any crate that sees them.
         // The value is the trait's name.
@@ -1330,13 +1411,44 @@ impl Builder<'_> {
                 Some(trait_.last().map_or("", String::as_str))
             })
             .collect();
+        LooseIndexes {
+            by_name,
+            by_assoc,
+            methods,
+            macros,
+            test_only,
+            nameable_through_std,
+            impl_trait,
+        }
+    }
+
+    /// Resolves every item's references, each distinct one once per module, in parallel.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_references(
+        &self,
+        by_name: &FxHashMap<&str, Vec<ItemId>>,
+        by_assoc: &FxHashMap<String, Vec<ItemId>>,
+        methods: &FxHashMap<&str, Vec<ItemId>>,
+        macros: &FxHashMap<String, Vec<(ItemId, bool)>>,
+        test_only: &[bool],
+        nameable_through_std: &[bool],
+        impl_trait: &[Option<&str>],
+        receivers: &ReceiverIndex,
+        unknown_glob: &[bool],
+    ) -> Resolved {
+        // Whether an item of crate `krate` (test code or not) may name `candidate` loosely: its
+        // crate can see the candidate's, and test code is named only by test code of its crate.
+        let may_name = |krate: usize, from_test: bool, candidate: ItemId| {
+            let other = self.modules[self.item_module[candidate.index()]].krate;
+            self.crates[krate].visible[other]
+                && (!test_only[candidate.index()] || (from_test && other == krate))
+        };
         let trait_impl_member = |id: ItemId| impl_trait[id.index()].is_some();
         // Whether `candidate` may be what a path starting with crate `scope` names.
         let in_scope = |scope: usize, candidate: ItemId| {
             let other = self.modules[self.item_module[candidate.index()]].krate;
             self.crates[scope].visible[other] || trait_impl_member(candidate)
         };
-        let receivers = self.receiver_index(memo);
         let hub_fan_out = self.hub_fan_out;
         let this = &*self;
         // Items grouped by module: what a reference resolves to depends only on the module it is
@@ -1429,7 +1541,7 @@ impl Builder<'_> {
                                             && last_name(&item.name) != last
                                         {
                                             out.extend(
-                                                this.trait_members_of_type(&receivers, from, last)
+                                                this.trait_members_of_type(receivers, from, last)
                                                     .into_iter()
                                                     .filter(|id| visible(id, from_test))
                                                     .map(|id| (id, EdgeReason::TraitMethod)),
@@ -1524,7 +1636,7 @@ impl Builder<'_> {
                         RefView::Method(name) => method_name(name),
                         RefView::Typed(name, receiver) => {
                             let typed: Vec<(ItemId, EdgeReason)> = this
-                                .typed_candidates(lookups, &receivers, module, name, receiver, 0)
+                                .typed_candidates(lookups, receivers, module, name, receiver, 0)
                                 .unwrap_or_default()
                                 .into_iter()
                                 .filter(|id| visible(id, from_test))
@@ -1654,22 +1766,34 @@ impl Builder<'_> {
                 krate: root.krate.clone(),
             });
         }
-        for item in hub_items {
+        Resolved {
+            direct: direct_edges,
+            hub_items,
+            hub_edges: edges,
+        }
+    }
+
+    /// Adds the hubs and, in order, each module's edges, the hubs' edges and the structural
+    /// edges.
+    fn add_resolved(&mut self, resolved: Resolved, structural: Vec<RawEdge>) {
+        for item in resolved.hub_items {
             let id = ItemId(self.items.len() as u32);
             self.items.push(item);
             self.item_module.push(usize::MAX);
             self.item_source.push(None);
             self.name_hubs.push(id);
         }
-        for chunk in direct_edges {
+        for chunk in resolved.direct {
             self.edges.append(chunk);
         }
-        self.edges.append(edges);
+        self.edges.append(resolved.hub_edges);
+        self.edges.append(structural);
     }
 
     // ---------------------------------------------------------------- structure
 
-    fn structural_edges(&mut self, memo: &mut LookupMemo) {
+    /// Containment, impls and trait methods.
+    fn structural_edges(&self, memo: &mut LookupMemo) -> Vec<RawEdge> {
         let mut edges = Vec::new();
         for instance in &self.instances {
             let facts = &self.files[instance.file].facts;
@@ -1780,7 +1904,7 @@ impl Builder<'_> {
                 }
             }
         }
-        self.edges.append(edges);
+        edges
     }
 
     // ---------------------------------------------------------------- macro tests
@@ -1789,7 +1913,7 @@ impl Builder<'_> {
     /// the invocation's item and the test. A crate's macros are its own `macro_rules!` (any
     /// file, any order: textual scoping is not modelled) and the `#[macro_export]` ones of the
     /// workspace crates it can see.
-    fn macro_tests(&self) -> Vec<(usize, ItemId, MacroTestName)> {
+    fn macro_tests(&self) -> MacroTests {
         let mut defs: Vec<(usize, bool, &str, &[Tok])> = Vec::new();
         for instance in &self.instances {
             for def in &self.files[instance.file].facts.macro_defs {
@@ -1850,26 +1974,75 @@ impl Builder<'_> {
             }
             out
         };
-        if work.is_empty() {
-            return Vec::new();
-        }
-        // Matching recurses once per repetition: a thread with room for long inputs.
-        std::thread::scope(|scope| {
-            match std::thread::Builder::new()
-                .stack_size(macros::STACK_SIZE)
-                .spawn_scoped(scope, expand)
-            {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(_) => expand(),
-            }
-        })
+        // Matching recurses once per repetition: the caller runs this on a thread with room for
+        // long inputs.
+        expand()
     }
 
     // ---------------------------------------------------------------- finish
 
-    fn finish(mut self, root: &Path) -> Graph {
+    /// What the graph knows of each file: its items (in span order), who includes it, whether it
+    /// is in a module tree.
+    fn file_entries(&self, hub_ids: &FxHashSet<ItemId>) -> FxHashMap<String, FileEntry> {
+        let mut files: FxHashMap<String, FileEntry> = FxHashMap::default();
+        for file in &self.files {
+            files.insert(
+                file.path.clone(),
+                FileEntry {
+                    lines: file.facts.lines,
+                    error: file.facts.error.clone(),
+                    items: Vec::new(),
+                    included_by: Vec::new(),
+                    in_tree: false,
+                },
+            );
+        }
+        for instance in &self.instances {
+            let path = &self.files[instance.file].path;
+            if let Some(entry) = files.get_mut(path) {
+                entry.in_tree = true;
+            }
+        }
+        for (index, item) in self.items.iter().enumerate() {
+            let id = ItemId(index as u32);
+            if hub_ids.contains(&id) {
+                continue;
+            }
+            if let Some(entry) = files.get_mut(&item.file) {
+                entry.items.push(id);
+            }
+        }
+        for instance in &self.instances {
+            let facts = &self.files[instance.file].facts;
+            let dir = parent_dir(&self.files[instance.file].path).to_owned();
+            for (raw_index, raw) in facts.items.iter().enumerate() {
+                for include in &raw.includes {
+                    let path = join(&dir, include);
+                    let entry = files.entry(path).or_insert_with(|| FileEntry {
+                        lines: 0,
+                        error: None,
+                        items: Vec::new(),
+                        included_by: Vec::new(),
+                        in_tree: false,
+                    });
+                    entry.included_by.push(instance.items[raw_index]);
+                }
+            }
+        }
+        let items = &self.items;
+        for entry in files.values_mut() {
+            entry.items.sort_by_key(|id| {
+                (
+                    items[id.index()].lines.start,
+                    std::cmp::Reverse(items[id.index()].lines.end),
+                )
+            });
+        }
+        files.retain(|_, entry| entry.in_tree || !entry.included_by.is_empty());
+        files
+    }
+
+    fn finish(mut self, root: &Path, written: MacroTests) -> Graph {
         // Synthetic nodes: one per binary (reached by everything in it, reaching the test,
         // bench and example targets of its package) and per `harness = false` target.
         let mut hubs: FxHashMap<usize, ItemId> = FxHashMap::default();
@@ -1964,14 +2137,14 @@ impl Builder<'_> {
         }
         // Tests written by item-level macro invocations: their node is the invocation, which
         // depends on the macro's definition and on every name in its input.
-        let mut written = Vec::new();
+        let mut from_macros = Vec::new();
         {
             let known: FxHashSet<(&str, &str)> = tests
                 .iter()
                 .map(|t: &Test| (t.id.binary_id.as_str(), t.id.name.as_str()))
                 .collect();
             let mut known_written: FxHashSet<RustTestId> = FxHashSet::default();
-            for (krate, invocation, test) in self.macro_tests() {
+            for (krate, invocation, test) in written {
                 let c = &self.crates[krate];
                 let binary_id = c.binary_id.as_deref().unwrap_or_default();
                 if known.contains(&(binary_id, test.name.as_str())) {
@@ -1982,7 +2155,7 @@ impl Builder<'_> {
                     continue;
                 }
                 let item = &self.items[invocation.index()];
-                written.push(Test {
+                from_macros.push(Test {
                     id,
                     item: Some(invocation),
                     package: c.package,
@@ -1994,7 +2167,7 @@ impl Builder<'_> {
                 test_nodes.push(invocation);
             }
         }
-        tests.extend(written);
+        tests.extend(from_macros);
         for (krate, c) in self.crates.iter().enumerate() {
             if c.runs_tests
                 && !c.harness
@@ -2019,67 +2192,12 @@ impl Builder<'_> {
         paired.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         let (tests, test_nodes): (Vec<Test>, Vec<ItemId>) = paired.into_iter().unzip();
 
-        // Edges, deduplicated (the first reason wins).
-        let graph = crate::edges::EdgeList::from_raw(self.items.len(), &self.edges);
-        self.edges = RawEdges::default();
-
-        // Files.
-        let mut files: FxHashMap<String, FileEntry> = FxHashMap::default();
-        for file in &self.files {
-            files.insert(
-                file.path.clone(),
-                FileEntry {
-                    lines: file.facts.lines,
-                    error: file.facts.error.clone(),
-                    items: Vec::new(),
-                    included_by: Vec::new(),
-                    in_tree: false,
-                },
-            );
-        }
-        for instance in &self.instances {
-            let path = &self.files[instance.file].path;
-            if let Some(entry) = files.get_mut(path) {
-                entry.in_tree = true;
-            }
-        }
+        // Edges, deduplicated (the first reason wins), beside the files' entries.
         let hub_ids: FxHashSet<ItemId> = hubs.values().chain(&self.name_hubs).copied().collect();
-        for (index, item) in self.items.iter().enumerate() {
-            let id = ItemId(index as u32);
-            if hub_ids.contains(&id) {
-                continue;
-            }
-            if let Some(entry) = files.get_mut(&item.file) {
-                entry.items.push(id);
-            }
-        }
-        for instance in &self.instances {
-            let facts = &self.files[instance.file].facts;
-            let dir = parent_dir(&self.files[instance.file].path).to_owned();
-            for (raw_index, raw) in facts.items.iter().enumerate() {
-                for include in &raw.includes {
-                    let path = join(&dir, include);
-                    let entry = files.entry(path).or_insert_with(|| FileEntry {
-                        lines: 0,
-                        error: None,
-                        items: Vec::new(),
-                        included_by: Vec::new(),
-                        in_tree: false,
-                    });
-                    entry.included_by.push(instance.items[raw_index]);
-                }
-            }
-        }
-        let items = &self.items;
-        for entry in files.values_mut() {
-            entry.items.sort_by_key(|id| {
-                (
-                    items[id.index()].lines.start,
-                    std::cmp::Reverse(items[id.index()].lines.end),
-                )
-            });
-        }
-        files.retain(|_, entry| entry.in_tree || !entry.included_by.is_empty());
+        let (graph, files) = rayon::join(
+            || crate::edges::EdgeList::from_raw(self.items.len(), &self.edges),
+            || self.file_entries(&hub_ids),
+        );
 
         let in_tree: Vec<&FileEntry> = files.values().filter(|e| e.in_tree).collect();
         let stats = GraphStats {
@@ -2097,6 +2215,20 @@ impl Builder<'_> {
         };
         let package_graph = crate::link::PackageGraph::new(&self.packages);
         let link_bounds = crate::link::LinkBounds::new(&package_graph);
+        // What the graph does not keep (the facts above all: many small allocations) is freed
+        // on another thread.
+        let leftovers = (
+            self.files,
+            self.modules,
+            self.module_index,
+            self.instances,
+            self.item_module,
+            self.item_source,
+            self.file_index,
+            self.crates,
+            self.edges,
+        );
+        rayon::spawn(move || drop(leftovers));
         Graph {
             root: root.to_path_buf(),
             packages: self.packages,
