@@ -9,8 +9,9 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::cache;
+use crate::compact::{FactItem, Facts, PathRef, Strs};
 use crate::edges::RawEdges;
-use crate::facts::{FileFacts, PackedRefs, RawItem, RefView, UseEntry};
+use crate::facts::{PackedRefs, RefView};
 use crate::macros::{self, MacroTable, Tok};
 use crate::workspace::{self, PackageId, TargetKind};
 use crate::{
@@ -52,8 +53,51 @@ struct Module {
     item: ItemId,
     children: FxHashMap<String, usize>,
     names: FxHashMap<String, Vec<ItemId>>,
-    uses: FxHashMap<String, Vec<Vec<String>>>,
-    globs: Vec<Vec<String>>,
+    uses: FxHashMap<String, Vec<UsePath>>,
+    globs: Vec<UsePath>,
+}
+
+/// The path of a `use` entry: a list of segments in a file's facts.
+#[derive(Clone, Copy)]
+struct UsePath {
+    file: u32,
+    path: Strs,
+}
+
+/// A path's segments, however they are held.
+trait Segments {
+    fn count(&self) -> usize;
+    fn segment(&self, index: usize) -> &str;
+}
+
+impl Segments for [&str] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn segment(&self, index: usize) -> &str {
+        self[index]
+    }
+}
+
+impl Segments for Vec<&str> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn segment(&self, index: usize) -> &str {
+        self[index]
+    }
+}
+
+impl Segments for PathRef<'_> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn segment(&self, index: usize) -> &str {
+        self.get(index)
+    }
 }
 
 /// One file as part of one crate.
@@ -70,7 +114,7 @@ struct Instance {
 
 struct SourceFile {
     path: String,
-    facts: Arc<FileFacts>,
+    facts: Arc<Facts>,
 }
 
 struct Pending {
@@ -557,11 +601,18 @@ impl Builder<'_> {
         let mut items = Vec::with_capacity(facts.items.len());
         for (raw_index, raw) in facts.items.iter().enumerate() {
             let module = scope_modules[raw.scope as usize];
-            let mut name_path = task.module_path.clone();
-            name_path.extend(raw.path.iter().cloned());
+            let mut name = task.module_path.join("::");
+            let mut first = task.module_path.is_empty();
+            for segment in facts.path(raw.path).iter() {
+                if !first {
+                    name.push_str("::");
+                }
+                first = false;
+                name.push_str(segment);
+            }
             let item = Item {
                 kind: raw.kind,
-                name: name_path.join("::"),
+                name,
                 file: path.clone(),
                 lines: LineRange::new(raw.start, raw.end),
                 package,
@@ -578,14 +629,25 @@ impl Builder<'_> {
                 {
                     let parent = scope_modules[raw.scope as usize];
                     let mut module_path = task.module_path.clone();
-                    module_path.extend(facts.scopes[scope_index].path.iter().cloned());
+                    module_path.extend(
+                        facts
+                            .path(facts.scopes[scope_index].path)
+                            .iter()
+                            .map(str::to_owned),
+                    );
                     let child = self.module(krate, module_path, Some(parent), id);
                     scope_modules[scope_index] = child;
                 }
             }
-            let key = raw.path.last().cloned().unwrap_or_default();
             if raw.kind != ItemKind::Mod && raw.kind != ItemKind::Impl {
-                self.modules[module].names.entry(key).or_default().push(id);
+                let key = facts.own_name(raw);
+                let names = &mut self.modules[module].names;
+                match names.get_mut(key) {
+                    Some(ids) => ids.push(id),
+                    None => {
+                        names.insert(key.to_owned(), vec![id]);
+                    }
+                }
             }
         }
         // Items are visited before the scopes they open, so the module of every item is known;
@@ -595,14 +657,23 @@ impl Builder<'_> {
             if module == usize::MAX {
                 continue;
             }
-            for entry in &scope.uses {
-                match entry {
-                    UseEntry::Name { alias, path } => self.modules[module]
-                        .uses
-                        .entry(alias.clone())
-                        .or_default()
-                        .push(path.clone()),
-                    UseEntry::Glob { path } => self.modules[module].globs.push(path.clone()),
+            for entry in facts.uses(scope) {
+                let path = UsePath {
+                    file: file as u32,
+                    path: entry.path,
+                };
+                match entry.alias {
+                    Some(alias) => {
+                        let uses = &mut self.modules[module].uses;
+                        let alias = facts.str(alias);
+                        match uses.get_mut(alias) {
+                            Some(paths) => paths.push(path),
+                            None => {
+                                uses.insert(alias.to_owned(), vec![path]);
+                            }
+                        }
+                    }
+                    None => self.modules[module].globs.push(path),
                 }
             }
         }
@@ -621,15 +692,16 @@ impl Builder<'_> {
         for decl in &facts.mods {
             let scope = &facts.scopes[decl.scope as usize];
             let parent_module = scope_modules[decl.scope as usize];
+            let name = facts.str(decl.name);
             let mut module_path = task.module_path.clone();
-            module_path.extend(scope.path.iter().cloned());
-            module_path.push(decl.name.clone());
-            let inline_dir = scope.dir.join("/");
+            module_path.extend(facts.path(scope.path).iter().map(str::to_owned));
+            module_path.push(name.to_owned());
+            let inline_dir = facts.path(scope.dir).join("/");
             if decl.path_attrs.is_empty() {
                 let base = join(&child_base, &inline_dir);
                 for (candidate, owns_dir) in [
-                    (join(&base, &format!("{}.rs", decl.name)), false),
-                    (join(&base, &format!("{}/mod.rs", decl.name)), true),
+                    (join(&base, &format!("{name}.rs")), false),
+                    (join(&base, &format!("{name}/mod.rs")), true),
                 ] {
                     next.push(Pending {
                         krate,
@@ -641,7 +713,7 @@ impl Builder<'_> {
                     });
                 }
             } else {
-                for attr in &decl.path_attrs {
+                for attr in facts.path(decl.path_attrs).iter() {
                     let base = if decl.scope == 0 {
                         file_dir.clone()
                     } else {
@@ -789,7 +861,8 @@ impl Builder<'_> {
         }
         if let Some(paths) = m.uses.get(name) {
             for path in paths {
-                if let Resolution::Found(found) = self.resolve(memo, module, path, depth + 1) {
+                let path = self.use_path(*path);
+                if let Resolution::Found(found) = self.resolve(memo, module, &path, depth + 1) {
                     out.extend(found);
                     // A name reached through a `use` (a re-export, say) also depends on the
                     // module holding that `use`: changing where it points reaches its users.
@@ -799,7 +872,8 @@ impl Builder<'_> {
         }
         if out.len() == before {
             for glob in &m.globs {
-                if let Resolution::Found(found) = self.resolve(memo, module, glob, depth + 1) {
+                let glob = self.use_path(*glob);
+                if let Resolution::Found(found) = self.resolve(memo, module, &glob, depth + 1) {
                     for res in found {
                         if let Res::Module(target) = res
                             && target != module
@@ -816,18 +890,23 @@ impl Builder<'_> {
         }
     }
 
-    fn resolve<S: AsRef<str>>(
+    /// The segments of a `use` entry's path.
+    fn use_path(&self, path: UsePath) -> PathRef<'_> {
+        self.files[path.file as usize].facts.path(path.path)
+    }
+
+    fn resolve<P: Segments + ?Sized>(
         &self,
         memo: &mut LookupMemo,
         module: usize,
-        path: &[S],
+        path: &P,
         depth: u32,
     ) -> Resolution {
-        if depth > MAX_DEPTH || path.is_empty() {
+        if depth > MAX_DEPTH || path.count() == 0 {
             return Resolution::Unresolved;
         }
         let krate = &self.crates[self.modules[module].krate];
-        let first = path[0].as_ref();
+        let first = path.segment(0);
         let mut current: Vec<Res> = match first {
             "crate" => vec![Res::Module(krate.root_module)],
             "self" => vec![Res::Module(module)],
@@ -844,7 +923,7 @@ impl Builder<'_> {
                         if root != usize::MAX {
                             found.push(Res::Module(root));
                         }
-                    } else if krate.foreign.contains(first) && path.len() > 1 {
+                    } else if krate.foreign.contains(first) && path.count() > 1 {
                         return Resolution::Foreign;
                     }
                 }
@@ -854,8 +933,8 @@ impl Builder<'_> {
                 found
             }
         };
-        for segment in &path[1..] {
-            let segment = segment.as_ref();
+        for index in 1..path.count() {
+            let segment = path.segment(index);
             if segment == "super" {
                 current = current
                     .into_iter()
@@ -900,12 +979,11 @@ impl Builder<'_> {
         Resolution::Found(current)
     }
 
-    fn raw(&self, id: ItemId) -> Option<&RawItem> {
+    /// The facts of an item's file and the item's own.
+    fn raw(&self, id: ItemId) -> Option<(&Facts, &FactItem)> {
         let (instance, raw) = self.item_source.get(id.index()).copied().flatten()?;
-        self.files[self.instances[instance].file]
-            .facts
-            .items
-            .get(raw as usize)
+        let facts = &self.files[self.instances[instance].file].facts;
+        Some((facts, facts.items.get(raw as usize)?))
     }
 
     /// The index behind [`Builder::typed_candidates`].
@@ -933,7 +1011,7 @@ impl Builder<'_> {
                 }
                 match raw.kind {
                     ItemKind::Struct | ItemKind::Enum | ItemKind::Union => {
-                        let touched = raw.refs.lines().any(|line| match PackedRefs::view(line) {
+                        let touched = facts.refs(raw).any(|line| match PackedRefs::view(line) {
                             RefView::Macro(path) => !STD_DERIVES.contains(&last_name(path)),
                             _ => false,
                         });
@@ -942,7 +1020,7 @@ impl Builder<'_> {
                         }
                     }
                     ItemKind::Macro | ItemKind::Other => {
-                        for line in raw.refs.lines() {
+                        for line in facts.refs(raw) {
                             if let RefView::Ident(name) | RefView::Path(name) =
                                 PackedRefs::view(line)
                             {
@@ -952,10 +1030,11 @@ impl Builder<'_> {
                     }
                     _ => {}
                 }
-                let Some(imp) = &raw.imp else { continue };
+                let Some(imp) = facts.imp(raw) else { continue };
                 let module = instance.scope_modules[raw.scope as usize];
+                let self_ty = facts.path(imp.self_ty);
                 let mut self_types = Vec::new();
-                if let Resolution::Found(found) = self.resolve(memo, module, &imp.self_ty, 0) {
+                if let Resolution::Found(found) = self.resolve(memo, module, &self_ty, 0) {
                     for res in found {
                         if let Res::Item(ty) = res
                             && nominal(self.items[ty.index()].kind)
@@ -965,16 +1044,16 @@ impl Builder<'_> {
                     }
                 }
                 let mut traits = Vec::new();
-                if let Some(trait_path) = &imp.trait_ {
+                if let Some(trait_path) = imp.trait_.map(|path| facts.path(path)) {
                     if is_deref(&trait_path.join("::")) {
                         index.loose_types.extend(self_types.iter().copied());
                         if self_types.is_empty() {
                             index
                                 .loose_names
-                                .insert(imp.self_ty.last().cloned().unwrap_or_default());
+                                .insert(self_ty.last().unwrap_or_default().to_owned());
                         }
                     }
-                    if let Resolution::Found(found) = self.resolve(memo, module, trait_path, 0) {
+                    if let Resolution::Found(found) = self.resolve(memo, module, &trait_path, 0) {
                         for res in found {
                             if let Res::Item(t) = res
                                 && self.items[t.index()].kind == ItemKind::Trait
@@ -993,8 +1072,7 @@ impl Builder<'_> {
                     }
                     let member_id = instance.items[member_index];
                     if self_types.is_empty() {
-                        let name = member.path.last().cloned().unwrap_or_default();
-                        let name = last_name(&name).to_owned();
+                        let name = last_name(facts.own_name(member)).to_owned();
                         index.unanchored.entry(name).or_default().push(member_id);
                     }
                     for &ty in &self_types {
@@ -1051,12 +1129,12 @@ impl Builder<'_> {
                     let Res::Item(id) = res else { continue };
                     match self.items[id.index()].kind {
                         ItemKind::Fn | ItemKind::Method if kind != "P" => {
-                            let raw = self.raw(id)?;
-                            let returns = if kind == "R" {
-                                raw.returns.as_deref()
+                            let (facts, raw) = self.raw(id)?;
+                            let returns = facts.str(if kind == "R" {
+                                raw.returns
                             } else {
-                                raw.returns_ok.as_deref()
-                            }?;
+                                raw.returns_ok
+                            }?);
                             let owner = self.item_module[id.index()];
                             out.extend(self.alternatives_candidates(
                                 memo,
@@ -1093,8 +1171,8 @@ impl Builder<'_> {
                         let Res::Item(id) = res else { continue };
                         match self.items[id.index()].kind {
                             ItemKind::Struct => {
-                                let raw = self.raw(id)?;
-                                let (_, ty) = raw.fields.iter().find(|(name, _)| name == field)?;
+                                let (facts, raw) = self.raw(id)?;
+                                let (_, ty) = facts.fields(raw).find(|&(name, _)| name == field)?;
                                 let owner = self.item_module[id.index()];
                                 out.extend(self.alternatives_candidates(
                                     memo,
@@ -1247,7 +1325,10 @@ impl Builder<'_> {
             .filter(named)
             .copied()
             .collect();
-        if let Some(supertraits) = self.raw(tr).and_then(|raw| raw.supertraits.as_deref()) {
+        if let Some(supertraits) = self
+            .raw(tr)
+            .and_then(|(facts, raw)| Some(facts.str(raw.supertraits?)))
+        {
             let module = self.item_module[tr.index()];
             for alternative in supertraits.split('|') {
                 if is_deref(alternative) {
@@ -1281,10 +1362,10 @@ impl Builder<'_> {
                 // names may come from it.
                 let unknown_glob: Vec<bool> = (0..self.modules.len())
                     .map(|m| {
-                        self.modules[m]
-                            .globs
-                            .iter()
-                            .any(|g| matches!(self.resolve(memo, m, g, 0), Resolution::Unresolved))
+                        self.modules[m].globs.iter().any(|&g| {
+                            let glob = self.use_path(g);
+                            matches!(self.resolve(memo, m, &glob, 0), Resolution::Unresolved)
+                        })
                     })
                     .collect();
                 (self.receiver_index(memo), unknown_glob)
@@ -1354,8 +1435,8 @@ impl Builder<'_> {
             }
             if let Some((instance, raw)) = self.item_source[index] {
                 let facts = &self.files[self.instances[instance].file].facts;
-                for alias in &facts.items[raw as usize].proc_macro {
-                    macros.entry(alias.clone()).or_default().push((id, true));
+                for alias in facts.path(facts.items[raw as usize].proc_macro).iter() {
+                    macros.entry(alias.to_owned()).or_default().push((id, true));
                 }
             }
         }
@@ -1405,10 +1486,10 @@ impl Builder<'_> {
             .iter()
             .map(|source| {
                 let (instance, raw) = (*source)?;
-                let items = &self.files[self.instances[instance].file].facts.items;
-                let parent = items[raw as usize].parent?;
-                let trait_ = items[parent as usize].imp.as_ref()?.trait_.as_ref()?;
-                Some(trait_.last().map_or("", String::as_str))
+                let facts = &self.files[self.instances[instance].file].facts;
+                let parent = facts.items[raw as usize].parent?;
+                let trait_ = facts.imp(&facts.items[parent as usize])?.trait_?;
+                Some(facts.path(trait_).last().unwrap_or(""))
             })
             .collect();
         LooseIndexes {
@@ -1689,7 +1770,7 @@ impl Builder<'_> {
                     // its code is test code.
                     let from_test = test_only[index as usize]
                         || matches!(krate.kind, TargetKind::Test | TargetKind::Bench);
-                    for line in facts.items[raw as usize].refs.lines() {
+                    for line in facts.refs(&facts.items[raw as usize]) {
                         let target = memo
                             .entry((line, from_test))
                             .or_insert_with(|| target_of(lookups, line, from_test));
@@ -1807,9 +1888,11 @@ impl Builder<'_> {
                 if container != id {
                     edges.push((container, id, EdgeReason::Contains));
                 }
-                let Some(imp) = &raw.imp else { continue };
+                let Some(imp) = facts.imp(raw) else { continue };
                 let mut self_types = Vec::new();
-                if let Resolution::Found(found) = self.resolve(memo, module, &imp.self_ty, 0) {
+                if let Resolution::Found(found) =
+                    self.resolve(memo, module, &facts.path(imp.self_ty), 0)
+                {
                     for res in found {
                         if let Res::Item(ty) = res {
                             // A path through a re-export also names the module holding the
@@ -1823,8 +1906,9 @@ impl Builder<'_> {
                     }
                 }
                 let mut traits = Vec::new();
-                if let Some(trait_path) = &imp.trait_
-                    && let Resolution::Found(found) = self.resolve(memo, module, trait_path, 0)
+                if let Some(trait_path) = imp.trait_
+                    && let Resolution::Found(found) =
+                        self.resolve(memo, module, &facts.path(trait_path), 0)
                 {
                     for res in found {
                         if let Res::Item(t) = res
@@ -1941,7 +2025,7 @@ impl Builder<'_> {
                 let raw = &facts.items[call.item as usize];
                 let id = instance.items[call.item as usize];
                 let name = &self.items[id.index()].name;
-                let own = raw.path.last().map_or("", String::as_str);
+                let own = facts.own_name(raw);
                 let prefix = name
                     .strip_suffix(own)
                     .unwrap_or("")
@@ -2016,7 +2100,7 @@ impl Builder<'_> {
             let facts = &self.files[instance.file].facts;
             let dir = parent_dir(&self.files[instance.file].path).to_owned();
             for (raw_index, raw) in facts.items.iter().enumerate() {
-                for include in &raw.includes {
+                for include in facts.path(raw.includes).iter() {
                     let path = join(&dir, include);
                     let entry = files.entry(path).or_insert_with(|| FileEntry {
                         lines: 0,

@@ -1,13 +1,16 @@
-//! The parse cache: the [`FileFacts`] of every file of the last build in one pack,
-//! `<cache_dir>/facts.pack`, each entry keyed by the blake3 hash of the file's content and the
+//! The parse cache: the [`Facts`] of every file of the last build in one pack,
+//! `<cache_dir>/<FORMAT>.pack`, each entry keyed by the blake3 hash of the file's content and the
 //! facts format version, and stored in postcard's compact binary encoding behind the blake3 hash
-//! of the encoding, so a damaged entry is never taken for facts.
+//! of the encoding, so a damaged entry is never taken for facts. Facts are stored packed
+//! ([`crate::compact`]): loading a file's facts makes a few allocations, not hundreds.
 //!
 //! A build reads the pack once ([`Cache::open`]), looks every file up by its content hash, parses
 //! only the files it does not find, and writes a new pack when anything was missing or left over
 //! ([`Cache::finish`]): the pack holds exactly the files of the latest build, so it does not grow
 //! with history. The pack is written to a temporary name and renamed into place, so a reader
-//! never sees half of one; an unreadable or damaged pack or entry only costs a parse.
+//! never sees half of one; an unreadable or damaged pack or entry only costs a parse. The pack's
+//! name carries its format, so that builds of two formats each keep their own; writing one
+//! removes the packs of other formats.
 //!
 //! Pack layout: the magic line `FORMAT\n`, then entries of a 32-byte key, a little-endian `u32`
 //! length and that many bytes (a 32-byte checksum and the postcard payload).
@@ -22,13 +25,25 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::facts::{self, FileFacts};
+use crate::compact::Facts;
+use crate::facts;
 use crate::source::{FileSystem, SourceTree};
 
-/// Bumped whenever [`FileFacts`], its extraction or the pack layout changes.
-const FORMAT: &str = "hourglass-graph-facts-v10";
+/// Bumped whenever [`Facts`], its extraction or the pack layout changes.
+const FORMAT: &str = "hourglass-graph-facts-v11";
 
-const PACK: &str = "facts.pack";
+/// The pack's file name: `<FORMAT>.pack`.
+fn pack_name() -> String {
+    format!("{FORMAT}.pack")
+}
+
+/// Whether a file of the cache directory is a pack of another format (`facts.pack` was the name
+/// of the packs before v11).
+fn is_other_pack(name: &str) -> bool {
+    name != pack_name()
+        && (name == "facts.pack"
+            || (name.starts_with("hourglass-graph-facts-") && name.ends_with(".pack")))
+}
 
 const IDS: &str = "content-ids";
 const IDS_FORMAT: &str = "hourglass-graph-content-ids-v1";
@@ -38,7 +53,7 @@ type ContentId = [u8; 20];
 
 /// A source file's facts and whether they came from the cache.
 pub(crate) struct Loaded {
-    pub(crate) facts: Arc<FileFacts>,
+    pub(crate) facts: Arc<Facts>,
     pub(crate) cache_hit: bool,
 }
 
@@ -66,7 +81,7 @@ impl Cache {
     /// Files are read from `source`, by default the file system.
     pub(crate) fn open(dir: Option<&Path>, source: Option<Arc<dyn SourceTree>>) -> Cache {
         let pack = dir
-            .and_then(|dir| fs::read(dir.join(PACK)).ok())
+            .and_then(|dir| fs::read(dir.join(pack_name())).ok())
             .unwrap_or_default();
         let stored = read_pack(&pack);
         let ids = match (dir, &source) {
@@ -149,7 +164,7 @@ impl Cache {
     fn load_bytes(&self, bytes: &[u8]) -> (Loaded, Option<Key>) {
         if self.dir.is_none() {
             let loaded = Loaded {
-                facts: Arc::new(facts::extract(&String::from_utf8_lossy(bytes))),
+                facts: Arc::new(Facts::new(&facts::extract(&String::from_utf8_lossy(bytes)))),
                 cache_hit: false,
             };
             return (loaded, None);
@@ -161,7 +176,7 @@ impl Cache {
         if let Some(loaded) = self.stored_facts(&key) {
             return (loaded, Some(key));
         }
-        let facts = facts::extract(&String::from_utf8_lossy(bytes));
+        let facts = Facts::new(&facts::extract(&String::from_utf8_lossy(bytes)));
         // An entry that cannot be encoded only costs a parse next time.
         let entry = encode(&facts).unwrap_or_default();
         self.fresh
@@ -258,12 +273,22 @@ fn write_pack(dir: &Path, entries: &HashMap<Key, Vec<u8>>) -> std::io::Result<()
         out.extend_from_slice(&length.to_le_bytes());
         out.extend_from_slice(entry);
     }
-    let pack = dir.join(PACK);
-    let temp = dir.join(format!("{PACK}.{}.tmp", std::process::id()));
+    let name = pack_name();
+    let pack = dir.join(&name);
+    let temp = dir.join(format!("{name}.{}.tmp", std::process::id()));
     fs::write(&temp, out)?;
     fs::rename(&temp, &pack).inspect_err(|_| {
         let _ = fs::remove_file(&temp);
-    })
+    })?;
+    // Packs of other formats would only be read by other versions of the tool.
+    if let Ok(listing) = fs::read_dir(dir) {
+        for entry in listing.flatten() {
+            if entry.file_name().to_str().is_some_and(is_other_pack) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The content-id map: what follows a truncated pair is left out.
@@ -302,7 +327,7 @@ fn write_ids(dir: &Path, ids: &[(ContentId, Key)]) -> std::io::Result<()> {
 }
 
 /// An entry: the 32-byte blake3 hash of the payload, then the payload.
-fn encode(facts: &FileFacts) -> std::io::Result<Vec<u8>> {
+fn encode(facts: &Facts) -> std::io::Result<Vec<u8>> {
     let payload = postcard::to_allocvec(facts).map_err(std::io::Error::other)?;
     let mut out = Vec::with_capacity(32 + payload.len());
     out.extend_from_slice(blake3::hash(&payload).as_bytes());
@@ -310,7 +335,7 @@ fn encode(facts: &FileFacts) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn decode(stored: &[u8]) -> Option<FileFacts> {
+fn decode(stored: &[u8]) -> Option<Facts> {
     let (checksum, payload) = stored.split_at_checked(32)?;
     if blake3::hash(payload).as_bytes() != checksum {
         return None;
@@ -356,14 +381,35 @@ mod tests {
             fs::write(&source, format!("fn f{n}() {{}}\n")).unwrap();
             load_once(&source, &cache);
         }
-        let pack = read_pack(&fs::read(cache.join(PACK)).unwrap());
+        let pack = read_pack(&fs::read(cache.join(pack_name())).unwrap());
         assert_eq!(pack.len(), 1);
         assert!(load_once(&source, &cache).cache_hit);
     }
 
     #[test]
+    fn writing_a_pack_removes_the_packs_of_other_formats() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        fs::create_dir_all(&cache).unwrap();
+        for stale in ["facts.pack", "hourglass-graph-facts-v3.pack"] {
+            fs::write(cache.join(stale), b"old").unwrap();
+        }
+        fs::write(cache.join("notes.txt"), b"kept").unwrap();
+        let source = dir.path().join("a.rs");
+        fs::write(&source, "fn a() {}\n").unwrap();
+        load_once(&source, &cache);
+        let mut names: Vec<String> = fs::read_dir(&cache)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [pack_name(), "notes.txt".to_owned()]);
+        assert!(load_once(&source, &cache).cache_hit);
+    }
+
+    #[test]
     fn truncated_empty_or_foreign_entries_decode_to_nothing() {
-        let facts = facts::extract("fn a() { b(); }\n");
+        let facts = Facts::new(&facts::extract("fn a() { b(); }\n"));
         let entry = encode(&facts).unwrap();
         assert!(decode(&entry).is_some());
         for cut in [0, 1, 31, 32, 33, entry.len() - 1] {
@@ -383,7 +429,7 @@ mod tests {
         fs::write(&source, "fn a() {}\nfn b() {}\n").unwrap();
         let cache = dir.path().join("cache");
         load_once(&source, &cache);
-        let pack = cache.join(PACK);
+        let pack = cache.join(pack_name());
         let whole = fs::read(&pack).unwrap();
         let mut flipped = whole.clone();
         let last = flipped.len() - 1;

@@ -150,6 +150,7 @@ pub mod workspace;
 
 mod build;
 mod cache;
+mod compact;
 mod edges;
 mod facts;
 mod link;
