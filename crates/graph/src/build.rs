@@ -242,8 +242,48 @@ fn join(dir: &str, rest: &str) -> String {
     parts.join("/")
 }
 
+/// Where the last `::` of `name` is: what comes before it and after it.
+fn split_last(name: &str) -> Option<(&str, &str)> {
+    // Byte by byte: names are short, and this runs for most references.
+    let bytes = name.as_bytes();
+    let mut end = bytes.len();
+    while end >= 2 {
+        if bytes[end - 1] == b':' && bytes[end - 2] == b':' {
+            return Some((&name[..end - 2], &name[end..]));
+        }
+        end -= 1;
+    }
+    None
+}
+
+/// The last segment of a path: what `name.rsplit("::").next()` gives.
 fn last_name(name: &str) -> &str {
-    name.rsplit("::").next().unwrap_or(name)
+    split_last(name).map_or(name, |(_, last)| last)
+}
+
+/// The segment before the last: what `name.rsplit("::").nth(1)` gives.
+fn owner_name(name: &str) -> Option<&str> {
+    split_last(name).map(|(before, _)| last_name(before))
+}
+
+/// A path's segments: what `text.split("::")` gives.
+fn segments(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        let bytes = current.as_bytes();
+        let mut at = 0;
+        while let Some(offset) = current[at..].find(':') {
+            let colon = at + offset;
+            if bytes.get(colon + 1) == Some(&b':') {
+                rest = Some(&current[colon + 2..]);
+                return Some(&current[..colon]);
+            }
+            at = colon + 1;
+        }
+        rest = None;
+        Some(current)
+    })
 }
 
 /// A resolved path: a module or an item.
@@ -270,8 +310,11 @@ const MAX_DEPTH: u32 = 4;
 struct LookupMemo {
     /// Each name asked for, numbered.
     names: FxHashMap<Box<str>, u32>,
-    /// `(module, name, depth)`: what [`Builder::lookup`] appends.
-    found: FxHashMap<(u32, u32, u32), Box<[Res]>>,
+    /// `(module, name, depth)`: where in `results` what [`Builder::lookup`] appends lies.
+    found: FxHashMap<(u32, u32, u32), (u32, u32)>,
+    results: Vec<Res>,
+    /// Room to spell `Type::name` in.
+    key: String,
 }
 
 /// A name with more candidates than this reaches its users through one hub node per crate
@@ -834,13 +877,15 @@ impl Builder<'_> {
             symbol
         };
         let key = (module as u32, symbol, depth);
-        if let Some(found) = memo.found.get(&key) {
-            out.extend_from_slice(found);
+        if let Some(&(start, end)) = memo.found.get(&key) {
+            out.extend_from_slice(&memo.results[start as usize..end as usize]);
             return;
         }
         let before = out.len();
         self.lookup_uncached(memo, module, name, depth, out);
-        memo.found.insert(key, out[before..].into());
+        let start = memo.results.len() as u32;
+        memo.results.extend_from_slice(&out[before..]);
+        memo.found.insert(key, (start, memo.results.len() as u32));
     }
 
     fn lookup_uncached(
@@ -957,9 +1002,13 @@ impl Builder<'_> {
                         // An associated item of a type or trait: `Type::method`.
                         let item = &self.items[id.index()];
                         let owner = last_name(&item.name);
-                        let key = format!("{owner}::{segment}");
+                        let key = &mut memo.key;
+                        key.clear();
+                        key.push_str(owner);
+                        key.push_str("::");
+                        key.push_str(segment);
                         let module = self.item_module[id.index()];
-                        match self.modules[module].names.get(&key) {
+                        match self.modules[module].names.get(key.as_str()) {
                             Some(items) => next.extend(items.iter().map(|&i| Res::Item(i))),
                             // A variant, or an associated item we cannot see: the type itself.
                             None => stopped.push(Res::Item(id)),
@@ -1119,7 +1168,7 @@ impl Builder<'_> {
         match kind {
             "T" => self.alternatives_candidates(memo, index, module, method, rest, depth),
             "R" | "Q" | "P" => {
-                let path: Vec<&str> = rest.split("::").collect();
+                let path: Vec<&str> = segments(rest).collect();
                 let Resolution::Found(found) = self.resolve(memo, module, &path, 0) else {
                     return None;
                 };
@@ -1163,7 +1212,7 @@ impl Builder<'_> {
                 let mut out = Vec::new();
                 let mut any = false;
                 for alternative in alternatives.split('|') {
-                    let path: Vec<&str> = alternative.split("::").collect();
+                    let path: Vec<&str> = segments(alternative).collect();
                     let Resolution::Found(found) = self.resolve(memo, module, &path, 0) else {
                         return None;
                     };
@@ -1213,7 +1262,7 @@ impl Builder<'_> {
                 // `T: Deref<Target = ..>`: the call may be the target's.
                 return None;
             }
-            let path: Vec<&str> = alternative.split("::").collect();
+            let path: Vec<&str> = segments(alternative).collect();
             match self.resolve(memo, module, &path, 0) {
                 Resolution::Foreign => {}
                 Resolution::Unresolved if path.len() == 1 && PRELUDE_TRAITS.contains(&path[0]) => {}
@@ -1334,7 +1383,7 @@ impl Builder<'_> {
                 if is_deref(alternative) {
                     return None;
                 }
-                let path: Vec<&str> = alternative.split("::").collect();
+                let path: Vec<&str> = segments(alternative).collect();
                 if depth < MAX_DEPTH
                     && let Resolution::Found(found) = self.resolve(memo, module, &path, 0)
                 {
@@ -1415,8 +1464,8 @@ impl Builder<'_> {
                 || item.kind == ItemKind::Const
                 || item.kind == ItemKind::TypeAlias
             {
-                let mut parts = item.name.rsplit("::");
-                if let (Some(method), Some(owner)) = (parts.next(), parts.next()) {
+                if let Some(owner) = owner_name(&item.name) {
+                    let method = last_name(&item.name);
                     by_assoc
                         .entry(format!("{owner}::{method}"))
                         .or_default()
@@ -1470,12 +1519,10 @@ impl Builder<'_> {
             .items
             .iter()
             .map(|item| {
-                let mut parts = item.name.rsplit("::");
                 matches!(
                     item.kind,
                     ItemKind::Method | ItemKind::Const | ItemKind::TypeAlias
-                ) && parts.next().is_some()
-                    && parts.next().is_some_and(|owner| !nominal.contains(owner))
+                ) && owner_name(&item.name).is_some_and(|owner| !nominal.contains(owner))
             })
             .collect();
         // Members of impls of a trait: callable through any path that names the trait or the
@@ -1600,7 +1647,7 @@ impl Builder<'_> {
                     };
                     match PackedRefs::view(line) {
                         RefView::Path(text) => {
-                            let path: Vec<&str> = text.split("::").collect();
+                            let path: Vec<&str> = segments(text).collect();
                             match this.resolve(lookups, module, &path, 0) {
                                 Resolution::Found(found) => {
                                     let last = path.last().copied().unwrap_or("");
@@ -1644,11 +1691,9 @@ impl Builder<'_> {
                                         .copied()
                                         .filter(|&id| {
                                             impl_trait[id.index()].is_some_and(|t| {
-                                                t == owner || {
-                                                    let mut parts =
-                                                        this.items[id.index()].name.rsplit("::");
-                                                    parts.nth(1) == Some(owner)
-                                                }
+                                                t == owner
+                                                    || owner_name(&this.items[id.index()].name)
+                                                        == Some(owner)
                                             })
                                         })
                                         .collect();
@@ -1730,7 +1775,7 @@ impl Builder<'_> {
                             }
                         }
                         RefView::Macro(path) => {
-                            let name = path.rsplit("::").next().unwrap_or("");
+                            let name = last_name(path);
                             Target::Items(
                                 macros
                                     .get(name)
@@ -1757,7 +1802,9 @@ impl Builder<'_> {
                         },
                     }
                 };
-                let mut memo: FxHashMap<(&str, bool), Target<'_>> = FxHashMap::default();
+                // What each reference (by its file and its number there) reaches, from test code
+                // or not.
+                let mut memo: FxHashMap<(u32, u32, bool), Target<'_>> = FxHashMap::default();
                 let mut out = Vec::new();
                 let mut via_hub = Vec::new();
                 for &index in items {
@@ -1770,9 +1817,10 @@ impl Builder<'_> {
                     // its code is test code.
                     let from_test = test_only[index as usize]
                         || matches!(krate.kind, TargetKind::Test | TargetKind::Bench);
-                    for line in facts.refs(&facts.items[raw as usize]) {
+                    let file = this.instances[instance].file as u32;
+                    for (line_id, line) in facts.ref_ids(&facts.items[raw as usize]) {
                         let target = memo
-                            .entry((line, from_test))
+                            .entry((file, line_id, from_test))
                             .or_insert_with(|| target_of(lookups, line, from_test));
                         match target {
                             Target::Items(found) => out.extend(
@@ -2346,6 +2394,21 @@ fn reason_for(kind: ItemKind) -> EdgeReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_helpers_agree_with_the_standard_splits() {
+        for text in [
+            "", "a", "a::b", "a::b::c", "::a", "a::", "a:::b", "a::::b", ":", "a:b::c", "::", "a:",
+        ] {
+            assert_eq!(
+                segments(text).collect::<Vec<_>>(),
+                text.split("::").collect::<Vec<_>>(),
+                "{text}"
+            );
+            assert_eq!(Some(last_name(text)), text.rsplit("::").next(), "{text}");
+            assert_eq!(owner_name(text), text.rsplit("::").nth(1), "{text}");
+        }
+    }
 
     #[test]
     fn paths_join_and_normalise() {

@@ -9,8 +9,8 @@
 //! ([`Cache::finish`]): the pack holds exactly the files of the latest build, so it does not grow
 //! with history. The pack is written to a temporary name and renamed into place, so a reader
 //! never sees half of one; an unreadable or damaged pack or entry only costs a parse. The pack's
-//! name carries its format, so that builds of two formats each keep their own; writing one
-//! removes the packs of other formats.
+//! name carries its format, so that two versions of the tool sharing a cache each keep their own
+//! instead of replacing each other's.
 //!
 //! Pack layout: the magic line `FORMAT\n`, then entries of a 32-byte key, a little-endian `u32`
 //! length and that many bytes (a 32-byte checksum and the postcard payload).
@@ -30,19 +30,11 @@ use crate::facts;
 use crate::source::{FileSystem, SourceTree};
 
 /// Bumped whenever [`Facts`], its extraction or the pack layout changes.
-const FORMAT: &str = "hourglass-graph-facts-v11";
+const FORMAT: &str = "hourglass-graph-facts-v12";
 
-/// The pack's file name: `<FORMAT>.pack`.
+/// The pack's file name: `<FORMAT>.pack` (before v11, `facts.pack`).
 fn pack_name() -> String {
     format!("{FORMAT}.pack")
-}
-
-/// Whether a file of the cache directory is a pack of another format (`facts.pack` was the name
-/// of the packs before v11).
-fn is_other_pack(name: &str) -> bool {
-    name != pack_name()
-        && (name == "facts.pack"
-            || (name.starts_with("hourglass-graph-facts-") && name.ends_with(".pack")))
 }
 
 const IDS: &str = "content-ids";
@@ -279,16 +271,7 @@ fn write_pack(dir: &Path, entries: &HashMap<Key, Vec<u8>>) -> std::io::Result<()
     fs::write(&temp, out)?;
     fs::rename(&temp, &pack).inspect_err(|_| {
         let _ = fs::remove_file(&temp);
-    })?;
-    // Packs of other formats would only be read by other versions of the tool.
-    if let Ok(listing) = fs::read_dir(dir) {
-        for entry in listing.flatten() {
-            if entry.file_name().to_str().is_some_and(is_other_pack) {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-    Ok(())
+    })
 }
 
 /// The content-id map: what follows a truncated pair is left out.
@@ -387,24 +370,19 @@ mod tests {
     }
 
     #[test]
-    fn writing_a_pack_removes_the_packs_of_other_formats() {
+    fn packs_of_other_formats_are_left_alone() {
         let dir = tempfile::tempdir().unwrap();
         let cache = dir.path().join("cache");
         fs::create_dir_all(&cache).unwrap();
-        for stale in ["facts.pack", "hourglass-graph-facts-v3.pack"] {
-            fs::write(cache.join(stale), b"old").unwrap();
-        }
-        fs::write(cache.join("notes.txt"), b"kept").unwrap();
+        fs::write(cache.join("facts.pack"), b"another version's").unwrap();
         let source = dir.path().join("a.rs");
         fs::write(&source, "fn a() {}\n").unwrap();
         load_once(&source, &cache);
-        let mut names: Vec<String> = fs::read_dir(&cache)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, [pack_name(), "notes.txt".to_owned()]);
         assert!(load_once(&source, &cache).cache_hit);
+        assert_eq!(
+            fs::read(cache.join("facts.pack")).unwrap(),
+            b"another version's"
+        );
     }
 
     #[test]

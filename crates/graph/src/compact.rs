@@ -54,6 +54,10 @@ pub(crate) struct Facts {
     pub(crate) scopes: Vec<FactScope>,
     uses: Vec<FactUse>,
     pub(crate) items: Vec<FactItem>,
+    /// The file's distinct references (see [`crate::facts::PackedRefs`]), each once.
+    ref_lines: Vec<Str>,
+    /// Each item's references: indexes into `ref_lines`.
+    item_refs: Vec<u32>,
     imps: Vec<FactImpl>,
     fields: Vec<(Str, Str)>,
     pub(crate) mods: Vec<FactMod>,
@@ -103,8 +107,8 @@ pub(crate) struct FactItem {
     pub(crate) start: u32,
     pub(crate) end: u32,
     pub(crate) parent: Option<u32>,
-    /// Packed as [`crate::facts::PackedRefs`]: one reference a line.
-    refs: Str,
+    /// A range of `item_refs`.
+    refs: Span,
     pub(crate) test: Option<TestAttr>,
     imp: Option<u32>,
     pub(crate) includes: Strs,
@@ -191,9 +195,28 @@ impl Facts {
             });
         }
         let mut items = Vec::with_capacity(facts.items.len());
+        let mut line_ids: rustc_hash::FxHashMap<&str, u32> = rustc_hash::FxHashMap::default();
+        let mut ref_lines = Vec::new();
+        let mut item_refs = Vec::new();
         for raw in &facts.items {
             let path = packer.strs(&raw.path);
-            let refs = packer.str(raw.refs.as_str());
+            let first = item_refs.len() as u32;
+            for line in raw
+                .refs
+                .as_str()
+                .split('\n')
+                .filter(|line| !line.is_empty())
+            {
+                let id = *line_ids.entry(line).or_insert_with(|| {
+                    ref_lines.push(packer.str(line));
+                    ref_lines.len() as u32 - 1
+                });
+                item_refs.push(id);
+            }
+            let refs = Span {
+                start: first,
+                end: item_refs.len() as u32,
+            };
             let imp = raw.imp.as_ref().map(|imp| {
                 let self_ty = packer.strs(&imp.self_ty);
                 let trait_ = imp.trait_.as_ref().map(|path| packer.strs(path));
@@ -250,6 +273,8 @@ impl Facts {
             scopes,
             uses: packer.uses,
             items,
+            ref_lines,
+            item_refs,
             imps: packer.imps,
             fields: packer.fields,
             mods,
@@ -282,9 +307,20 @@ impl Facts {
 
     /// An item's references, one packed line each (see [`crate::facts::PackedRefs::view`]).
     pub(crate) fn refs(&self, item: &FactItem) -> impl Iterator<Item = &str> {
-        self.str(item.refs)
-            .split('\n')
-            .filter(|line| !line.is_empty())
+        self.ref_ids(item).map(|(_, line)| line)
+    }
+
+    /// An item's references with their numbers in the file: the same reference has the same
+    /// number wherever the file writes it.
+    pub(crate) fn ref_ids(&self, item: &FactItem) -> impl Iterator<Item = (u32, &str)> {
+        self.item_refs
+            .get(item.refs.range())
+            .unwrap_or(&[])
+            .iter()
+            .map(|&id| {
+                let line = self.ref_lines.get(id as usize).copied().unwrap_or_default();
+                (id, self.str(line))
+            })
     }
 
     /// An impl item's self type and trait.
