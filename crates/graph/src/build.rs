@@ -142,6 +142,8 @@ struct Builder<'a> {
     item_module: Vec<usize>,
     /// For each item: (instance, raw index), `None` for synthetic items.
     item_source: Vec<Option<(usize, u32)>>,
+    /// For each item: where the last segment of its name starts ([`Builder::short_name`]).
+    short_names: Vec<u32>,
     files: Vec<SourceFile>,
     file_index: FxHashMap<String, Option<usize>>,
     instances: Vec<Instance>,
@@ -169,6 +171,7 @@ pub(crate) fn build(
         items: Vec::new(),
         item_module: Vec::new(),
         item_source: Vec::new(),
+        short_names: Vec::new(),
         files: Vec::new(),
         file_index: FxHashMap::default(),
         instances: Vec::new(),
@@ -496,6 +499,7 @@ impl Builder<'_> {
             self.items.reserve_exact(incoming);
             self.item_module.reserve_exact(incoming);
             self.item_source.reserve_exact(incoming);
+            self.short_names.reserve_exact(incoming);
             let mut next = Vec::new();
             for task in pending {
                 let Some(Some(file)) = self.file_index.get(&task.path).copied() else {
@@ -572,10 +576,21 @@ impl Builder<'_> {
 
     fn push_item(&mut self, item: Item, module: usize, source: Option<(usize, u32)>) -> ItemId {
         let id = ItemId(self.items.len() as u32);
+        self.short_names
+            .push((item.name.len() - last_name(&item.name).len()) as u32);
         self.items.push(item);
         self.item_module.push(module);
         self.item_source.push(source);
         id
+    }
+
+    /// The last segment of an item's name: `next` for `parse::Parser::next`.
+    fn short_name(&self, id: ItemId) -> &str {
+        let name = &self.items[id.index()].name;
+        self.short_names
+            .get(id.index())
+            .and_then(|&start| name.get(start as usize..))
+            .unwrap_or_else(|| last_name(name))
     }
 
     fn krate_label(&self, krate: usize) -> String {
@@ -1000,8 +1015,7 @@ impl Builder<'_> {
                     Res::Module(m) => self.lookup(memo, m, segment, depth, &mut next),
                     Res::Item(id) => {
                         // An associated item of a type or trait: `Type::method`.
-                        let item = &self.items[id.index()];
-                        let owner = last_name(&item.name);
+                        let owner = self.short_name(id);
                         let key = &mut memo.key;
                         key.clear();
                         key.push_str(owner);
@@ -1141,7 +1155,7 @@ impl Builder<'_> {
         blanket_traits.dedup();
         for t in blanket_traits {
             for &member in index.trait_members.get(&t).into_iter().flatten() {
-                let name = last_name(&self.items[member.index()].name).to_owned();
+                let name = self.short_name(member).to_owned();
                 index.unanchored.entry(name).or_default().push(member);
             }
         }
@@ -1307,14 +1321,10 @@ impl Builder<'_> {
         ty: ItemId,
         method: &str,
     ) -> Option<Vec<ItemId>> {
-        if index.loose_types.contains(&ty)
-            || index
-                .loose_names
-                .contains(last_name(&self.items[ty.index()].name))
-        {
+        if index.loose_types.contains(&ty) || index.loose_names.contains(self.short_name(ty)) {
             return None;
         }
-        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == method;
+        let named = |id: &&ItemId| self.short_name(**id) == method;
         let mut out: Vec<ItemId> = index
             .methods_of
             .get(&ty)
@@ -1339,7 +1349,7 @@ impl Builder<'_> {
     /// Members named `name` of the traits implemented for `ty` and of blanket impls: what
     /// `Type::name` means when the type has no item `name` of its own.
     fn trait_members_of_type(&self, index: &ReceiverIndex, ty: ItemId, name: &str) -> Vec<ItemId> {
-        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == name;
+        let named = |id: &&ItemId| self.short_name(**id) == name;
         let mut out: Vec<ItemId> = index
             .traits_of
             .get(&ty)
@@ -1364,7 +1374,7 @@ impl Builder<'_> {
         method: &str,
         depth: u32,
     ) -> Option<Vec<ItemId>> {
-        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == method;
+        let named = |id: &&ItemId| self.short_name(**id) == method;
         let mut out: Vec<ItemId> = index
             .trait_members
             .get(&tr)
@@ -1454,7 +1464,7 @@ impl Builder<'_> {
             if matches!(item.kind, ItemKind::Impl | ItemKind::Other) {
                 continue;
             }
-            let name = last_name(&item.name);
+            let name = self.short_name(id);
             // A module is never the last segment of a path in a body nor a name in macro input
             // that reaches it: what is used is an item inside it, matched by its own name.
             if item.kind != ItemKind::Mod {
@@ -1465,7 +1475,7 @@ impl Builder<'_> {
                 || item.kind == ItemKind::TypeAlias
             {
                 if let Some(owner) = owner_name(&item.name) {
-                    let method = last_name(&item.name);
+                    let method = self.short_name(id);
                     by_assoc
                         .entry(format!("{owner}::{method}"))
                         .or_default()
@@ -1507,13 +1517,14 @@ impl Builder<'_> {
         let nominal: FxHashSet<&str> = self
             .items
             .iter()
-            .filter(|item| {
+            .enumerate()
+            .filter(|(_, item)| {
                 matches!(
                     item.kind,
                     ItemKind::Struct | ItemKind::Enum | ItemKind::Union
                 )
             })
-            .map(|item| last_name(&item.name))
+            .map(|(index, _)| self.short_name(ItemId(index as u32)))
             .collect();
         let nameable_through_std: Vec<bool> = self
             .items
@@ -1666,7 +1677,7 @@ impl Builder<'_> {
                                                 item.kind,
                                                 ItemKind::Struct | ItemKind::Enum | ItemKind::Union
                                             )
-                                            && last_name(&item.name) != last
+                                            && this.short_name(from) != last
                                         {
                                             out.extend(
                                                 this.trait_members_of_type(receivers, from, last)
@@ -1805,24 +1816,44 @@ impl Builder<'_> {
                 // What each reference (by its file and its number there) reaches, from test code
                 // or not.
                 let mut memo: FxHashMap<(u32, u32, bool), Target<'_>> = FxHashMap::default();
-                let mut out = Vec::new();
-                let mut via_hub = Vec::new();
-                for &index in items {
-                    let to = ItemId(index);
-                    let Some((instance, raw)) = this.item_source[index as usize] else {
-                        continue;
-                    };
-                    let facts = &this.files[this.instances[instance].file].facts;
-                    // An integration test or bench target is compiled only as a test: all of
-                    // its code is test code.
-                    let from_test = test_only[index as usize]
-                        || matches!(krate.kind, TargetKind::Test | TargetKind::Bench);
-                    let file = this.instances[instance].file as u32;
-                    for (line_id, line) in facts.ref_ids(&facts.items[raw as usize]) {
+                // The module's items with their file and whether they are test code.
+                let sources: Vec<(ItemId, &Facts, &FactItem, u32, bool)> = items
+                    .iter()
+                    .filter_map(|&index| {
+                        let (instance, raw) = this.item_source[index as usize]?;
+                        let file = this.instances[instance].file;
+                        let facts = &this.files[file].facts;
+                        // An integration test or bench target is compiled only as a test: all
+                        // of its code is test code.
+                        let from_test = test_only[index as usize]
+                            || matches!(krate.kind, TargetKind::Test | TargetKind::Bench);
+                        Some((
+                            ItemId(index),
+                            &**facts,
+                            &facts.items[raw as usize],
+                            file as u32,
+                            from_test,
+                        ))
+                    })
+                    .collect();
+                // Every reference's target first, counting edges, so that the edges take one
+                // vector of the right size.
+                let mut count = 0;
+                for &(_, facts, raw, file, from_test) in &sources {
+                    for (line_id, line) in facts.ref_ids(raw) {
                         let target = memo
                             .entry((file, line_id, from_test))
                             .or_insert_with(|| target_of(lookups, line, from_test));
-                        match target {
+                        if let Target::Items(found) = target {
+                            count += found.len();
+                        }
+                    }
+                }
+                let mut out = Vec::with_capacity(count);
+                let mut via_hub = Vec::new();
+                for &(to, facts, raw, file, from_test) in &sources {
+                    for (line_id, _) in facts.ref_ids(raw) {
+                        match &memo[&(file, line_id, from_test)] {
                             Target::Items(found) => out.extend(
                                 found
                                     .iter()
@@ -1993,11 +2024,10 @@ impl Builder<'_> {
                     }
                 }
                 for &t in &traits {
-                    let trait_item = &self.items[t.index()];
-                    let trait_name = last_name(&trait_item.name).to_owned();
+                    let trait_name = self.short_name(t).to_owned();
                     let trait_module = self.item_module[t.index()];
                     for &member in &members {
-                        let method = last_name(&self.items[member.index()].name);
+                        let method = self.short_name(member);
                         let key = format!("{trait_name}::{method}");
                         for &tm in self.modules[trait_module]
                             .names
@@ -2023,9 +2053,9 @@ impl Builder<'_> {
                         // method itself (method calls on the implementing types, `Type::name`
                         // paths). A const or a type may be used by the whole impl.
                         if self.items[tm.index()].kind == ItemKind::Method {
-                            let method = last_name(&self.items[tm.index()].name);
+                            let method = self.short_name(tm);
                             for &member in &members {
-                                if last_name(&self.items[member.index()].name) == method {
+                                if self.short_name(member) == method {
                                     edges.push((tm, member, EdgeReason::TraitMethod));
                                 }
                             }
