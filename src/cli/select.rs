@@ -532,6 +532,8 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
             out.flush()?;
         }
     }
+    // The process ends here: freeing the graph's many small pieces one by one only costs time.
+    std::mem::forget(prepared.graph);
     Ok(Status::Done)
 }
 
