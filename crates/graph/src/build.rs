@@ -245,6 +245,12 @@ fn join(dir: &str, rest: &str) -> String {
     parts.join("/")
 }
 
+/// The last two segments of a path (`Owner::name`, a suffix of it), if it has two.
+fn assoc_suffix(name: &str) -> Option<&str> {
+    let (before, _) = split_last(name)?;
+    Some(&name[before.len() - last_name(before).len()..])
+}
+
 /// Where the last `::` of `name` is: what comes before it and after it.
 fn split_last(name: &str) -> Option<(&str, &str)> {
     // Byte by byte: names are short, and this runs for most references.
@@ -386,7 +392,7 @@ fn is_deref(path: &str) -> bool {
 
 /// What a method call on a receiver of a written type can reach (see `typing.rs`).
 #[derive(Default)]
-struct ReceiverIndex {
+struct ReceiverIndex<'a> {
     /// Methods that take `self` in impls whose self type is this struct, enum, union or trait
     /// (inherent impls and trait impls, in any crate).
     methods_of: FxHashMap<ItemId, Vec<ItemId>>,
@@ -397,13 +403,13 @@ struct ReceiverIndex {
     /// By name: methods of impls whose self type is no workspace type (a blanket impl's
     /// parameter, a foreign type, an alias) and members of traits that such impls implement.
     /// Any receiver may reach them.
-    unanchored: FxHashMap<String, Vec<ItemId>>,
+    unanchored: FxHashMap<&'a str, Vec<ItemId>>,
     /// Types whose methods cannot all be seen: a `Deref` impl, a derive or attribute macro
     /// other than the standard derives.
     loose_types: FxHashSet<ItemId>,
     /// Names of types that a macro may write impls for (named in macro input) or that have a
     /// `Deref` impl whose self type did not resolve.
-    loose_names: FxHashSet<String>,
+    loose_names: FxHashSet<&'a str>,
 }
 
 /// What resolving names adds to the graph: each module's edges, the hubs (nodes standing for
@@ -419,11 +425,11 @@ struct LooseIndexes<'a> {
     /// Items by their own name (no modules, impls or macro invocations).
     by_name: FxHashMap<&'a str, Vec<ItemId>>,
     /// Associated items by `Owner::name`.
-    by_assoc: FxHashMap<String, Vec<ItemId>>,
+    by_assoc: FxHashMap<&'a str, Vec<ItemId>>,
     /// Methods that take `self`, by name.
     methods: FxHashMap<&'a str, Vec<ItemId>>,
     /// `macro_rules!` and procedural macros by name (`true`: procedural).
-    macros: FxHashMap<String, Vec<(ItemId, bool)>>,
+    macros: FxHashMap<&'a str, Vec<(ItemId, bool)>>,
     /// Per item: test code.
     test_only: Vec<bool>,
     /// Per item: an associated item a path through a prelude or primitive type can name.
@@ -1050,7 +1056,7 @@ impl Builder<'_> {
     }
 
     /// The index behind [`Builder::typed_candidates`].
-    fn receiver_index(&self, memo: &mut LookupMemo) -> ReceiverIndex {
+    fn receiver_index(&self, memo: &mut LookupMemo) -> ReceiverIndex<'_> {
         let mut index = ReceiverIndex::default();
         let nominal = |kind: ItemKind| {
             matches!(
@@ -1087,7 +1093,7 @@ impl Builder<'_> {
                             if let RefView::Ident(name) | RefView::Path(name) =
                                 PackedRefs::view(line)
                             {
-                                index.loose_names.insert(last_name(name).to_owned());
+                                index.loose_names.insert(last_name(name));
                             }
                         }
                     }
@@ -1111,9 +1117,7 @@ impl Builder<'_> {
                     if is_deref(&trait_path.join("::")) {
                         index.loose_types.extend(self_types.iter().copied());
                         if self_types.is_empty() {
-                            index
-                                .loose_names
-                                .insert(self_ty.last().unwrap_or_default().to_owned());
+                            index.loose_names.insert(self_ty.last().unwrap_or_default());
                         }
                     }
                     if let Resolution::Found(found) = self.resolve(memo, module, &trait_path, 0) {
@@ -1135,7 +1139,7 @@ impl Builder<'_> {
                     }
                     let member_id = instance.items[member_index];
                     if self_types.is_empty() {
-                        let name = last_name(facts.own_name(member)).to_owned();
+                        let name = last_name(facts.own_name(member));
                         index.unanchored.entry(name).or_default().push(member_id);
                     }
                     for &ty in &self_types {
@@ -1155,7 +1159,7 @@ impl Builder<'_> {
         blanket_traits.dedup();
         for t in blanket_traits {
             for &member in index.trait_members.get(&t).into_iter().flatten() {
-                let name = self.short_name(member).to_owned();
+                let name = self.short_name(member);
                 index.unanchored.entry(name).or_default().push(member);
             }
         }
@@ -1168,7 +1172,7 @@ impl Builder<'_> {
     fn typed_candidates(
         &self,
         memo: &mut LookupMemo,
-        index: &ReceiverIndex,
+        index: &ReceiverIndex<'_>,
         module: usize,
         method: &str,
         receiver: &str,
@@ -1264,7 +1268,7 @@ impl Builder<'_> {
     fn alternatives_candidates(
         &self,
         memo: &mut LookupMemo,
-        index: &ReceiverIndex,
+        index: &ReceiverIndex<'_>,
         module: usize,
         method: &str,
         alternatives: &str,
@@ -1317,7 +1321,7 @@ impl Builder<'_> {
     /// any crate) and the members of the traits it implements.
     fn type_candidates(
         &self,
-        index: &ReceiverIndex,
+        index: &ReceiverIndex<'_>,
         ty: ItemId,
         method: &str,
     ) -> Option<Vec<ItemId>> {
@@ -1348,7 +1352,12 @@ impl Builder<'_> {
 
     /// Members named `name` of the traits implemented for `ty` and of blanket impls: what
     /// `Type::name` means when the type has no item `name` of its own.
-    fn trait_members_of_type(&self, index: &ReceiverIndex, ty: ItemId, name: &str) -> Vec<ItemId> {
+    fn trait_members_of_type(
+        &self,
+        index: &ReceiverIndex<'_>,
+        ty: ItemId,
+        name: &str,
+    ) -> Vec<ItemId> {
         let named = |id: &&ItemId| self.short_name(**id) == name;
         let mut out: Vec<ItemId> = index
             .traits_of
@@ -1369,7 +1378,7 @@ impl Builder<'_> {
     fn trait_candidates(
         &self,
         memo: &mut LookupMemo,
-        index: &ReceiverIndex,
+        index: &ReceiverIndex<'_>,
         tr: ItemId,
         method: &str,
         depth: u32,
@@ -1456,9 +1465,9 @@ impl Builder<'_> {
     fn loose_indexes(&self) -> LooseIndexes<'_> {
         // Indexes for loose matching.
         let mut by_name: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
-        let mut by_assoc: FxHashMap<String, Vec<ItemId>> = FxHashMap::default();
+        let mut by_assoc: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
         let mut methods: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
-        let mut macros: FxHashMap<String, Vec<(ItemId, bool)>> = FxHashMap::default();
+        let mut macros: FxHashMap<&str, Vec<(ItemId, bool)>> = FxHashMap::default();
         for (index, item) in self.items.iter().enumerate() {
             let id = ItemId(index as u32);
             if matches!(item.kind, ItemKind::Impl | ItemKind::Other) {
@@ -1474,12 +1483,8 @@ impl Builder<'_> {
                 || item.kind == ItemKind::Const
                 || item.kind == ItemKind::TypeAlias
             {
-                if let Some(owner) = owner_name(&item.name) {
-                    let method = self.short_name(id);
-                    by_assoc
-                        .entry(format!("{owner}::{method}"))
-                        .or_default()
-                        .push(id);
+                if let Some(key) = assoc_suffix(&item.name) {
+                    by_assoc.entry(key).or_default().push(id);
                 }
                 // Method syntax (`x.name()`) calls only functions that take `self`.
                 let takes_self = self.item_source[index].is_some_and(|(instance, raw)| {
@@ -1490,12 +1495,12 @@ impl Builder<'_> {
                 }
             }
             if item.kind == ItemKind::Macro {
-                macros.entry(name.to_owned()).or_default().push((id, false));
+                macros.entry(name).or_default().push((id, false));
             }
             if let Some((instance, raw)) = self.item_source[index] {
                 let facts = &self.files[self.instances[instance].file].facts;
                 for alias in facts.path(facts.items[raw as usize].proc_macro).iter() {
-                    macros.entry(alias.to_owned()).or_default().push((id, true));
+                    macros.entry(alias).or_default().push((id, true));
                 }
             }
         }
@@ -1566,13 +1571,13 @@ impl Builder<'_> {
     fn resolve_references(
         &self,
         by_name: &FxHashMap<&str, Vec<ItemId>>,
-        by_assoc: &FxHashMap<String, Vec<ItemId>>,
+        by_assoc: &FxHashMap<&str, Vec<ItemId>>,
         methods: &FxHashMap<&str, Vec<ItemId>>,
-        macros: &FxHashMap<String, Vec<(ItemId, bool)>>,
+        macros: &FxHashMap<&str, Vec<(ItemId, bool)>>,
         test_only: &[bool],
         nameable_through_std: &[bool],
         impl_trait: &[Option<&str>],
-        receivers: &ReceiverIndex,
+        receivers: &ReceiverIndex<'_>,
         unknown_glob: &[bool],
     ) -> Resolved {
         // Whether an item of crate `krate` (test code or not) may name `candidate` loosely: its
@@ -1719,12 +1724,10 @@ impl Builder<'_> {
                                 }
                                 Resolution::Unresolved => {
                                     let name = path.last().copied().unwrap_or("");
-                                    let assoc_key = (path.len() >= 2)
-                                        .then(|| format!("{}::{name}", path[path.len() - 2]));
-                                    let found = match assoc_key
-                                        .and_then(|key| by_assoc.get_key_value(&key))
+                                    let found = match assoc_suffix(text)
+                                        .and_then(|key| by_assoc.get_key_value(key))
                                     {
-                                        Some((key, ids)) => Some((key.as_str(), ids.as_slice())),
+                                        Some((key, ids)) => Some((*key, ids.as_slice())),
                                         None => by_name
                                             .get_key_value(name)
                                             .map(|(key, ids)| (*key, ids.as_slice())),
@@ -2437,6 +2440,10 @@ mod tests {
             );
             assert_eq!(Some(last_name(text)), text.rsplit("::").next(), "{text}");
             assert_eq!(owner_name(text), text.rsplit("::").nth(1), "{text}");
+            let parts: Vec<&str> = text.split("::").collect();
+            let expected = (parts.len() >= 2)
+                .then(|| format!("{}::{}", parts[parts.len() - 2], parts[parts.len() - 1]));
+            assert_eq!(assoc_suffix(text).map(str::to_owned), expected, "{text}");
         }
     }
 
