@@ -15,10 +15,12 @@
 //! Pack layout: the magic line `FORMAT\n`, then entries of a 32-byte key, a little-endian `u32`
 //! length and that many bytes (a 32-byte checksum and the postcard payload).
 //!
-//! A source that names a file's content without reading it ([`SourceTree::content_id`], a git
-//! blob id) lets the cache skip reading the file: `<cache_dir>/content-ids` maps those ids to the
-//! content keys of the last build that used them (the magic line `IDS_FORMAT\n`, then 20-byte id
-//! and 32-byte key pairs). A stale or damaged map only costs reading the file.
+//! A source that names a file's content without reading it ([`SourceTree::content_id`]: a git
+//! blob id, or for the file system an id of the file's metadata once it has not changed for a
+//! while) lets the cache skip reading the file: `<cache_dir>/<FORMAT>.blob-ids` (a git revision)
+//! or `<FORMAT>.file-ids` (the file system) maps those ids to the content keys of the last build
+//! that used them (the magic line `IDS_FORMAT\n`, then 20-byte id and 32-byte key pairs). A stale
+//! or damaged map only costs reading the file.
 
 use std::collections::HashMap;
 use std::fs;
@@ -37,7 +39,14 @@ fn pack_name() -> String {
     format!("{FORMAT}.pack")
 }
 
-const IDS: &str = "content-ids";
+/// The content-id map's file name: one for git revisions, one for the file system, so that
+/// builds of either do not replace the other's.
+fn ids_name(source: Option<&Arc<dyn SourceTree>>) -> String {
+    match source {
+        Some(_) => format!("{FORMAT}.blob-ids"),
+        None => format!("{FORMAT}.file-ids"),
+    }
+}
 const IDS_FORMAT: &str = "hourglass-graph-content-ids-v1";
 
 type Key = [u8; 32];
@@ -76,11 +85,11 @@ impl Cache {
             .and_then(|dir| fs::read(dir.join(pack_name())).ok())
             .unwrap_or_default();
         let stored = read_pack(&pack);
-        let ids = match (dir, &source) {
-            (Some(dir), Some(_)) => fs::read(dir.join(IDS))
+        let ids = match dir {
+            Some(dir) => fs::read(dir.join(ids_name(source.as_ref())))
                 .map(|bytes| read_ids(&bytes))
                 .unwrap_or_default(),
-            _ => HashMap::new(),
+            None => HashMap::new(),
         };
         Cache {
             dir: dir.map(Path::to_path_buf),
@@ -186,18 +195,16 @@ impl Cache {
     /// that cannot be written only costs time.
     pub(crate) fn finish(self) {
         let Some(dir) = self.dir else { return };
-        if self.source.is_some() {
-            let mut ids = self
-                .ids_used
-                .into_inner()
-                .expect("no thread panics holding the cache");
-            ids.sort_unstable();
-            ids.dedup();
-            let same = ids.len() == self.ids.len()
-                && ids.iter().all(|(id, key)| self.ids.get(id) == Some(key));
-            if !same {
-                let _ = write_ids(&dir, &ids);
-            }
+        let mut ids = self
+            .ids_used
+            .into_inner()
+            .expect("no thread panics holding the cache");
+        ids.sort_unstable();
+        ids.dedup();
+        let same = ids.len() == self.ids.len()
+            && ids.iter().all(|(id, key)| self.ids.get(id) == Some(key));
+        if !same {
+            let _ = write_ids(&dir, &ids_name(self.source.as_ref()), &ids);
         }
         let mut used = self
             .used
@@ -292,7 +299,7 @@ fn read_ids(bytes: &[u8]) -> HashMap<ContentId, Key> {
         .collect()
 }
 
-fn write_ids(dir: &Path, ids: &[(ContentId, Key)]) -> std::io::Result<()> {
+fn write_ids(dir: &Path, name: &str, ids: &[(ContentId, Key)]) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     let mut out = Vec::with_capacity(IDS_FORMAT.len() + 1 + ids.len() * 52);
     out.extend_from_slice(IDS_FORMAT.as_bytes());
@@ -301,8 +308,8 @@ fn write_ids(dir: &Path, ids: &[(ContentId, Key)]) -> std::io::Result<()> {
         out.extend_from_slice(id);
         out.extend_from_slice(key);
     }
-    let path = dir.join(IDS);
-    let temp = dir.join(format!("{IDS}.{}.tmp", std::process::id()));
+    let path = dir.join(name);
+    let temp = dir.join(format!("{name}.{}.tmp", std::process::id()));
     fs::write(&temp, out)?;
     fs::rename(&temp, &path).inspect_err(|_| {
         let _ = fs::remove_file(&temp);
@@ -367,6 +374,35 @@ mod tests {
         let pack = read_pack(&fs::read(cache.join(pack_name())).unwrap());
         assert_eq!(pack.len(), 1);
         assert!(load_once(&source, &cache).cache_hit);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_settled_file_is_found_by_its_metadata_and_a_changed_one_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("a.rs");
+        fs::write(&source, "fn a() { b(); }\n").unwrap();
+        let cache = dir.path().join("cache");
+        std::thread::sleep(crate::source::SETTLED + std::time::Duration::from_millis(1100));
+        assert!(!load_once(&source, &cache).cache_hit);
+        let ids = read_ids(&fs::read(cache.join(ids_name(None))).unwrap());
+        assert_eq!(ids.len(), 1, "the settled file's id is kept");
+        let opened = Cache::open(Some(&cache), None);
+        let id = FileSystem.content_id(&source).unwrap();
+        assert!(opened.stored_facts(&ids[&id]).is_some());
+        opened.finish();
+        assert!(load_once(&source, &cache).cache_hit);
+        // Same length, another content: read, not taken for the old one.
+        fs::write(&source, "fn a() { c(); }\n").unwrap();
+        let changed = load_once(&source, &cache);
+        assert!(!changed.cache_hit);
+        assert_eq!(
+            changed
+                .facts
+                .refs(&changed.facts.items[0])
+                .collect::<Vec<_>>(),
+            ["pc"]
+        );
     }
 
     #[test]
