@@ -490,11 +490,15 @@ impl Builder<'_> {
                 });
             }
         }
+        // Room for the items at once, as many as the cached files hold and an eighth more for
+        // the nodes that stand for names and binaries: the item lists are large, and memory a
+        // process touches for the first time costs more than the work done in it.
+        let expected = self.cache.stored_items();
+        self.reserve_items(expected + expected / 8);
         let mut visited: FxHashSet<(usize, String)> = FxHashSet::default();
         while !pending.is_empty() {
             self.load_files(pending.iter().map(|p| p.path.as_str()));
-            // Room for this round's items at once: the item lists are large, and memory a
-            // process touches for the first time costs more than the work done in it.
+            // Room for this round's items (when the estimate above fell short).
             let incoming: usize = pending
                 .iter()
                 .filter_map(|task| match self.file_index.get(&task.path) {
@@ -502,10 +506,7 @@ impl Builder<'_> {
                     _ => None,
                 })
                 .sum();
-            self.items.reserve_exact(incoming);
-            self.item_module.reserve_exact(incoming);
-            self.item_source.reserve_exact(incoming);
-            self.short_names.reserve_exact(incoming);
+            self.reserve_items(incoming);
             let mut next = Vec::new();
             for task in pending {
                 let Some(Some(file)) = self.file_index.get(&task.path).copied() else {
@@ -578,6 +579,13 @@ impl Builder<'_> {
         });
         self.module_index.insert((krate, path), index);
         index
+    }
+
+    fn reserve_items(&mut self, additional: usize) {
+        self.items.reserve(additional);
+        self.item_module.reserve(additional);
+        self.item_source.reserve(additional);
+        self.short_names.reserve(additional);
     }
 
     fn push_item(&mut self, item: Item, module: usize, source: Option<(usize, u32)>) -> ItemId {
@@ -1841,19 +1849,20 @@ impl Builder<'_> {
                     .collect();
                 // Every reference's target first, counting edges, so that the edges take one
                 // vector of the right size.
-                let mut count = 0;
+                let (mut count, mut hub_uses) = (0, 0);
                 for &(_, facts, raw, file, from_test) in &sources {
                     for (line_id, line) in facts.ref_ids(raw) {
                         let target = memo
                             .entry((file, line_id, from_test))
                             .or_insert_with(|| target_of(lookups, line, from_test));
-                        if let Target::Items(found) = target {
-                            count += found.len();
+                        match target {
+                            Target::Items(found) => count += found.len(),
+                            Target::Hub(_) => hub_uses += 1,
                         }
                     }
                 }
                 let mut out = Vec::with_capacity(count);
-                let mut via_hub = Vec::new();
+                let mut via_hub = Vec::with_capacity(hub_uses);
                 for &(to, facts, raw, file, from_test) in &sources {
                     for (line_id, _) in facts.ref_ids(raw) {
                         match &memo[&(file, line_id, from_test)] {
@@ -1939,6 +1948,7 @@ impl Builder<'_> {
     /// Adds the hubs and, in order, each module's edges, the hubs' edges and the structural
     /// edges.
     fn add_resolved(&mut self, resolved: Resolved, structural: Vec<RawEdge>) {
+        self.reserve_items(resolved.hub_items.len());
         for item in resolved.hub_items {
             let id = ItemId(self.items.len() as u32);
             self.items.push(item);
@@ -2275,12 +2285,25 @@ impl Builder<'_> {
             }
         }
 
-        // Tests.
-        let mut tests = Vec::new();
-        let mut test_nodes = Vec::new();
+        // Tests, in lists sized once: the tests of test functions, of macros and of
+        // `harness = false` targets.
+        let runs_tests = |c: &Crate| c.runs_tests && c.harness;
+        let room = self
+            .instances
+            .iter()
+            .filter(|instance| runs_tests(&self.crates[instance.krate]))
+            .map(|instance| {
+                let facts = &self.files[instance.file].facts;
+                facts.items.iter().filter(|raw| raw.test.is_some()).count()
+            })
+            .sum::<usize>()
+            + written.len()
+            + self.crates.len();
+        let mut tests = Vec::with_capacity(room);
+        let mut test_nodes = Vec::with_capacity(room);
         for instance in &self.instances {
             let c = &self.crates[instance.krate];
-            if !c.runs_tests || !c.harness {
+            if !runs_tests(c) {
                 continue;
             }
             let facts = &self.files[instance.file].facts;

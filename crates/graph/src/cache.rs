@@ -4,7 +4,9 @@
 //! of the encoding, so a damaged entry is never taken for facts. Facts are stored packed
 //! ([`crate::compact`]): loading a file's facts makes a few allocations, not hundreds.
 //!
-//! A build reads the pack once ([`Cache::open`]), looks every file up by its content hash, parses
+//! A build reads the pack once ([`Cache::open`]) and decodes all of it in parallel (it holds the
+//! files of the last build, which a warm build needs nearly all of), looks every file up by its
+//! content hash, parses
 //! only the files it does not find, and writes a new pack when anything was missing or left over
 //! ([`Cache::finish`]): the pack holds exactly the files of the latest build, so it does not grow
 //! with history. The pack is written to a temporary name and renamed into place, so a reader
@@ -65,6 +67,8 @@ pub(crate) struct Cache {
     /// The pack read at the start, and where each of its entries lies in it.
     pack: Vec<u8>,
     stored: HashMap<Key, std::ops::Range<usize>>,
+    /// The facts of each stored entry that decodes.
+    decoded: HashMap<Key, Arc<Facts>>,
     /// Keys of the stored entries this build used.
     used: Mutex<Vec<Key>>,
     /// Entries this build made (files it parsed).
@@ -85,6 +89,13 @@ impl Cache {
             .and_then(|dir| fs::read(dir.join(pack_name())).ok())
             .unwrap_or_default();
         let stored = read_pack(&pack);
+        let decoded = {
+            use rayon::prelude::*;
+            stored
+                .par_iter()
+                .filter_map(|(key, range)| Some((*key, Arc::new(decode(&pack[range.clone()])?))))
+                .collect()
+        };
         let ids = match dir {
             Some(dir) => fs::read(dir.join(ids_name(source.as_ref())))
                 .map(|bytes| read_ids(&bytes))
@@ -95,6 +106,7 @@ impl Cache {
             dir: dir.map(Path::to_path_buf),
             pack,
             stored,
+            decoded,
             used: Mutex::new(Vec::new()),
             fresh: Mutex::new(Vec::new()),
             source,
@@ -149,16 +161,24 @@ impl Cache {
 
     /// The stored facts under `key`, marked as used; `None` when missing or damaged.
     fn stored_facts(&self, key: &Key) -> Option<Loaded> {
-        let range = self.stored.get(key)?;
-        let facts = decode(&self.pack[range.clone()])?;
+        let facts = Arc::clone(self.decoded.get(key)?);
         self.used
             .lock()
             .expect("no thread panics holding the cache")
             .push(*key);
         Some(Loaded {
-            facts: Arc::new(facts),
+            facts,
             cache_hit: true,
         })
+    }
+
+    /// How many items (a module's own item and the file's) the stored files hold: about what a
+    /// warm build of the same tree makes.
+    pub(crate) fn stored_items(&self) -> usize {
+        self.decoded
+            .values()
+            .map(|facts| facts.items.len() + 1)
+            .sum()
     }
 
     /// The facts of a file's bytes, and the content key when there is a cache.
