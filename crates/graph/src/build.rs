@@ -159,10 +159,15 @@ pub(crate) fn build(
     hub_fan_out: usize,
 ) -> Result<Graph, GraphError> {
     let started = Instant::now();
-    let workspace = crate::source::with_source(options.source.clone(), || workspace::load(root))?;
+    // The pack is read and decoded while the manifests are.
+    let (workspace, cache) = rayon::join(
+        || crate::source::with_source(options.source.clone(), || workspace::load(root)),
+        || cache::Cache::open(options.cache_dir.as_deref(), options.source.clone()),
+    );
+    let workspace = workspace?;
     let mut builder = Builder {
         root: &workspace.root,
-        cache: cache::Cache::open(options.cache_dir.as_deref(), options.source.clone()),
+        cache,
         hub_fan_out,
         packages: workspace.packages.clone(),
         crates: Vec::new(),
