@@ -184,9 +184,11 @@ pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failu
         })
     } else {
         let read = read();
-        if let Err(failure) = read.changes {
-            return Err(failure);
-        }
+        let changes = Ok(read.changes?);
+        let read = ReadChange {
+            changes,
+            context: read.context,
+        };
         (read, build())
     };
     let (changes, outside) = read.changes?;

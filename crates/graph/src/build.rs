@@ -1607,7 +1607,7 @@ impl Builder<'_> {
             self.crates[scope].visible[other] || trait_impl_member(candidate)
         };
         let hub_fan_out = self.hub_fan_out;
-        let this = &*self;
+        let this = self;
         // Items grouped by module: what a reference resolves to depends only on the module it is
         // written in, so each module resolves each distinct reference once.
         let mut by_module: Vec<Vec<u32>> = vec![Vec::new(); this.modules.len()];
