@@ -1143,14 +1143,12 @@ impl Builder<'_> {
                         }
                     }
                 }
-                for (member_index, member) in facts.items.iter().enumerate() {
-                    if member.parent != Some(raw_index as u32)
-                        || member.kind != ItemKind::Method
-                        || !member.receiver
-                    {
+                for &member_index in facts.members(raw) {
+                    let member = &facts.items[member_index as usize];
+                    if member.kind != ItemKind::Method || !member.receiver {
                         continue;
                     }
-                    let member_id = instance.items[member_index];
+                    let member_id = instance.items[member_index as usize];
                     if self_types.is_empty() {
                         let name = last_name(facts.own_name(member));
                         index.unanchored.entry(name).or_default().push(member_id);
@@ -2017,11 +2015,9 @@ impl Builder<'_> {
                     }
                 }
                 let members: Vec<ItemId> = facts
-                    .items
+                    .members(raw)
                     .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.parent == Some(raw_index as u32))
-                    .map(|(i, _)| instance.items[i])
+                    .map(|&i| instance.items[i as usize])
                     .collect();
                 if imp.trait_.is_some() && traits.is_empty() {
                     // A trait from outside the workspace: its methods are called invisibly

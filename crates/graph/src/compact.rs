@@ -58,6 +58,8 @@ pub(crate) struct Facts {
     ref_lines: Vec<Str>,
     /// Each item's references: indexes into `ref_lines`.
     item_refs: Vec<u32>,
+    /// Each item's members (the items whose parent it is), in order: indexes into `items`.
+    members: Vec<u32>,
     imps: Vec<FactImpl>,
     fields: Vec<(Str, Str)>,
     pub(crate) mods: Vec<FactMod>,
@@ -109,6 +111,8 @@ pub(crate) struct FactItem {
     pub(crate) parent: Option<u32>,
     /// A range of `item_refs`.
     refs: Span,
+    /// A range of `members`.
+    members: Span,
     pub(crate) test: Option<TestAttr>,
     imp: Option<u32>,
     pub(crate) includes: Strs,
@@ -242,6 +246,7 @@ impl Facts {
                 end: raw.end,
                 parent: raw.parent,
                 refs,
+                members: Span::default(),
                 test: raw.test,
                 imp,
                 includes,
@@ -254,6 +259,25 @@ impl Facts {
                 returns_ok: raw.returns_ok.as_deref().map(|text| packer.str(text)),
                 supertraits: raw.supertraits.as_deref().map(|text| packer.str(text)),
             });
+        }
+        // Members grouped by parent, in item order.
+        let mut members = Vec::new();
+        let mut children: Vec<Vec<u32>> = vec![Vec::new(); facts.items.len()];
+        for (index, raw) in facts.items.iter().enumerate() {
+            if let Some(parent) = raw
+                .parent
+                .and_then(|parent| children.get_mut(parent as usize))
+            {
+                parent.push(index as u32);
+            }
+        }
+        for (item, list) in items.iter_mut().zip(children) {
+            let start = members.len() as u32;
+            members.extend(list);
+            item.members = Span {
+                start,
+                end: members.len() as u32,
+            };
         }
         let mods = facts
             .mods
@@ -275,6 +299,7 @@ impl Facts {
             items,
             ref_lines,
             item_refs,
+            members,
             imps: packer.imps,
             fields: packer.fields,
             mods,
@@ -321,6 +346,12 @@ impl Facts {
                 let line = self.ref_lines.get(id as usize).copied().unwrap_or_default();
                 (id, self.str(line))
             })
+    }
+
+    /// The items whose parent `item` is (an impl's or a trait's members), as indexes into
+    /// [`Facts::items`], in order.
+    pub(crate) fn members(&self, item: &FactItem) -> &[u32] {
+        self.members.get(item.members.range()).unwrap_or(&[])
     }
 
     /// An impl item's self type and trait.
@@ -388,7 +419,11 @@ mod tests {
         let packed = Facts::new(&facts);
         assert_eq!(packed.lines, facts.lines);
         assert_eq!(packed.items.len(), facts.items.len());
-        for (raw, item) in facts.items.iter().zip(&packed.items) {
+        for (index, (raw, item)) in facts.items.iter().zip(&packed.items).enumerate() {
+            let members: Vec<u32> = (0..facts.items.len() as u32)
+                .filter(|&other| facts.items[other as usize].parent == Some(index as u32))
+                .collect();
+            assert_eq!(packed.members(item), members);
             let path: Vec<&str> = packed.path(item.path).iter().collect();
             assert_eq!(path, raw.path);
             let refs: Vec<&str> = packed.refs(item).collect();
