@@ -150,29 +150,51 @@ impl SourceTree for RevisionSource {
 
 /// Reads the change, builds the graph of its head side and gathers the old
 /// and new contents of changed manifests.
+///
+/// Git is read on a thread of its own while the graph is built, once `.hourglass/` keeps what
+/// the build writes out of git (on the first run, which makes that directory, the change is
+/// read first, as git saw the tree before).
 pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failure> {
     let git_root = hourglass_git::discover_root(&context.cwd).ok();
     let repo_root = git_root.clone().unwrap_or_else(|| context.repo_root());
     let workspace = workspace_root(&context.cwd, &repo_root);
     let prefix = relative_prefix(&repo_root, &workspace);
-    let mut notes = Vec::new();
 
     let head = match &change.head {
         Some(rev) => Head::Rev(rev.clone()),
         None => Head::WorkTree,
     };
-    let raw = if let Some(path) = &change.diff {
-        read_patch(path, context)?
+    if change.diff.is_none() && git_root.is_none() {
+        return Err(Failure::input(anyhow::anyhow!(
+            "{}: not inside a git repository (use --diff to read a patch)",
+            context.cwd.display()
+        )));
+    }
+    let state_dir = repo_root.join(".hourglass");
+    let read = || read_change(change, context, &repo_root, &prefix, &head);
+    let build = || build_graph(change, &repo_root, &prefix, &workspace, &head, &state_dir);
+    let (read, graph) = if change.diff.is_none() && state_dir.join(".gitignore").is_file() {
+        std::thread::scope(|scope| {
+            let reading = scope.spawn(read);
+            let graph = build();
+            let read = reading
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (read, graph)
+        })
     } else {
-        if git_root.is_none() {
-            return Err(Failure::input(anyhow::anyhow!(
-                "{}: not inside a git repository (use --diff to read a patch)",
-                context.cwd.display()
-            )));
-        }
-        hourglass_git::changes(&repo_root, &change.base, &head)?
+        let read = read();
+        let changes = Ok(read.changes?);
+        let read = ReadChange {
+            changes,
+            context: read.context,
+        };
+        (read, build())
     };
-    let (changes, outside) = rebase_paths(raw, &prefix);
+    let (changes, outside) = read.changes?;
+    let graph = graph?;
+    let change_context = read.context?;
+    let mut notes = Vec::new();
     if outside > 0 {
         notes.push(format!(
             "{outside} changed file(s) outside the Cargo workspace at `{}` are not considered",
@@ -183,42 +205,6 @@ pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failu
             }
         ));
     }
-
-    // The graph of a revision reads its files from git, not from the work tree.
-    let source: Option<Arc<dyn SourceTree>> = match (&head, &change.diff) {
-        (Head::Rev(rev), None) => {
-            let repo_root = std::path::absolute(&repo_root).unwrap_or_else(|_| repo_root.clone());
-            let tree = RevisionTree::open(&repo_root, rev)
-                .with_context(|| format!("reading the tree of revision `{rev}`"))?;
-            Some(Arc::new(RevisionSource { repo_root, tree }))
-        }
-        _ => None,
-    };
-    let graph_root = if source.is_some() {
-        let repo_root = std::path::absolute(&repo_root).unwrap_or_else(|_| repo_root.clone());
-        if prefix.is_empty() {
-            repo_root
-        } else {
-            repo_root.join(&prefix)
-        }
-    } else {
-        workspace.clone()
-    };
-    let state_dir = repo_root.join(".hourglass");
-    keep_out_of_git(&state_dir);
-    let options = BuildOptions {
-        cache_dir: Some(state_dir.join("cache").join("graph")),
-        source,
-    };
-    let graph = Graph::build(&graph_root, &options)
-        .with_context(|| format!("building the test graph of {}", graph_root.display()))?;
-
-    let change_context = if change.diff.is_some() {
-        // A patch carries no whole files: manifest changes widen to everything.
-        ChangeContext::default()
-    } else {
-        gather_context(&repo_root, &prefix, &change.base, &head, &changes)?
-    };
     Ok(Prepared {
         graph,
         workspace,
@@ -226,6 +212,77 @@ pub fn prepare(change: &ChangeArgs, context: &Context) -> Result<Prepared, Failu
         context: change_context,
         notes,
     })
+}
+
+/// The change, with paths relative to the workspace and how many files lay outside it, and the
+/// old and new contents of changed manifests (when reading the change succeeded).
+struct ReadChange {
+    changes: Result<(ChangeSet, usize), Failure>,
+    context: Result<ChangeContext, Failure>,
+}
+
+fn read_change(
+    change: &ChangeArgs,
+    context: &Context,
+    repo_root: &Path,
+    prefix: &str,
+    head: &Head,
+) -> ReadChange {
+    let raw = if let Some(path) = &change.diff {
+        read_patch(path, context)
+    } else {
+        hourglass_git::changes(repo_root, &change.base, head).map_err(Failure::from)
+    };
+    let changes = raw.map(|raw| rebase_paths(raw, prefix));
+    let change_context = match &changes {
+        // A patch carries no whole files: manifest changes widen to everything.
+        Ok(_) if change.diff.is_some() => Ok(ChangeContext::default()),
+        Ok((changes, _)) => gather_context(repo_root, prefix, &change.base, head, changes),
+        Err(_) => Ok(ChangeContext::default()),
+    };
+    ReadChange {
+        changes,
+        context: change_context,
+    }
+}
+
+/// The graph of the change's head side: the working tree, or a revision's tree read from git.
+fn build_graph(
+    change: &ChangeArgs,
+    repo_root: &Path,
+    prefix: &str,
+    workspace: &Path,
+    head: &Head,
+    state_dir: &Path,
+) -> Result<Graph, Failure> {
+    // The graph of a revision reads its files from git, not from the work tree.
+    let source: Option<Arc<dyn SourceTree>> = match (head, &change.diff) {
+        (Head::Rev(rev), None) => {
+            let repo_root =
+                std::path::absolute(repo_root).unwrap_or_else(|_| repo_root.to_path_buf());
+            let tree = RevisionTree::open(&repo_root, rev)
+                .with_context(|| format!("reading the tree of revision `{rev}`"))?;
+            Some(Arc::new(RevisionSource { repo_root, tree }))
+        }
+        _ => None,
+    };
+    let graph_root = if source.is_some() {
+        let repo_root = std::path::absolute(repo_root).unwrap_or_else(|_| repo_root.to_path_buf());
+        if prefix.is_empty() {
+            repo_root
+        } else {
+            repo_root.join(prefix)
+        }
+    } else {
+        workspace.to_path_buf()
+    };
+    keep_out_of_git(state_dir);
+    let options = BuildOptions {
+        cache_dir: Some(state_dir.join("cache").join("graph")),
+        source,
+    };
+    Ok(Graph::build(&graph_root, &options)
+        .with_context(|| format!("building the test graph of {}", graph_root.display()))?)
 }
 
 /// Creates `.hourglass/` with a `.gitignore` that leaves out everything but
@@ -477,6 +534,8 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
             out.flush()?;
         }
     }
+    // The process ends here: freeing the graph's many small pieces one by one only costs time.
+    std::mem::forget(prepared.graph);
     Ok(Status::Done)
 }
 

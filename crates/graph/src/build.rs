@@ -9,12 +9,14 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::cache;
-use crate::facts::{FileFacts, PackedRefs, RawItem, RefView, UseEntry};
+use crate::compact::{FactItem, Facts, PathRef, Strs};
+use crate::edges::RawEdges;
+use crate::facts::{PackedRefs, RefView};
 use crate::macros::{self, MacroTable, Tok};
 use crate::workspace::{self, PackageId, TargetKind};
 use crate::{
     BuildOptions, EdgeReason, FileEntry, Graph, GraphError, GraphStats, Item, ItemId, ItemKind,
-    Phase, Test, TestIndex,
+    Phase, Test,
 };
 
 /// A test a macro writes, named inside its crate.
@@ -23,6 +25,9 @@ struct MacroTestName {
     ignored: bool,
     parameterized: bool,
 }
+
+/// The tests macros write: the crate, the invocation's item and the test.
+type MacroTests = Vec<(usize, ItemId, MacroTestName)>;
 
 /// A crate: one target of one package.
 struct Crate {
@@ -48,8 +53,51 @@ struct Module {
     item: ItemId,
     children: FxHashMap<String, usize>,
     names: FxHashMap<String, Vec<ItemId>>,
-    uses: FxHashMap<String, Vec<Vec<String>>>,
-    globs: Vec<Vec<String>>,
+    uses: FxHashMap<String, Vec<UsePath>>,
+    globs: Vec<UsePath>,
+}
+
+/// The path of a `use` entry: a list of segments in a file's facts.
+#[derive(Clone, Copy)]
+struct UsePath {
+    file: u32,
+    path: Strs,
+}
+
+/// A path's segments, however they are held.
+trait Segments {
+    fn count(&self) -> usize;
+    fn segment(&self, index: usize) -> &str;
+}
+
+impl Segments for [&str] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn segment(&self, index: usize) -> &str {
+        self[index]
+    }
+}
+
+impl Segments for Vec<&str> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn segment(&self, index: usize) -> &str {
+        self[index]
+    }
+}
+
+impl Segments for PathRef<'_> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn segment(&self, index: usize) -> &str {
+        self.get(index)
+    }
 }
 
 /// One file as part of one crate.
@@ -66,7 +114,7 @@ struct Instance {
 
 struct SourceFile {
     path: String,
-    facts: Arc<FileFacts>,
+    facts: Arc<Facts>,
 }
 
 struct Pending {
@@ -94,11 +142,13 @@ struct Builder<'a> {
     item_module: Vec<usize>,
     /// For each item: (instance, raw index), `None` for synthetic items.
     item_source: Vec<Option<(usize, u32)>>,
+    /// For each item: where the last segment of its name starts ([`Builder::short_name`]).
+    short_names: Vec<u32>,
     files: Vec<SourceFile>,
     file_index: FxHashMap<String, Option<usize>>,
     instances: Vec<Instance>,
     cache_hits: usize,
-    edges: Vec<RawEdge>,
+    edges: RawEdges,
     /// Pass-through nodes that stand for a name used by many items ([`HUB_FAN_OUT`]).
     name_hubs: Vec<ItemId>,
 }
@@ -109,10 +159,15 @@ pub(crate) fn build(
     hub_fan_out: usize,
 ) -> Result<Graph, GraphError> {
     let started = Instant::now();
-    let workspace = crate::source::with_source(options.source.clone(), || workspace::load(root))?;
+    // The pack is read and decoded while the manifests are.
+    let (workspace, cache) = rayon::join(
+        || crate::source::with_source(options.source.clone(), || workspace::load(root)),
+        || cache::Cache::open(options.cache_dir.as_deref(), options.source.clone()),
+    );
+    let workspace = workspace?;
     let mut builder = Builder {
         root: &workspace.root,
-        cache: cache::Cache::open(options.cache_dir.as_deref(), options.source.clone()),
+        cache,
         hub_fan_out,
         packages: workspace.packages.clone(),
         crates: Vec::new(),
@@ -121,11 +176,12 @@ pub(crate) fn build(
         items: Vec::new(),
         item_module: Vec::new(),
         item_source: Vec::new(),
+        short_names: Vec::new(),
         files: Vec::new(),
         file_index: FxHashMap::default(),
         instances: Vec::new(),
         cache_hits: 0,
-        edges: Vec::new(),
+        edges: RawEdges::default(),
         name_hubs: Vec::new(),
     };
     let mut phases = Vec::new();
@@ -143,10 +199,29 @@ pub(crate) fn build(
     std::mem::replace(&mut builder.cache, cache::Cache::open(None, None)).finish();
     mark("modules");
     builder.link_crates();
-    builder.resolve_all();
+    let this = &builder;
+    let (resolved, structural, written) = std::thread::scope(|scope| {
+        // Finding the tests that macros write needs only the items: it runs beside name
+        // resolution, on a thread with room for the matcher's recursion.
+        let expanding = std::thread::Builder::new()
+            .stack_size(macros::STACK_SIZE)
+            .spawn_scoped(scope, || this.macro_tests())
+            .ok();
+        let (resolved, structural) = rayon::join(
+            || this.resolve_all(&mut LookupMemo::default()),
+            || this.structural_edges(&mut LookupMemo::default()),
+        );
+        let written = match expanding {
+            Some(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            None => this.macro_tests(),
+        };
+        (resolved, structural, written)
+    });
+    builder.add_resolved(resolved, structural);
     mark("resolve");
-    builder.structural_edges();
-    let mut graph = builder.finish(&workspace.root);
+    let mut graph = builder.finish(&workspace.root, written);
     mark("assemble");
     graph.stats.phases = phases;
     graph.stats.build_time = started.elapsed();
@@ -175,8 +250,54 @@ fn join(dir: &str, rest: &str) -> String {
     parts.join("/")
 }
 
+/// The last two segments of a path (`Owner::name`, a suffix of it), if it has two.
+fn assoc_suffix(name: &str) -> Option<&str> {
+    let (before, _) = split_last(name)?;
+    Some(&name[before.len() - last_name(before).len()..])
+}
+
+/// Where the last `::` of `name` is: what comes before it and after it.
+fn split_last(name: &str) -> Option<(&str, &str)> {
+    // Byte by byte: names are short, and this runs for most references.
+    let bytes = name.as_bytes();
+    let mut end = bytes.len();
+    while end >= 2 {
+        if bytes[end - 1] == b':' && bytes[end - 2] == b':' {
+            return Some((&name[..end - 2], &name[end..]));
+        }
+        end -= 1;
+    }
+    None
+}
+
+/// The last segment of a path: what `name.rsplit("::").next()` gives.
 fn last_name(name: &str) -> &str {
-    name.rsplit("::").next().unwrap_or(name)
+    split_last(name).map_or(name, |(_, last)| last)
+}
+
+/// The segment before the last: what `name.rsplit("::").nth(1)` gives.
+fn owner_name(name: &str) -> Option<&str> {
+    split_last(name).map(|(before, _)| last_name(before))
+}
+
+/// A path's segments: what `text.split("::")` gives.
+fn segments(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let current = rest?;
+        let bytes = current.as_bytes();
+        let mut at = 0;
+        while let Some(offset) = current[at..].find(':') {
+            let colon = at + offset;
+            if bytes.get(colon + 1) == Some(&b':') {
+                rest = Some(&current[colon + 2..]);
+                return Some(&current[..colon]);
+            }
+            at = colon + 1;
+        }
+        rest = None;
+        Some(current)
+    })
 }
 
 /// A resolved path: a module or an item.
@@ -194,6 +315,21 @@ enum Resolution {
 }
 
 const MAX_DEPTH: u32 = 4;
+
+/// Lookups already made. What a name means in a module depends only on the module, the name and
+/// the depth it is asked at, and resolving a workspace's references asks the same ones again and
+/// again (through glob imports above all: on rust-analyzer, 1.4M lookups of 81k distinct ones).
+/// One per thread.
+#[derive(Default)]
+struct LookupMemo {
+    /// Each name asked for, numbered.
+    names: FxHashMap<Box<str>, u32>,
+    /// `(module, name, depth)`: where in `results` what [`Builder::lookup`] appends lies.
+    found: FxHashMap<(u32, u32, u32), (u32, u32)>,
+    results: Vec<Res>,
+    /// Room to spell `Type::name` in.
+    key: String,
+}
 
 /// A name with more candidates than this reaches its users through one hub node per crate
 /// instead of an edge from every candidate to every user.
@@ -261,7 +397,7 @@ fn is_deref(path: &str) -> bool {
 
 /// What a method call on a receiver of a written type can reach (see `typing.rs`).
 #[derive(Default)]
-struct ReceiverIndex {
+struct ReceiverIndex<'a> {
     /// Methods that take `self` in impls whose self type is this struct, enum, union or trait
     /// (inherent impls and trait impls, in any crate).
     methods_of: FxHashMap<ItemId, Vec<ItemId>>,
@@ -272,13 +408,39 @@ struct ReceiverIndex {
     /// By name: methods of impls whose self type is no workspace type (a blanket impl's
     /// parameter, a foreign type, an alias) and members of traits that such impls implement.
     /// Any receiver may reach them.
-    unanchored: FxHashMap<String, Vec<ItemId>>,
+    unanchored: FxHashMap<&'a str, Vec<ItemId>>,
     /// Types whose methods cannot all be seen: a `Deref` impl, a derive or attribute macro
     /// other than the standard derives.
     loose_types: FxHashSet<ItemId>,
     /// Names of types that a macro may write impls for (named in macro input) or that have a
     /// `Deref` impl whose self type did not resolve.
-    loose_names: FxHashSet<String>,
+    loose_names: FxHashSet<&'a str>,
+}
+
+/// What resolving names adds to the graph: each module's edges, the hubs (nodes standing for
+/// names that many items match loosely) and their edges.
+struct Resolved {
+    direct: Vec<Vec<RawEdge>>,
+    hub_items: Vec<Item>,
+    hub_edges: Vec<RawEdge>,
+}
+
+/// The indexes names are matched loosely against (see [`Builder::loose_indexes`]).
+struct LooseIndexes<'a> {
+    /// Items by their own name (no modules, impls or macro invocations).
+    by_name: FxHashMap<&'a str, Vec<ItemId>>,
+    /// Associated items by `Owner::name`.
+    by_assoc: FxHashMap<&'a str, Vec<ItemId>>,
+    /// Methods that take `self`, by name.
+    methods: FxHashMap<&'a str, Vec<ItemId>>,
+    /// `macro_rules!` and procedural macros by name (`true`: procedural).
+    macros: FxHashMap<&'a str, Vec<(ItemId, bool)>>,
+    /// Per item: test code.
+    test_only: Vec<bool>,
+    /// Per item: an associated item a path through a prelude or primitive type can name.
+    nameable_through_std: Vec<bool>,
+    /// Per item: the trait's name for members of trait impls.
+    impl_trait: Vec<Option<&'a str>>,
 }
 
 /// The edges of one module's items, and the hubs its items use (`(hub, user)`).
@@ -333,9 +495,23 @@ impl Builder<'_> {
                 });
             }
         }
+        // Room for the items at once, as many as the cached files hold and an eighth more for
+        // the nodes that stand for names and binaries: the item lists are large, and memory a
+        // process touches for the first time costs more than the work done in it.
+        let expected = self.cache.stored_items();
+        self.reserve_items(expected + expected / 8);
         let mut visited: FxHashSet<(usize, String)> = FxHashSet::default();
         while !pending.is_empty() {
             self.load_files(pending.iter().map(|p| p.path.as_str()));
+            // Room for this round's items (when the estimate above fell short).
+            let incoming: usize = pending
+                .iter()
+                .filter_map(|task| match self.file_index.get(&task.path) {
+                    Some(Some(file)) => Some(self.files[*file].facts.items.len() + 1),
+                    _ => None,
+                })
+                .sum();
+            self.reserve_items(incoming);
             let mut next = Vec::new();
             for task in pending {
                 let Some(Some(file)) = self.file_index.get(&task.path).copied() else {
@@ -410,12 +586,30 @@ impl Builder<'_> {
         index
     }
 
+    fn reserve_items(&mut self, additional: usize) {
+        self.items.reserve(additional);
+        self.item_module.reserve(additional);
+        self.item_source.reserve(additional);
+        self.short_names.reserve(additional);
+    }
+
     fn push_item(&mut self, item: Item, module: usize, source: Option<(usize, u32)>) -> ItemId {
         let id = ItemId(self.items.len() as u32);
+        self.short_names
+            .push((item.name.len() - last_name(&item.name).len()) as u32);
         self.items.push(item);
         self.item_module.push(module);
         self.item_source.push(source);
         id
+    }
+
+    /// The last segment of an item's name: `next` for `parse::Parser::next`.
+    fn short_name(&self, id: ItemId) -> &str {
+        let name = &self.items[id.index()].name;
+        self.short_names
+            .get(id.index())
+            .and_then(|&start| name.get(start as usize..))
+            .unwrap_or_else(|| last_name(name))
     }
 
     fn krate_label(&self, krate: usize) -> String {
@@ -484,11 +678,18 @@ impl Builder<'_> {
         let mut items = Vec::with_capacity(facts.items.len());
         for (raw_index, raw) in facts.items.iter().enumerate() {
             let module = scope_modules[raw.scope as usize];
-            let mut name_path = task.module_path.clone();
-            name_path.extend(raw.path.iter().cloned());
+            let mut name = task.module_path.join("::");
+            let mut first = task.module_path.is_empty();
+            for segment in facts.path(raw.path).iter() {
+                if !first {
+                    name.push_str("::");
+                }
+                first = false;
+                name.push_str(segment);
+            }
             let item = Item {
                 kind: raw.kind,
-                name: name_path.join("::"),
+                name,
                 file: path.clone(),
                 lines: LineRange::new(raw.start, raw.end),
                 package,
@@ -505,14 +706,25 @@ impl Builder<'_> {
                 {
                     let parent = scope_modules[raw.scope as usize];
                     let mut module_path = task.module_path.clone();
-                    module_path.extend(facts.scopes[scope_index].path.iter().cloned());
+                    module_path.extend(
+                        facts
+                            .path(facts.scopes[scope_index].path)
+                            .iter()
+                            .map(str::to_owned),
+                    );
                     let child = self.module(krate, module_path, Some(parent), id);
                     scope_modules[scope_index] = child;
                 }
             }
-            let key = raw.path.last().cloned().unwrap_or_default();
             if raw.kind != ItemKind::Mod && raw.kind != ItemKind::Impl {
-                self.modules[module].names.entry(key).or_default().push(id);
+                let key = facts.own_name(raw);
+                let names = &mut self.modules[module].names;
+                match names.get_mut(key) {
+                    Some(ids) => ids.push(id),
+                    None => {
+                        names.insert(key.to_owned(), vec![id]);
+                    }
+                }
             }
         }
         // Items are visited before the scopes they open, so the module of every item is known;
@@ -522,14 +734,23 @@ impl Builder<'_> {
             if module == usize::MAX {
                 continue;
             }
-            for entry in &scope.uses {
-                match entry {
-                    UseEntry::Name { alias, path } => self.modules[module]
-                        .uses
-                        .entry(alias.clone())
-                        .or_default()
-                        .push(path.clone()),
-                    UseEntry::Glob { path } => self.modules[module].globs.push(path.clone()),
+            for entry in facts.uses(scope) {
+                let path = UsePath {
+                    file: file as u32,
+                    path: entry.path,
+                };
+                match entry.alias {
+                    Some(alias) => {
+                        let uses = &mut self.modules[module].uses;
+                        let alias = facts.str(alias);
+                        match uses.get_mut(alias) {
+                            Some(paths) => paths.push(path),
+                            None => {
+                                uses.insert(alias.to_owned(), vec![path]);
+                            }
+                        }
+                    }
+                    None => self.modules[module].globs.push(path),
                 }
             }
         }
@@ -548,15 +769,16 @@ impl Builder<'_> {
         for decl in &facts.mods {
             let scope = &facts.scopes[decl.scope as usize];
             let parent_module = scope_modules[decl.scope as usize];
+            let name = facts.str(decl.name);
             let mut module_path = task.module_path.clone();
-            module_path.extend(scope.path.iter().cloned());
-            module_path.push(decl.name.clone());
-            let inline_dir = scope.dir.join("/");
+            module_path.extend(facts.path(scope.path).iter().map(str::to_owned));
+            module_path.push(name.to_owned());
+            let inline_dir = facts.path(scope.dir).join("/");
             if decl.path_attrs.is_empty() {
                 let base = join(&child_base, &inline_dir);
                 for (candidate, owns_dir) in [
-                    (join(&base, &format!("{}.rs", decl.name)), false),
-                    (join(&base, &format!("{}/mod.rs", decl.name)), true),
+                    (join(&base, &format!("{name}.rs")), false),
+                    (join(&base, &format!("{name}/mod.rs")), true),
                 ] {
                     next.push(Pending {
                         krate,
@@ -568,7 +790,7 @@ impl Builder<'_> {
                     });
                 }
             } else {
-                for attr in &decl.path_attrs {
+                for attr in facts.path(decl.path_attrs).iter() {
                     let base = if decl.scope == 0 {
                         file_dir.clone()
                     } else {
@@ -669,10 +891,45 @@ impl Builder<'_> {
 
     // ---------------------------------------------------------------- resolution
 
-    fn lookup(&self, module: usize, name: &str, depth: u32, out: &mut Vec<Res>) {
+    /// Appends what `name` means in `module`, asked at `depth`.
+    fn lookup(
+        &self,
+        memo: &mut LookupMemo,
+        module: usize,
+        name: &str,
+        depth: u32,
+        out: &mut Vec<Res>,
+    ) {
         if depth > MAX_DEPTH {
             return;
         }
+        let symbol = if let Some(&symbol) = memo.names.get(name) {
+            symbol
+        } else {
+            let symbol = memo.names.len() as u32;
+            memo.names.insert(name.into(), symbol);
+            symbol
+        };
+        let key = (module as u32, symbol, depth);
+        if let Some(&(start, end)) = memo.found.get(&key) {
+            out.extend_from_slice(&memo.results[start as usize..end as usize]);
+            return;
+        }
+        let before = out.len();
+        self.lookup_uncached(memo, module, name, depth, out);
+        let start = memo.results.len() as u32;
+        memo.results.extend_from_slice(&out[before..]);
+        memo.found.insert(key, (start, memo.results.len() as u32));
+    }
+
+    fn lookup_uncached(
+        &self,
+        memo: &mut LookupMemo,
+        module: usize,
+        name: &str,
+        depth: u32,
+        out: &mut Vec<Res>,
+    ) {
         let m = &self.modules[module];
         let before = out.len();
         if let Some(&child) = m.children.get(name) {
@@ -683,7 +940,8 @@ impl Builder<'_> {
         }
         if let Some(paths) = m.uses.get(name) {
             for path in paths {
-                if let Resolution::Found(found) = self.resolve(module, path, depth + 1) {
+                let path = self.use_path(*path);
+                if let Resolution::Found(found) = self.resolve(memo, module, &path, depth + 1) {
                     out.extend(found);
                     // A name reached through a `use` (a re-export, say) also depends on the
                     // module holding that `use`: changing where it points reaches its users.
@@ -693,13 +951,14 @@ impl Builder<'_> {
         }
         if out.len() == before {
             for glob in &m.globs {
-                if let Resolution::Found(found) = self.resolve(module, glob, depth + 1) {
+                let glob = self.use_path(*glob);
+                if let Resolution::Found(found) = self.resolve(memo, module, &glob, depth + 1) {
                     for res in found {
                         if let Res::Module(target) = res
                             && target != module
                         {
                             let found_before = out.len();
-                            self.lookup(target, name, depth + 1, out);
+                            self.lookup(memo, target, name, depth + 1, out);
                             if out.len() > found_before {
                                 out.push(Res::Item(m.item));
                             }
@@ -710,12 +969,23 @@ impl Builder<'_> {
         }
     }
 
-    fn resolve<S: AsRef<str>>(&self, module: usize, path: &[S], depth: u32) -> Resolution {
-        if depth > MAX_DEPTH || path.is_empty() {
+    /// The segments of a `use` entry's path.
+    fn use_path(&self, path: UsePath) -> PathRef<'_> {
+        self.files[path.file as usize].facts.path(path.path)
+    }
+
+    fn resolve<P: Segments + ?Sized>(
+        &self,
+        memo: &mut LookupMemo,
+        module: usize,
+        path: &P,
+        depth: u32,
+    ) -> Resolution {
+        if depth > MAX_DEPTH || path.count() == 0 {
             return Resolution::Unresolved;
         }
         let krate = &self.crates[self.modules[module].krate];
-        let first = path[0].as_ref();
+        let first = path.segment(0);
         let mut current: Vec<Res> = match first {
             "crate" => vec![Res::Module(krate.root_module)],
             "self" => vec![Res::Module(module)],
@@ -725,14 +995,14 @@ impl Builder<'_> {
             },
             _ => {
                 let mut found = Vec::new();
-                self.lookup(module, first, depth, &mut found);
+                self.lookup(memo, module, first, depth, &mut found);
                 if found.is_empty() {
                     if let Some(&dep) = krate.externs.get(first) {
                         let root = self.crates[dep].root_module;
                         if root != usize::MAX {
                             found.push(Res::Module(root));
                         }
-                    } else if krate.foreign.contains(first) && path.len() > 1 {
+                    } else if krate.foreign.contains(first) && path.count() > 1 {
                         return Resolution::Foreign;
                     }
                 }
@@ -742,8 +1012,8 @@ impl Builder<'_> {
                 found
             }
         };
-        for segment in &path[1..] {
-            let segment = segment.as_ref();
+        for index in 1..path.count() {
+            let segment = path.segment(index);
             if segment == "super" {
                 current = current
                     .into_iter()
@@ -761,14 +1031,17 @@ impl Builder<'_> {
             let mut stopped = Vec::new();
             for res in &current {
                 match *res {
-                    Res::Module(m) => self.lookup(m, segment, depth, &mut next),
+                    Res::Module(m) => self.lookup(memo, m, segment, depth, &mut next),
                     Res::Item(id) => {
                         // An associated item of a type or trait: `Type::method`.
-                        let item = &self.items[id.index()];
-                        let owner = last_name(&item.name);
-                        let key = format!("{owner}::{segment}");
+                        let owner = self.short_name(id);
+                        let key = &mut memo.key;
+                        key.clear();
+                        key.push_str(owner);
+                        key.push_str("::");
+                        key.push_str(segment);
                         let module = self.item_module[id.index()];
-                        match self.modules[module].names.get(&key) {
+                        match self.modules[module].names.get(key.as_str()) {
                             Some(items) => next.extend(items.iter().map(|&i| Res::Item(i))),
                             // A variant, or an associated item we cannot see: the type itself.
                             None => stopped.push(Res::Item(id)),
@@ -788,16 +1061,15 @@ impl Builder<'_> {
         Resolution::Found(current)
     }
 
-    fn raw(&self, id: ItemId) -> Option<&RawItem> {
+    /// The facts of an item's file and the item's own.
+    fn raw(&self, id: ItemId) -> Option<(&Facts, &FactItem)> {
         let (instance, raw) = self.item_source.get(id.index()).copied().flatten()?;
-        self.files[self.instances[instance].file]
-            .facts
-            .items
-            .get(raw as usize)
+        let facts = &self.files[self.instances[instance].file].facts;
+        Some((facts, facts.items.get(raw as usize)?))
     }
 
     /// The index behind [`Builder::typed_candidates`].
-    fn receiver_index(&self) -> ReceiverIndex {
+    fn receiver_index(&self, memo: &mut LookupMemo) -> ReceiverIndex<'_> {
         let mut index = ReceiverIndex::default();
         let nominal = |kind: ItemKind| {
             matches!(
@@ -821,7 +1093,7 @@ impl Builder<'_> {
                 }
                 match raw.kind {
                     ItemKind::Struct | ItemKind::Enum | ItemKind::Union => {
-                        let touched = raw.refs.lines().any(|line| match PackedRefs::view(line) {
+                        let touched = facts.refs(raw).any(|line| match PackedRefs::view(line) {
                             RefView::Macro(path) => !STD_DERIVES.contains(&last_name(path)),
                             _ => false,
                         });
@@ -830,20 +1102,21 @@ impl Builder<'_> {
                         }
                     }
                     ItemKind::Macro | ItemKind::Other => {
-                        for line in raw.refs.lines() {
+                        for line in facts.refs(raw) {
                             if let RefView::Ident(name) | RefView::Path(name) =
                                 PackedRefs::view(line)
                             {
-                                index.loose_names.insert(last_name(name).to_owned());
+                                index.loose_names.insert(last_name(name));
                             }
                         }
                     }
                     _ => {}
                 }
-                let Some(imp) = &raw.imp else { continue };
+                let Some(imp) = facts.imp(raw) else { continue };
                 let module = instance.scope_modules[raw.scope as usize];
+                let self_ty = facts.path(imp.self_ty);
                 let mut self_types = Vec::new();
-                if let Resolution::Found(found) = self.resolve(module, &imp.self_ty, 0) {
+                if let Resolution::Found(found) = self.resolve(memo, module, &self_ty, 0) {
                     for res in found {
                         if let Res::Item(ty) = res
                             && nominal(self.items[ty.index()].kind)
@@ -853,16 +1126,14 @@ impl Builder<'_> {
                     }
                 }
                 let mut traits = Vec::new();
-                if let Some(trait_path) = &imp.trait_ {
+                if let Some(trait_path) = imp.trait_.map(|path| facts.path(path)) {
                     if is_deref(&trait_path.join("::")) {
                         index.loose_types.extend(self_types.iter().copied());
                         if self_types.is_empty() {
-                            index
-                                .loose_names
-                                .insert(imp.self_ty.last().cloned().unwrap_or_default());
+                            index.loose_names.insert(self_ty.last().unwrap_or_default());
                         }
                     }
-                    if let Resolution::Found(found) = self.resolve(module, trait_path, 0) {
+                    if let Resolution::Found(found) = self.resolve(memo, module, &trait_path, 0) {
                         for res in found {
                             if let Res::Item(t) = res
                                 && self.items[t.index()].kind == ItemKind::Trait
@@ -872,17 +1143,14 @@ impl Builder<'_> {
                         }
                     }
                 }
-                for (member_index, member) in facts.items.iter().enumerate() {
-                    if member.parent != Some(raw_index as u32)
-                        || member.kind != ItemKind::Method
-                        || !member.receiver
-                    {
+                for &member_index in facts.members(raw) {
+                    let member = &facts.items[member_index as usize];
+                    if member.kind != ItemKind::Method || !member.receiver {
                         continue;
                     }
-                    let member_id = instance.items[member_index];
+                    let member_id = instance.items[member_index as usize];
                     if self_types.is_empty() {
-                        let name = member.path.last().cloned().unwrap_or_default();
-                        let name = last_name(&name).to_owned();
+                        let name = last_name(facts.own_name(member));
                         index.unanchored.entry(name).or_default().push(member_id);
                     }
                     for &ty in &self_types {
@@ -902,7 +1170,7 @@ impl Builder<'_> {
         blanket_traits.dedup();
         for t in blanket_traits {
             for &member in index.trait_members.get(&t).into_iter().flatten() {
-                let name = last_name(&self.items[member.index()].name).to_owned();
+                let name = self.short_name(member);
                 index.unanchored.entry(name).or_default().push(member);
             }
         }
@@ -914,7 +1182,8 @@ impl Builder<'_> {
     /// every method of the name).
     fn typed_candidates(
         &self,
-        index: &ReceiverIndex,
+        memo: &mut LookupMemo,
+        index: &ReceiverIndex<'_>,
         module: usize,
         method: &str,
         receiver: &str,
@@ -926,10 +1195,10 @@ impl Builder<'_> {
         let kind = receiver.get(..1)?;
         let rest = receiver.get(1..)?;
         match kind {
-            "T" => self.alternatives_candidates(index, module, method, rest, depth),
+            "T" => self.alternatives_candidates(memo, index, module, method, rest, depth),
             "R" | "Q" | "P" => {
-                let path: Vec<&str> = rest.split("::").collect();
-                let Resolution::Found(found) = self.resolve(module, &path, 0) else {
+                let path: Vec<&str> = segments(rest).collect();
+                let Resolution::Found(found) = self.resolve(memo, module, &path, 0) else {
                     return None;
                 };
                 let mut out = Vec::new();
@@ -938,14 +1207,15 @@ impl Builder<'_> {
                     let Res::Item(id) = res else { continue };
                     match self.items[id.index()].kind {
                         ItemKind::Fn | ItemKind::Method if kind != "P" => {
-                            let raw = self.raw(id)?;
-                            let returns = if kind == "R" {
-                                raw.returns.as_deref()
+                            let (facts, raw) = self.raw(id)?;
+                            let returns = facts.str(if kind == "R" {
+                                raw.returns
                             } else {
-                                raw.returns_ok.as_deref()
-                            }?;
+                                raw.returns_ok
+                            }?);
                             let owner = self.item_module[id.index()];
                             out.extend(self.alternatives_candidates(
+                                memo,
                                 index,
                                 owner,
                                 method,
@@ -971,18 +1241,19 @@ impl Builder<'_> {
                 let mut out = Vec::new();
                 let mut any = false;
                 for alternative in alternatives.split('|') {
-                    let path: Vec<&str> = alternative.split("::").collect();
-                    let Resolution::Found(found) = self.resolve(module, &path, 0) else {
+                    let path: Vec<&str> = segments(alternative).collect();
+                    let Resolution::Found(found) = self.resolve(memo, module, &path, 0) else {
                         return None;
                     };
                     for res in found {
                         let Res::Item(id) = res else { continue };
                         match self.items[id.index()].kind {
                             ItemKind::Struct => {
-                                let raw = self.raw(id)?;
-                                let (_, ty) = raw.fields.iter().find(|(name, _)| name == field)?;
+                                let (facts, raw) = self.raw(id)?;
+                                let (_, ty) = facts.fields(raw).find(|&(name, _)| name == field)?;
                                 let owner = self.item_module[id.index()];
                                 out.extend(self.alternatives_candidates(
+                                    memo,
                                     index,
                                     owner,
                                     method,
@@ -1007,7 +1278,8 @@ impl Builder<'_> {
     /// found at all, makes the call loose.
     fn alternatives_candidates(
         &self,
-        index: &ReceiverIndex,
+        memo: &mut LookupMemo,
+        index: &ReceiverIndex<'_>,
         module: usize,
         method: &str,
         alternatives: &str,
@@ -1019,8 +1291,8 @@ impl Builder<'_> {
                 // `T: Deref<Target = ..>`: the call may be the target's.
                 return None;
             }
-            let path: Vec<&str> = alternative.split("::").collect();
-            match self.resolve(module, &path, 0) {
+            let path: Vec<&str> = segments(alternative).collect();
+            match self.resolve(memo, module, &path, 0) {
                 Resolution::Foreign => {}
                 Resolution::Unresolved if path.len() == 1 && PRELUDE_TRAITS.contains(&path[0]) => {}
                 Resolution::Unresolved => return None,
@@ -1034,7 +1306,7 @@ impl Builder<'_> {
                                 any = true;
                             }
                             ItemKind::Trait => {
-                                out.extend(self.trait_candidates(index, id, method, depth)?);
+                                out.extend(self.trait_candidates(memo, index, id, method, depth)?);
                                 any = true;
                             }
                             ItemKind::Mod => {}
@@ -1060,18 +1332,14 @@ impl Builder<'_> {
     /// any crate) and the members of the traits it implements.
     fn type_candidates(
         &self,
-        index: &ReceiverIndex,
+        index: &ReceiverIndex<'_>,
         ty: ItemId,
         method: &str,
     ) -> Option<Vec<ItemId>> {
-        if index.loose_types.contains(&ty)
-            || index
-                .loose_names
-                .contains(last_name(&self.items[ty.index()].name))
-        {
+        if index.loose_types.contains(&ty) || index.loose_names.contains(self.short_name(ty)) {
             return None;
         }
-        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == method;
+        let named = |id: &&ItemId| self.short_name(**id) == method;
         let mut out: Vec<ItemId> = index
             .methods_of
             .get(&ty)
@@ -1095,8 +1363,13 @@ impl Builder<'_> {
 
     /// Members named `name` of the traits implemented for `ty` and of blanket impls: what
     /// `Type::name` means when the type has no item `name` of its own.
-    fn trait_members_of_type(&self, index: &ReceiverIndex, ty: ItemId, name: &str) -> Vec<ItemId> {
-        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == name;
+    fn trait_members_of_type(
+        &self,
+        index: &ReceiverIndex<'_>,
+        ty: ItemId,
+        name: &str,
+    ) -> Vec<ItemId> {
+        let named = |id: &&ItemId| self.short_name(**id) == name;
         let mut out: Vec<ItemId> = index
             .traits_of
             .get(&ty)
@@ -1115,12 +1388,13 @@ impl Builder<'_> {
     /// trait's member (whose impls reach it) and its supertraits'.
     fn trait_candidates(
         &self,
-        index: &ReceiverIndex,
+        memo: &mut LookupMemo,
+        index: &ReceiverIndex<'_>,
         tr: ItemId,
         method: &str,
         depth: u32,
     ) -> Option<Vec<ItemId>> {
-        let named = |id: &&ItemId| last_name(&self.items[id.index()].name) == method;
+        let named = |id: &&ItemId| self.short_name(**id) == method;
         let mut out: Vec<ItemId> = index
             .trait_members
             .get(&tr)
@@ -1130,21 +1404,25 @@ impl Builder<'_> {
             .filter(named)
             .copied()
             .collect();
-        if let Some(supertraits) = self.raw(tr).and_then(|raw| raw.supertraits.as_deref()) {
+        if let Some(supertraits) = self
+            .raw(tr)
+            .and_then(|(facts, raw)| Some(facts.str(raw.supertraits?)))
+        {
             let module = self.item_module[tr.index()];
             for alternative in supertraits.split('|') {
                 if is_deref(alternative) {
                     return None;
                 }
-                let path: Vec<&str> = alternative.split("::").collect();
+                let path: Vec<&str> = segments(alternative).collect();
                 if depth < MAX_DEPTH
-                    && let Resolution::Found(found) = self.resolve(module, &path, 0)
+                    && let Resolution::Found(found) = self.resolve(memo, module, &path, 0)
                 {
                     for res in found {
                         if let Res::Item(sup) = res
                             && sup != tr
                             && self.items[sup.index()].kind == ItemKind::Trait
-                            && let Some(more) = self.trait_candidates(index, sup, method, depth + 1)
+                            && let Some(more) =
+                                self.trait_candidates(memo, index, sup, method, depth + 1)
                         {
                             out.extend(more);
                         }
@@ -1155,18 +1433,58 @@ impl Builder<'_> {
         (!out.is_empty()).then_some(out)
     }
 
-    fn resolve_all(&mut self) {
+    fn resolve_all(&self, memo: &mut LookupMemo) -> Resolved {
+        let (indexes, (receivers, unknown_glob)) = rayon::join(
+            || self.loose_indexes(),
+            || {
+                // Modules with a glob import that names nothing known: their unresolved single
+                // names may come from it.
+                let unknown_glob: Vec<bool> = (0..self.modules.len())
+                    .map(|m| {
+                        self.modules[m].globs.iter().any(|&g| {
+                            let glob = self.use_path(g);
+                            matches!(self.resolve(memo, m, &glob, 0), Resolution::Unresolved)
+                        })
+                    })
+                    .collect();
+                (self.receiver_index(memo), unknown_glob)
+            },
+        );
+        let LooseIndexes {
+            by_name,
+            by_assoc,
+            methods,
+            macros,
+            test_only,
+            nameable_through_std,
+            impl_trait,
+        } = indexes;
+        self.resolve_references(
+            &by_name,
+            &by_assoc,
+            &methods,
+            &macros,
+            &test_only,
+            &nameable_through_std,
+            &impl_trait,
+            &receivers,
+            &unknown_glob,
+        )
+    }
+
+    /// The indexes names are matched loosely against.
+    fn loose_indexes(&self) -> LooseIndexes<'_> {
         // Indexes for loose matching.
         let mut by_name: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
-        let mut by_assoc: FxHashMap<String, Vec<ItemId>> = FxHashMap::default();
+        let mut by_assoc: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
         let mut methods: FxHashMap<&str, Vec<ItemId>> = FxHashMap::default();
-        let mut macros: FxHashMap<String, Vec<(ItemId, bool)>> = FxHashMap::default();
+        let mut macros: FxHashMap<&str, Vec<(ItemId, bool)>> = FxHashMap::default();
         for (index, item) in self.items.iter().enumerate() {
             let id = ItemId(index as u32);
             if matches!(item.kind, ItemKind::Impl | ItemKind::Other) {
                 continue;
             }
-            let name = last_name(&item.name);
+            let name = self.short_name(id);
             // A module is never the last segment of a path in a body nor a name in macro input
             // that reaches it: what is used is an item inside it, matched by its own name.
             if item.kind != ItemKind::Mod {
@@ -1176,12 +1494,8 @@ impl Builder<'_> {
                 || item.kind == ItemKind::Const
                 || item.kind == ItemKind::TypeAlias
             {
-                let mut parts = item.name.rsplit("::");
-                if let (Some(method), Some(owner)) = (parts.next(), parts.next()) {
-                    by_assoc
-                        .entry(format!("{owner}::{method}"))
-                        .or_default()
-                        .push(id);
+                if let Some(key) = assoc_suffix(&item.name) {
+                    by_assoc.entry(key).or_default().push(id);
                 }
                 // Method syntax (`x.name()`) calls only functions that take `self`.
                 let takes_self = self.item_source[index].is_some_and(|(instance, raw)| {
@@ -1192,12 +1506,12 @@ impl Builder<'_> {
                 }
             }
             if item.kind == ItemKind::Macro {
-                macros.entry(name.to_owned()).or_default().push((id, false));
+                macros.entry(name).or_default().push((id, false));
             }
             if let Some((instance, raw)) = self.item_source[index] {
                 let facts = &self.files[self.instances[instance].file].facts;
-                for alias in &facts.items[raw as usize].proc_macro {
-                    macros.entry(alias.clone()).or_default().push((id, true));
+                for alias in facts.path(facts.items[raw as usize].proc_macro).iter() {
+                    macros.entry(alias).or_default().push((id, true));
                 }
             }
         }
@@ -1219,44 +1533,25 @@ impl Builder<'_> {
         let nominal: FxHashSet<&str> = self
             .items
             .iter()
-            .filter(|item| {
+            .enumerate()
+            .filter(|(_, item)| {
                 matches!(
                     item.kind,
                     ItemKind::Struct | ItemKind::Enum | ItemKind::Union
                 )
             })
-            .map(|item| last_name(&item.name))
+            .map(|(index, _)| self.short_name(ItemId(index as u32)))
             .collect();
         let nameable_through_std: Vec<bool> = self
             .items
             .iter()
             .map(|item| {
-                let mut parts = item.name.rsplit("::");
                 matches!(
                     item.kind,
                     ItemKind::Method | ItemKind::Const | ItemKind::TypeAlias
-                ) && parts.next().is_some()
-                    && parts.next().is_some_and(|owner| !nominal.contains(owner))
+                ) && owner_name(&item.name).is_some_and(|owner| !nominal.contains(owner))
             })
             .collect();
-        // Modules with a glob import that names nothing known: their unresolved single names
-        // may come from it.
-        let unknown_glob: Vec<bool> = (0..self.modules.len())
-            .map(|m| {
-                self.modules[m]
-                    .globs
-                    .iter()
-                    .any(|g| matches!(self.resolve(m, g, 0), Resolution::Unresolved))
-            })
-            .collect();
-
-        // Whether an item of crate `krate` (test code or not) may name `candidate` loosely: its
-        // crate can see the candidate's, and test code is named only by test code of its crate.
-        let may_name = |krate: usize, from_test: bool, candidate: ItemId| {
-            let other = self.modules[self.item_module[candidate.index()]].krate;
-            self.crates[krate].visible[other]
-                && (!test_only[candidate.index()] || (from_test && other == krate))
-        };
         // Members of impls of a trait: callable through any path that names the trait or the
         // type, from any crate that sees them.
         // The value is the trait's name.
@@ -1265,21 +1560,52 @@ impl Builder<'_> {
             .iter()
             .map(|source| {
                 let (instance, raw) = (*source)?;
-                let items = &self.files[self.instances[instance].file].facts.items;
-                let parent = items[raw as usize].parent?;
-                let trait_ = items[parent as usize].imp.as_ref()?.trait_.as_ref()?;
-                Some(trait_.last().map_or("", String::as_str))
+                let facts = &self.files[self.instances[instance].file].facts;
+                let parent = facts.items[raw as usize].parent?;
+                let trait_ = facts.imp(&facts.items[parent as usize])?.trait_?;
+                Some(facts.path(trait_).last().unwrap_or(""))
             })
             .collect();
+        LooseIndexes {
+            by_name,
+            by_assoc,
+            methods,
+            macros,
+            test_only,
+            nameable_through_std,
+            impl_trait,
+        }
+    }
+
+    /// Resolves every item's references, each distinct one once per module, in parallel.
+    #[allow(clippy::too_many_arguments)]
+    fn resolve_references(
+        &self,
+        by_name: &FxHashMap<&str, Vec<ItemId>>,
+        by_assoc: &FxHashMap<&str, Vec<ItemId>>,
+        methods: &FxHashMap<&str, Vec<ItemId>>,
+        macros: &FxHashMap<&str, Vec<(ItemId, bool)>>,
+        test_only: &[bool],
+        nameable_through_std: &[bool],
+        impl_trait: &[Option<&str>],
+        receivers: &ReceiverIndex<'_>,
+        unknown_glob: &[bool],
+    ) -> Resolved {
+        // Whether an item of crate `krate` (test code or not) may name `candidate` loosely: its
+        // crate can see the candidate's, and test code is named only by test code of its crate.
+        let may_name = |krate: usize, from_test: bool, candidate: ItemId| {
+            let other = self.modules[self.item_module[candidate.index()]].krate;
+            self.crates[krate].visible[other]
+                && (!test_only[candidate.index()] || (from_test && other == krate))
+        };
         let trait_impl_member = |id: ItemId| impl_trait[id.index()].is_some();
         // Whether `candidate` may be what a path starting with crate `scope` names.
         let in_scope = |scope: usize, candidate: ItemId| {
             let other = self.modules[self.item_module[candidate.index()]].krate;
             self.crates[scope].visible[other] || trait_impl_member(candidate)
         };
-        let receivers = self.receiver_index();
         let hub_fan_out = self.hub_fan_out;
-        let this = &*self;
+        let this = self;
         // Items grouped by module: what a reference resolves to depends only on the module it is
         // written in, so each module resolves each distinct reference once.
         let mut by_module: Vec<Vec<u32>> = vec![Vec::new(); this.modules.len()];
@@ -1288,27 +1614,38 @@ impl Builder<'_> {
                 by_module[this.item_module[index]].push(index as u32);
             }
         }
+        // One memo per thread of the pool (and one for a caller outside it).
+        let memos: Vec<std::sync::Mutex<LookupMemo>> = (0..=rayon::current_num_threads())
+            .map(|_| std::sync::Mutex::default())
+            .collect();
         let per_module: Vec<ModuleEdges<'_>> = by_module
             .par_iter()
             .enumerate()
             .filter(|(_, items)| !items.is_empty())
             .map(|(module, items)| {
+                let slot = rayon::current_thread_index()
+                    .map_or(memos.len() - 1, |i| i.min(memos.len() - 1));
+                let mut guard = memos[slot].lock().expect("no thread panics holding a memo");
+                let lookups: &mut LookupMemo = &mut guard;
                 let krate_index = this.modules[module].krate;
                 let krate = &this.crates[krate_index];
                 // `from_test`: the referring item is test code.
                 let visible = |id: &ItemId, from_test: bool| may_name(krate_index, from_test, *id);
                 // The workspace crate a path of two or more segments starts with, unless its
                 // first segment is a name of this module.
-                let crate_scope = |path: &[&str]| -> Option<usize> {
+                let crate_scope = |lookups: &mut LookupMemo, path: &[&str]| -> Option<usize> {
                     if path.len() < 2 {
                         return None;
                     }
                     let dep = *krate.externs.get(path[0])?;
                     let mut local = Vec::new();
-                    this.lookup(module, path[0], 0, &mut local);
+                    this.lookup(lookups, module, path[0], 0, &mut local);
                     local.is_empty().then_some(dep)
                 };
-                let target_of = |line: &str, from_test: bool| -> Target<'_> {
+                let target_of = |lookups: &mut LookupMemo,
+                                 line: &str,
+                                 from_test: bool|
+                 -> Target<'_> {
                     let hub_in = |reason: EdgeReason, name, scope| {
                         Target::Hub(HubKey {
                             reason,
@@ -1337,8 +1674,8 @@ impl Builder<'_> {
                     };
                     match PackedRefs::view(line) {
                         RefView::Path(text) => {
-                            let path: Vec<&str> = text.split("::").collect();
-                            match this.resolve(module, &path, 0) {
+                            let path: Vec<&str> = segments(text).collect();
+                            match this.resolve(lookups, module, &path, 0) {
                                 Resolution::Found(found) => {
                                     let last = path.last().copied().unwrap_or("");
                                     let mut out: Vec<(ItemId, EdgeReason)> = Vec::new();
@@ -1356,10 +1693,10 @@ impl Builder<'_> {
                                                 item.kind,
                                                 ItemKind::Struct | ItemKind::Enum | ItemKind::Union
                                             )
-                                            && last_name(&item.name) != last
+                                            && this.short_name(from) != last
                                         {
                                             out.extend(
-                                                this.trait_members_of_type(&receivers, from, last)
+                                                this.trait_members_of_type(receivers, from, last)
                                                     .into_iter()
                                                     .filter(|id| visible(id, from_test))
                                                     .map(|id| (id, EdgeReason::TraitMethod)),
@@ -1381,11 +1718,9 @@ impl Builder<'_> {
                                         .copied()
                                         .filter(|&id| {
                                             impl_trait[id.index()].is_some_and(|t| {
-                                                t == owner || {
-                                                    let mut parts =
-                                                        this.items[id.index()].name.rsplit("::");
-                                                    parts.nth(1) == Some(owner)
-                                                }
+                                                t == owner
+                                                    || owner_name(&this.items[id.index()].name)
+                                                        == Some(owner)
                                             })
                                         })
                                         .collect();
@@ -1400,12 +1735,10 @@ impl Builder<'_> {
                                 }
                                 Resolution::Unresolved => {
                                     let name = path.last().copied().unwrap_or("");
-                                    let assoc_key = (path.len() >= 2)
-                                        .then(|| format!("{}::{name}", path[path.len() - 2]));
-                                    let found = match assoc_key
-                                        .and_then(|key| by_assoc.get_key_value(&key))
+                                    let found = match assoc_suffix(text)
+                                        .and_then(|key| by_assoc.get_key_value(key))
                                     {
-                                        Some((key, ids)) => Some((key.as_str(), ids.as_slice())),
+                                        Some((key, ids)) => Some((*key, ids.as_slice())),
                                         None => by_name
                                             .get_key_value(name)
                                             .map(|(key, ids)| (*key, ids.as_slice())),
@@ -1416,7 +1749,7 @@ impl Builder<'_> {
                                     // `other::…::name` where `other` is a workspace crate: the
                                     // item is that crate's or one it re-exports (so in its
                                     // closure), or a trait impl's member written elsewhere.
-                                    if let Some(scope) = crate_scope(&path) {
+                                    if let Some(scope) = crate_scope(lookups, &path) {
                                         let scoped: Vec<ItemId> = candidates
                                             .iter()
                                             .copied()
@@ -1454,7 +1787,7 @@ impl Builder<'_> {
                         RefView::Method(name) => method_name(name),
                         RefView::Typed(name, receiver) => {
                             let typed: Vec<(ItemId, EdgeReason)> = this
-                                .typed_candidates(&receivers, module, name, receiver, 0)
+                                .typed_candidates(lookups, receivers, module, name, receiver, 0)
                                 .unwrap_or_default()
                                 .into_iter()
                                 .filter(|id| visible(id, from_test))
@@ -1467,7 +1800,7 @@ impl Builder<'_> {
                             }
                         }
                         RefView::Macro(path) => {
-                            let name = path.rsplit("::").next().unwrap_or("");
+                            let name = last_name(path);
                             Target::Items(
                                 macros
                                     .get(name)
@@ -1494,24 +1827,48 @@ impl Builder<'_> {
                         },
                     }
                 };
-                let mut memo: FxHashMap<(&str, bool), Target<'_>> = FxHashMap::default();
-                let mut out = Vec::new();
-                let mut via_hub = Vec::new();
-                for &index in items {
-                    let to = ItemId(index);
-                    let Some((instance, raw)) = this.item_source[index as usize] else {
-                        continue;
-                    };
-                    let facts = &this.files[this.instances[instance].file].facts;
-                    // An integration test or bench target is compiled only as a test: all of
-                    // its code is test code.
-                    let from_test = test_only[index as usize]
-                        || matches!(krate.kind, TargetKind::Test | TargetKind::Bench);
-                    for line in facts.items[raw as usize].refs.lines() {
+                // What each reference (by its file and its number there) reaches, from test code
+                // or not.
+                let mut memo: FxHashMap<(u32, u32, bool), Target<'_>> = FxHashMap::default();
+                // The module's items with their file and whether they are test code.
+                let sources: Vec<(ItemId, &Facts, &FactItem, u32, bool)> = items
+                    .iter()
+                    .filter_map(|&index| {
+                        let (instance, raw) = this.item_source[index as usize]?;
+                        let file = this.instances[instance].file;
+                        let facts = &this.files[file].facts;
+                        // An integration test or bench target is compiled only as a test: all
+                        // of its code is test code.
+                        let from_test = test_only[index as usize]
+                            || matches!(krate.kind, TargetKind::Test | TargetKind::Bench);
+                        Some((
+                            ItemId(index),
+                            &**facts,
+                            &facts.items[raw as usize],
+                            file as u32,
+                            from_test,
+                        ))
+                    })
+                    .collect();
+                // Every reference's target first, counting edges, so that the edges take one
+                // vector of the right size.
+                let (mut count, mut hub_uses) = (0, 0);
+                for &(_, facts, raw, file, from_test) in &sources {
+                    for (line_id, line) in facts.ref_ids(raw) {
                         let target = memo
-                            .entry((line, from_test))
-                            .or_insert_with(|| target_of(line, from_test));
+                            .entry((file, line_id, from_test))
+                            .or_insert_with(|| target_of(lookups, line, from_test));
                         match target {
+                            Target::Items(found) => count += found.len(),
+                            Target::Hub(_) => hub_uses += 1,
+                        }
+                    }
+                }
+                let mut out = Vec::with_capacity(count);
+                let mut via_hub = Vec::with_capacity(hub_uses);
+                for &(to, facts, raw, file, from_test) in &sources {
+                    for (line_id, _) in facts.ref_ids(raw) {
+                        match &memo[&(file, line_id, from_test)] {
                             Target::Items(found) => out.extend(
                                 found
                                     .iter()
@@ -1533,8 +1890,9 @@ impl Builder<'_> {
         let mut hubs: FxHashMap<HubKey<'_>, (ItemId, Vec<ItemId>)> = FxHashMap::default();
         let mut edges: Vec<RawEdge> = Vec::new();
         let mut next_hub = self.items.len() as u32;
+        let mut direct_edges = Vec::with_capacity(per_module.len());
         for (direct, via_hub) in per_module {
-            edges.extend(direct);
+            direct_edges.push(direct);
             for (key, to) in via_hub {
                 let entry = hubs.entry(key).or_insert_with(|| {
                     let id = ItemId(next_hub);
@@ -1583,19 +1941,35 @@ impl Builder<'_> {
                 krate: root.krate.clone(),
             });
         }
-        for item in hub_items {
+        Resolved {
+            direct: direct_edges,
+            hub_items,
+            hub_edges: edges,
+        }
+    }
+
+    /// Adds the hubs and, in order, each module's edges, the hubs' edges and the structural
+    /// edges.
+    fn add_resolved(&mut self, resolved: Resolved, structural: Vec<RawEdge>) {
+        self.reserve_items(resolved.hub_items.len());
+        for item in resolved.hub_items {
             let id = ItemId(self.items.len() as u32);
             self.items.push(item);
             self.item_module.push(usize::MAX);
             self.item_source.push(None);
             self.name_hubs.push(id);
         }
-        self.edges.extend(edges);
+        for chunk in resolved.direct {
+            self.edges.append(chunk);
+        }
+        self.edges.append(resolved.hub_edges);
+        self.edges.append(structural);
     }
 
     // ---------------------------------------------------------------- structure
 
-    fn structural_edges(&mut self) {
+    /// Containment, impls and trait methods.
+    fn structural_edges(&self, memo: &mut LookupMemo) -> Vec<RawEdge> {
         let mut edges = Vec::new();
         for instance in &self.instances {
             let facts = &self.files[instance.file].facts;
@@ -1609,9 +1983,11 @@ impl Builder<'_> {
                 if container != id {
                     edges.push((container, id, EdgeReason::Contains));
                 }
-                let Some(imp) = &raw.imp else { continue };
+                let Some(imp) = facts.imp(raw) else { continue };
                 let mut self_types = Vec::new();
-                if let Resolution::Found(found) = self.resolve(module, &imp.self_ty, 0) {
+                if let Resolution::Found(found) =
+                    self.resolve(memo, module, &facts.path(imp.self_ty), 0)
+                {
                     for res in found {
                         if let Res::Item(ty) = res {
                             // A path through a re-export also names the module holding the
@@ -1625,8 +2001,9 @@ impl Builder<'_> {
                     }
                 }
                 let mut traits = Vec::new();
-                if let Some(trait_path) = &imp.trait_
-                    && let Resolution::Found(found) = self.resolve(module, trait_path, 0)
+                if let Some(trait_path) = imp.trait_
+                    && let Resolution::Found(found) =
+                        self.resolve(memo, module, &facts.path(trait_path), 0)
                 {
                     for res in found {
                         if let Res::Item(t) = res
@@ -1638,11 +2015,9 @@ impl Builder<'_> {
                     }
                 }
                 let members: Vec<ItemId> = facts
-                    .items
+                    .members(raw)
                     .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.parent == Some(raw_index as u32))
-                    .map(|(i, _)| instance.items[i])
+                    .map(|&i| instance.items[i as usize])
                     .collect();
                 if imp.trait_.is_some() && traits.is_empty() {
                     // A trait from outside the workspace: its methods are called invisibly
@@ -1663,11 +2038,10 @@ impl Builder<'_> {
                     }
                 }
                 for &t in &traits {
-                    let trait_item = &self.items[t.index()];
-                    let trait_name = last_name(&trait_item.name).to_owned();
+                    let trait_name = self.short_name(t).to_owned();
                     let trait_module = self.item_module[t.index()];
                     for &member in &members {
-                        let method = last_name(&self.items[member.index()].name);
+                        let method = self.short_name(member);
                         let key = format!("{trait_name}::{method}");
                         for &tm in self.modules[trait_module]
                             .names
@@ -1693,9 +2067,9 @@ impl Builder<'_> {
                         // method itself (method calls on the implementing types, `Type::name`
                         // paths). A const or a type may be used by the whole impl.
                         if self.items[tm.index()].kind == ItemKind::Method {
-                            let method = last_name(&self.items[tm.index()].name);
+                            let method = self.short_name(tm);
                             for &member in &members {
-                                if last_name(&self.items[member.index()].name) == method {
+                                if self.short_name(member) == method {
                                     edges.push((tm, member, EdgeReason::TraitMethod));
                                 }
                             }
@@ -1706,7 +2080,7 @@ impl Builder<'_> {
                 }
             }
         }
-        self.edges.extend(edges);
+        edges
     }
 
     // ---------------------------------------------------------------- macro tests
@@ -1715,7 +2089,7 @@ impl Builder<'_> {
     /// the invocation's item and the test. A crate's macros are its own `macro_rules!` (any
     /// file, any order: textual scoping is not modelled) and the `#[macro_export]` ones of the
     /// workspace crates it can see.
-    fn macro_tests(&self) -> Vec<(usize, ItemId, MacroTestName)> {
+    fn macro_tests(&self) -> MacroTests {
         let mut defs: Vec<(usize, bool, &str, &[Tok])> = Vec::new();
         for instance in &self.instances {
             for def in &self.files[instance.file].facts.macro_defs {
@@ -1743,7 +2117,7 @@ impl Builder<'_> {
                 let raw = &facts.items[call.item as usize];
                 let id = instance.items[call.item as usize];
                 let name = &self.items[id.index()].name;
-                let own = raw.path.last().map_or("", String::as_str);
+                let own = facts.own_name(raw);
                 let prefix = name
                     .strip_suffix(own)
                     .unwrap_or("")
@@ -1776,26 +2150,75 @@ impl Builder<'_> {
             }
             out
         };
-        if work.is_empty() {
-            return Vec::new();
-        }
-        // Matching recurses once per repetition: a thread with room for long inputs.
-        std::thread::scope(|scope| {
-            match std::thread::Builder::new()
-                .stack_size(macros::STACK_SIZE)
-                .spawn_scoped(scope, expand)
-            {
-                Ok(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(_) => expand(),
-            }
-        })
+        // Matching recurses once per repetition: the caller runs this on a thread with room for
+        // long inputs.
+        expand()
     }
 
     // ---------------------------------------------------------------- finish
 
-    fn finish(mut self, root: &Path) -> Graph {
+    /// What the graph knows of each file: its items (in span order), who includes it, whether it
+    /// is in a module tree.
+    fn file_entries(&self, hub_ids: &FxHashSet<ItemId>) -> FxHashMap<String, FileEntry> {
+        let mut files: FxHashMap<String, FileEntry> = FxHashMap::default();
+        for file in &self.files {
+            files.insert(
+                file.path.clone(),
+                FileEntry {
+                    lines: file.facts.lines,
+                    error: file.facts.error.clone(),
+                    items: Vec::new(),
+                    included_by: Vec::new(),
+                    in_tree: false,
+                },
+            );
+        }
+        for instance in &self.instances {
+            let path = &self.files[instance.file].path;
+            if let Some(entry) = files.get_mut(path) {
+                entry.in_tree = true;
+            }
+        }
+        for (index, item) in self.items.iter().enumerate() {
+            let id = ItemId(index as u32);
+            if hub_ids.contains(&id) {
+                continue;
+            }
+            if let Some(entry) = files.get_mut(&item.file) {
+                entry.items.push(id);
+            }
+        }
+        for instance in &self.instances {
+            let facts = &self.files[instance.file].facts;
+            let dir = parent_dir(&self.files[instance.file].path).to_owned();
+            for (raw_index, raw) in facts.items.iter().enumerate() {
+                for include in facts.path(raw.includes).iter() {
+                    let path = join(&dir, include);
+                    let entry = files.entry(path).or_insert_with(|| FileEntry {
+                        lines: 0,
+                        error: None,
+                        items: Vec::new(),
+                        included_by: Vec::new(),
+                        in_tree: false,
+                    });
+                    entry.included_by.push(instance.items[raw_index]);
+                }
+            }
+        }
+        let items = &self.items;
+        for entry in files.values_mut() {
+            entry.items.sort_by_key(|id| {
+                (
+                    items[id.index()].lines.start,
+                    std::cmp::Reverse(items[id.index()].lines.end),
+                )
+            });
+        }
+        files.retain(|_, entry| entry.in_tree || !entry.included_by.is_empty());
+        files
+    }
+
+    fn finish(mut self, root: &Path, written: MacroTests) -> Graph {
         // Synthetic nodes: one per binary (reached by everything in it, reaching the test,
         // bench and example targets of its package) and per `harness = false` target.
         let mut hubs: FxHashMap<usize, ItemId> = FxHashMap::default();
@@ -1863,12 +2286,25 @@ impl Builder<'_> {
             }
         }
 
-        // Tests.
-        let mut tests = Vec::new();
-        let mut test_nodes = Vec::new();
+        // Tests, in lists sized once: the tests of test functions, of macros and of
+        // `harness = false` targets.
+        let runs_tests = |c: &Crate| c.runs_tests && c.harness;
+        let room = self
+            .instances
+            .iter()
+            .filter(|instance| runs_tests(&self.crates[instance.krate]))
+            .map(|instance| {
+                let facts = &self.files[instance.file].facts;
+                facts.items.iter().filter(|raw| raw.test.is_some()).count()
+            })
+            .sum::<usize>()
+            + written.len()
+            + self.crates.len();
+        let mut tests = Vec::with_capacity(room);
+        let mut test_nodes = Vec::with_capacity(room);
         for instance in &self.instances {
             let c = &self.crates[instance.krate];
-            if !c.runs_tests || !c.harness {
+            if !runs_tests(c) {
                 continue;
             }
             let facts = &self.files[instance.file].facts;
@@ -1890,25 +2326,37 @@ impl Builder<'_> {
         }
         // Tests written by item-level macro invocations: their node is the invocation, which
         // depends on the macro's definition and on every name in its input.
-        let mut known: FxHashSet<RustTestId> = tests.iter().map(|t: &Test| t.id.clone()).collect();
-        for (krate, invocation, test) in self.macro_tests() {
-            let c = &self.crates[krate];
-            let item = &self.items[invocation.index()];
-            let id = RustTestId::new(c.binary_id.clone().unwrap_or_default(), test.name);
-            if !known.insert(id.clone()) {
-                continue;
+        let mut from_macros = Vec::new();
+        {
+            let known: FxHashSet<(&str, &str)> = tests
+                .iter()
+                .map(|t: &Test| (t.id.binary_id.as_str(), t.id.name.as_str()))
+                .collect();
+            let mut known_written: FxHashSet<RustTestId> = FxHashSet::default();
+            for (krate, invocation, test) in written {
+                let c = &self.crates[krate];
+                let binary_id = c.binary_id.as_deref().unwrap_or_default();
+                if known.contains(&(binary_id, test.name.as_str())) {
+                    continue;
+                }
+                let id = RustTestId::new(binary_id, test.name);
+                if !known_written.insert(id.clone()) {
+                    continue;
+                }
+                let item = &self.items[invocation.index()];
+                from_macros.push(Test {
+                    id,
+                    item: Some(invocation),
+                    package: c.package,
+                    file: item.file.clone(),
+                    lines: Some(item.lines),
+                    ignored: test.ignored,
+                    parameterized: test.parameterized,
+                });
+                test_nodes.push(invocation);
             }
-            tests.push(Test {
-                id,
-                item: Some(invocation),
-                package: c.package,
-                file: item.file.clone(),
-                lines: Some(item.lines),
-                ignored: test.ignored,
-                parameterized: test.parameterized,
-            });
-            test_nodes.push(invocation);
         }
+        tests.extend(from_macros);
         for (krate, c) in self.crates.iter().enumerate() {
             if c.runs_tests
                 && !c.harness
@@ -1927,77 +2375,18 @@ impl Builder<'_> {
                 test_nodes.push(hub);
             }
         }
-        // Sort tests by id for stable output.
-        let mut order: Vec<usize> = (0..tests.len()).collect();
-        order.sort_by(|&a, &b| tests[a].id.cmp(&tests[b].id));
-        let tests: Vec<Test> = order.iter().map(|&i| tests[i].clone()).collect();
-        let test_nodes: Vec<ItemId> = order.iter().map(|&i| test_nodes[i]).collect();
-        let mut tests_by_id = FxHashMap::default();
-        for (index, test) in tests.iter().enumerate() {
-            tests_by_id.insert(test.id.clone(), TestIndex(index as u32));
-        }
+        // Sort tests by id for stable output (a stable sort: of equal ids, the first added
+        // comes first) and for lookups by id.
+        let mut paired: Vec<(Test, ItemId)> = tests.into_iter().zip(test_nodes).collect();
+        paired.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        let (tests, test_nodes): (Vec<Test>, Vec<ItemId>) = paired.into_iter().unzip();
 
-        // Edges, deduplicated (the first reason wins).
-        let graph = crate::edges::EdgeList::new(self.items.len(), &self.edges);
-        self.edges = Vec::new();
-
-        // Files.
-        let mut files: FxHashMap<String, FileEntry> = FxHashMap::default();
-        for file in &self.files {
-            files.insert(
-                file.path.clone(),
-                FileEntry {
-                    lines: file.facts.lines,
-                    error: file.facts.error.clone(),
-                    items: Vec::new(),
-                    included_by: Vec::new(),
-                    in_tree: false,
-                },
-            );
-        }
-        for instance in &self.instances {
-            let path = &self.files[instance.file].path;
-            if let Some(entry) = files.get_mut(path) {
-                entry.in_tree = true;
-            }
-        }
+        // Edges, deduplicated (the first reason wins), beside the files' entries.
         let hub_ids: FxHashSet<ItemId> = hubs.values().chain(&self.name_hubs).copied().collect();
-        for (index, item) in self.items.iter().enumerate() {
-            let id = ItemId(index as u32);
-            if hub_ids.contains(&id) {
-                continue;
-            }
-            if let Some(entry) = files.get_mut(&item.file) {
-                entry.items.push(id);
-            }
-        }
-        for instance in &self.instances {
-            let facts = &self.files[instance.file].facts;
-            let dir = parent_dir(&self.files[instance.file].path).to_owned();
-            for (raw_index, raw) in facts.items.iter().enumerate() {
-                for include in &raw.includes {
-                    let path = join(&dir, include);
-                    let entry = files.entry(path).or_insert_with(|| FileEntry {
-                        lines: 0,
-                        error: None,
-                        items: Vec::new(),
-                        included_by: Vec::new(),
-                        in_tree: false,
-                    });
-                    entry.included_by.push(instance.items[raw_index]);
-                }
-            }
-        }
-        let items = &self.items;
-        for entry in files.values_mut() {
-            entry.items.sort_by_key(|id| {
-                (
-                    items[id.index()].lines.start,
-                    std::cmp::Reverse(items[id.index()].lines.end),
-                )
-            });
-        }
-        files.retain(|_, entry| entry.in_tree || !entry.included_by.is_empty());
+        let (graph, files) = rayon::join(
+            || crate::edges::EdgeList::from_raw(self.items.len(), &self.edges),
+            || self.file_entries(&hub_ids),
+        );
 
         let in_tree: Vec<&FileEntry> = files.values().filter(|e| e.in_tree).collect();
         let stats = GraphStats {
@@ -2015,6 +2404,20 @@ impl Builder<'_> {
         };
         let package_graph = crate::link::PackageGraph::new(&self.packages);
         let link_bounds = crate::link::LinkBounds::new(&package_graph);
+        // What the graph does not keep (the facts above all: many small allocations) is freed
+        // on another thread.
+        let leftovers = (
+            self.files,
+            self.modules,
+            self.module_index,
+            self.instances,
+            self.item_module,
+            self.item_source,
+            self.file_index,
+            self.crates,
+            self.edges,
+        );
+        rayon::spawn(move || drop(leftovers));
         Graph {
             root: root.to_path_buf(),
             packages: self.packages,
@@ -2022,7 +2425,6 @@ impl Builder<'_> {
             edges: graph,
             tests,
             test_nodes,
-            tests_by_id,
             files,
             name_hubs: self.name_hubs,
             stats,
@@ -2049,6 +2451,25 @@ fn reason_for(kind: ItemKind) -> EdgeReason {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_helpers_agree_with_the_standard_splits() {
+        for text in [
+            "", "a", "a::b", "a::b::c", "::a", "a::", "a:::b", "a::::b", ":", "a:b::c", "::", "a:",
+        ] {
+            assert_eq!(
+                segments(text).collect::<Vec<_>>(),
+                text.split("::").collect::<Vec<_>>(),
+                "{text}"
+            );
+            assert_eq!(Some(last_name(text)), text.rsplit("::").next(), "{text}");
+            assert_eq!(owner_name(text), text.rsplit("::").nth(1), "{text}");
+            let parts: Vec<&str> = text.split("::").collect();
+            let expected = (parts.len() >= 2)
+                .then(|| format!("{}::{}", parts[parts.len() - 2], parts[parts.len() - 1]));
+            assert_eq!(assoc_suffix(text).map(str::to_owned), expected, "{text}");
+        }
+    }
 
     #[test]
     fn paths_join_and_normalise() {

@@ -1,36 +1,54 @@
-//! The parse cache: the [`FileFacts`] of every file of the last build in one pack,
-//! `<cache_dir>/facts.pack`, each entry keyed by the blake3 hash of the file's content and the
+//! The parse cache: the [`Facts`] of every file of the last build in one pack,
+//! `<cache_dir>/<FORMAT>.pack`, each entry keyed by the blake3 hash of the file's content and the
 //! facts format version, and stored in postcard's compact binary encoding behind the blake3 hash
-//! of the encoding, so a damaged entry is never taken for facts.
+//! of the encoding, so a damaged entry is never taken for facts. Facts are stored packed
+//! ([`crate::compact`]): loading a file's facts makes a few allocations, not hundreds.
 //!
-//! A build reads the pack once ([`Cache::open`]), looks every file up by its content hash, parses
+//! A build reads the pack once ([`Cache::open`]) and decodes all of it in parallel (it holds the
+//! files of the last build, which a warm build needs nearly all of), looks every file up by its
+//! content hash, parses
 //! only the files it does not find, and writes a new pack when anything was missing or left over
 //! ([`Cache::finish`]): the pack holds exactly the files of the latest build, so it does not grow
 //! with history. The pack is written to a temporary name and renamed into place, so a reader
-//! never sees half of one; an unreadable or damaged pack or entry only costs a parse.
+//! never sees half of one; an unreadable or damaged pack or entry only costs a parse. The pack's
+//! name carries its format, so that two versions of the tool sharing a cache each keep their own
+//! instead of replacing each other's.
 //!
 //! Pack layout: the magic line `FORMAT\n`, then entries of a 32-byte key, a little-endian `u32`
 //! length and that many bytes (a 32-byte checksum and the postcard payload).
 //!
-//! A source that names a file's content without reading it ([`SourceTree::content_id`], a git
-//! blob id) lets the cache skip reading the file: `<cache_dir>/content-ids` maps those ids to the
-//! content keys of the last build that used them (the magic line `IDS_FORMAT\n`, then 20-byte id
-//! and 32-byte key pairs). A stale or damaged map only costs reading the file.
+//! A source that names a file's content without reading it ([`SourceTree::content_id`]: a git
+//! blob id, or for the file system an id of the file's metadata once it has not changed for a
+//! while) lets the cache skip reading the file: `<cache_dir>/<FORMAT>.blob-ids` (a git revision)
+//! or `<FORMAT>.file-ids` (the file system) maps those ids to the content keys of the last build
+//! that used them (the magic line `IDS_FORMAT\n`, then 20-byte id and 32-byte key pairs). A stale
+//! or damaged map only costs reading the file.
 
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::facts::{self, FileFacts};
+use crate::compact::Facts;
+use crate::facts;
 use crate::source::{FileSystem, SourceTree};
 
-/// Bumped whenever [`FileFacts`], its extraction or the pack layout changes.
-const FORMAT: &str = "hourglass-graph-facts-v10";
+/// Bumped whenever [`Facts`], its extraction or the pack layout changes.
+const FORMAT: &str = "hourglass-graph-facts-v13";
 
-const PACK: &str = "facts.pack";
+/// The pack's file name: `<FORMAT>.pack` (before v11, `facts.pack`).
+fn pack_name() -> String {
+    format!("{FORMAT}.pack")
+}
 
-const IDS: &str = "content-ids";
+/// The content-id map's file name: one for git revisions, one for the file system, so that
+/// builds of either do not replace the other's.
+fn ids_name(source: Option<&Arc<dyn SourceTree>>) -> String {
+    match source {
+        Some(_) => format!("{FORMAT}.blob-ids"),
+        None => format!("{FORMAT}.file-ids"),
+    }
+}
 const IDS_FORMAT: &str = "hourglass-graph-content-ids-v1";
 
 type Key = [u8; 32];
@@ -38,7 +56,7 @@ type ContentId = [u8; 20];
 
 /// A source file's facts and whether they came from the cache.
 pub(crate) struct Loaded {
-    pub(crate) facts: Arc<FileFacts>,
+    pub(crate) facts: Arc<Facts>,
     pub(crate) cache_hit: bool,
 }
 
@@ -49,6 +67,8 @@ pub(crate) struct Cache {
     /// The pack read at the start, and where each of its entries lies in it.
     pack: Vec<u8>,
     stored: HashMap<Key, std::ops::Range<usize>>,
+    /// The facts of each stored entry that decodes.
+    decoded: HashMap<Key, Arc<Facts>>,
     /// Keys of the stored entries this build used.
     used: Mutex<Vec<Key>>,
     /// Entries this build made (files it parsed).
@@ -66,19 +86,27 @@ impl Cache {
     /// Files are read from `source`, by default the file system.
     pub(crate) fn open(dir: Option<&Path>, source: Option<Arc<dyn SourceTree>>) -> Cache {
         let pack = dir
-            .and_then(|dir| fs::read(dir.join(PACK)).ok())
+            .and_then(|dir| fs::read(dir.join(pack_name())).ok())
             .unwrap_or_default();
         let stored = read_pack(&pack);
-        let ids = match (dir, &source) {
-            (Some(dir), Some(_)) => fs::read(dir.join(IDS))
+        let decoded = {
+            use rayon::prelude::*;
+            stored
+                .par_iter()
+                .filter_map(|(key, range)| Some((*key, Arc::new(decode(&pack[range.clone()])?))))
+                .collect()
+        };
+        let ids = match dir {
+            Some(dir) => fs::read(dir.join(ids_name(source.as_ref())))
                 .map(|bytes| read_ids(&bytes))
                 .unwrap_or_default(),
-            _ => HashMap::new(),
+            None => HashMap::new(),
         };
         Cache {
             dir: dir.map(Path::to_path_buf),
             pack,
             stored,
+            decoded,
             used: Mutex::new(Vec::new()),
             fresh: Mutex::new(Vec::new()),
             source,
@@ -133,23 +161,31 @@ impl Cache {
 
     /// The stored facts under `key`, marked as used; `None` when missing or damaged.
     fn stored_facts(&self, key: &Key) -> Option<Loaded> {
-        let range = self.stored.get(key)?;
-        let facts = decode(&self.pack[range.clone()])?;
+        let facts = Arc::clone(self.decoded.get(key)?);
         self.used
             .lock()
             .expect("no thread panics holding the cache")
             .push(*key);
         Some(Loaded {
-            facts: Arc::new(facts),
+            facts,
             cache_hit: true,
         })
+    }
+
+    /// How many items (a module's own item and the file's) the stored files hold: about what a
+    /// warm build of the same tree makes.
+    pub(crate) fn stored_items(&self) -> usize {
+        self.decoded
+            .values()
+            .map(|facts| facts.items.len() + 1)
+            .sum()
     }
 
     /// The facts of a file's bytes, and the content key when there is a cache.
     fn load_bytes(&self, bytes: &[u8]) -> (Loaded, Option<Key>) {
         if self.dir.is_none() {
             let loaded = Loaded {
-                facts: Arc::new(facts::extract(&String::from_utf8_lossy(bytes))),
+                facts: Arc::new(Facts::new(&facts::extract(&String::from_utf8_lossy(bytes)))),
                 cache_hit: false,
             };
             return (loaded, None);
@@ -161,7 +197,7 @@ impl Cache {
         if let Some(loaded) = self.stored_facts(&key) {
             return (loaded, Some(key));
         }
-        let facts = facts::extract(&String::from_utf8_lossy(bytes));
+        let facts = Facts::new(&facts::extract(&String::from_utf8_lossy(bytes)));
         // An entry that cannot be encoded only costs a parse next time.
         let entry = encode(&facts).unwrap_or_default();
         self.fresh
@@ -179,18 +215,16 @@ impl Cache {
     /// that cannot be written only costs time.
     pub(crate) fn finish(self) {
         let Some(dir) = self.dir else { return };
-        if self.source.is_some() {
-            let mut ids = self
-                .ids_used
-                .into_inner()
-                .expect("no thread panics holding the cache");
-            ids.sort_unstable();
-            ids.dedup();
-            let same = ids.len() == self.ids.len()
-                && ids.iter().all(|(id, key)| self.ids.get(id) == Some(key));
-            if !same {
-                let _ = write_ids(&dir, &ids);
-            }
+        let mut ids = self
+            .ids_used
+            .into_inner()
+            .expect("no thread panics holding the cache");
+        ids.sort_unstable();
+        ids.dedup();
+        let same = ids.len() == self.ids.len()
+            && ids.iter().all(|(id, key)| self.ids.get(id) == Some(key));
+        if !same {
+            let _ = write_ids(&dir, &ids_name(self.source.as_ref()), &ids);
         }
         let mut used = self
             .used
@@ -258,8 +292,9 @@ fn write_pack(dir: &Path, entries: &HashMap<Key, Vec<u8>>) -> std::io::Result<()
         out.extend_from_slice(&length.to_le_bytes());
         out.extend_from_slice(entry);
     }
-    let pack = dir.join(PACK);
-    let temp = dir.join(format!("{PACK}.{}.tmp", std::process::id()));
+    let name = pack_name();
+    let pack = dir.join(&name);
+    let temp = dir.join(format!("{name}.{}.tmp", std::process::id()));
     fs::write(&temp, out)?;
     fs::rename(&temp, &pack).inspect_err(|_| {
         let _ = fs::remove_file(&temp);
@@ -284,7 +319,7 @@ fn read_ids(bytes: &[u8]) -> HashMap<ContentId, Key> {
         .collect()
 }
 
-fn write_ids(dir: &Path, ids: &[(ContentId, Key)]) -> std::io::Result<()> {
+fn write_ids(dir: &Path, name: &str, ids: &[(ContentId, Key)]) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     let mut out = Vec::with_capacity(IDS_FORMAT.len() + 1 + ids.len() * 52);
     out.extend_from_slice(IDS_FORMAT.as_bytes());
@@ -293,8 +328,8 @@ fn write_ids(dir: &Path, ids: &[(ContentId, Key)]) -> std::io::Result<()> {
         out.extend_from_slice(id);
         out.extend_from_slice(key);
     }
-    let path = dir.join(IDS);
-    let temp = dir.join(format!("{IDS}.{}.tmp", std::process::id()));
+    let path = dir.join(name);
+    let temp = dir.join(format!("{name}.{}.tmp", std::process::id()));
     fs::write(&temp, out)?;
     fs::rename(&temp, &path).inspect_err(|_| {
         let _ = fs::remove_file(&temp);
@@ -302,7 +337,7 @@ fn write_ids(dir: &Path, ids: &[(ContentId, Key)]) -> std::io::Result<()> {
 }
 
 /// An entry: the 32-byte blake3 hash of the payload, then the payload.
-fn encode(facts: &FileFacts) -> std::io::Result<Vec<u8>> {
+fn encode(facts: &Facts) -> std::io::Result<Vec<u8>> {
     let payload = postcard::to_allocvec(facts).map_err(std::io::Error::other)?;
     let mut out = Vec::with_capacity(32 + payload.len());
     out.extend_from_slice(blake3::hash(&payload).as_bytes());
@@ -310,7 +345,7 @@ fn encode(facts: &FileFacts) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn decode(stored: &[u8]) -> Option<FileFacts> {
+fn decode(stored: &[u8]) -> Option<Facts> {
     let (checksum, payload) = stored.split_at_checked(32)?;
     if blake3::hash(payload).as_bytes() != checksum {
         return None;
@@ -356,14 +391,59 @@ mod tests {
             fs::write(&source, format!("fn f{n}() {{}}\n")).unwrap();
             load_once(&source, &cache);
         }
-        let pack = read_pack(&fs::read(cache.join(PACK)).unwrap());
+        let pack = read_pack(&fs::read(cache.join(pack_name())).unwrap());
         assert_eq!(pack.len(), 1);
         assert!(load_once(&source, &cache).cache_hit);
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_settled_file_is_found_by_its_metadata_and_a_changed_one_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("a.rs");
+        fs::write(&source, "fn a() { b(); }\n").unwrap();
+        let cache = dir.path().join("cache");
+        std::thread::sleep(crate::source::SETTLED + std::time::Duration::from_millis(1100));
+        assert!(!load_once(&source, &cache).cache_hit);
+        let ids = read_ids(&fs::read(cache.join(ids_name(None))).unwrap());
+        assert_eq!(ids.len(), 1, "the settled file's id is kept");
+        let opened = Cache::open(Some(&cache), None);
+        let id = FileSystem.content_id(&source).unwrap();
+        assert!(opened.stored_facts(&ids[&id]).is_some());
+        opened.finish();
+        assert!(load_once(&source, &cache).cache_hit);
+        // Same length, another content: read, not taken for the old one.
+        fs::write(&source, "fn a() { c(); }\n").unwrap();
+        let changed = load_once(&source, &cache);
+        assert!(!changed.cache_hit);
+        assert_eq!(
+            changed
+                .facts
+                .refs(&changed.facts.items[0])
+                .collect::<Vec<_>>(),
+            ["pc"]
+        );
+    }
+
+    #[test]
+    fn packs_of_other_formats_are_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        fs::create_dir_all(&cache).unwrap();
+        fs::write(cache.join("facts.pack"), b"another version's").unwrap();
+        let source = dir.path().join("a.rs");
+        fs::write(&source, "fn a() {}\n").unwrap();
+        load_once(&source, &cache);
+        assert!(load_once(&source, &cache).cache_hit);
+        assert_eq!(
+            fs::read(cache.join("facts.pack")).unwrap(),
+            b"another version's"
+        );
+    }
+
     #[test]
     fn truncated_empty_or_foreign_entries_decode_to_nothing() {
-        let facts = facts::extract("fn a() { b(); }\n");
+        let facts = Facts::new(&facts::extract("fn a() { b(); }\n"));
         let entry = encode(&facts).unwrap();
         assert!(decode(&entry).is_some());
         for cut in [0, 1, 31, 32, 33, entry.len() - 1] {
@@ -383,7 +463,7 @@ mod tests {
         fs::write(&source, "fn a() {}\nfn b() {}\n").unwrap();
         let cache = dir.path().join("cache");
         load_once(&source, &cache);
-        let pack = cache.join(PACK);
+        let pack = cache.join(pack_name());
         let whole = fs::read(&pack).unwrap();
         let mut flipped = whole.clone();
         let last = flipped.len() - 1;

@@ -68,12 +68,58 @@ impl Rows {
     }
 }
 
+/// Edges in the order they were added, kept in chunks (one per module's references, say) so that
+/// they are never copied into one list.
+#[derive(Debug, Default)]
+pub(crate) struct RawEdges {
+    chunks: Vec<Vec<(ItemId, ItemId, EdgeReason)>>,
+}
+
+impl RawEdges {
+    pub(crate) fn push(&mut self, edge: (ItemId, ItemId, EdgeReason)) {
+        match self.chunks.last_mut() {
+            Some(chunk) => chunk.push(edge),
+            None => self.chunks.push(vec![edge]),
+        }
+    }
+
+    /// Adds a chunk of edges after the ones added so far.
+    pub(crate) fn append(&mut self, chunk: Vec<(ItemId, ItemId, EdgeReason)>) {
+        if !chunk.is_empty() {
+            self.chunks.push(chunk);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(ItemId, ItemId, EdgeReason)> {
+        self.chunks.iter().flatten()
+    }
+
+    fn len(&self) -> usize {
+        self.chunks.iter().map(Vec::len).sum()
+    }
+}
+
 impl EdgeList {
     /// The edges of `raw` between `nodes` nodes, without self-loops, each `(from, to)` pair
     /// once with its first reason, in the order of `raw`.
+    #[cfg(test)]
     pub(crate) fn new(nodes: usize, raw: &[(ItemId, ItemId, EdgeReason)]) -> EdgeList {
+        EdgeList::from_raw(
+            nodes,
+            &RawEdges {
+                chunks: vec![raw.to_vec()],
+            },
+        )
+    }
+
+    /// [`EdgeList::new`] of the edges of `raw`, in their order.
+    pub(crate) fn from_raw(nodes: usize, raw: &RawEdges) -> EdgeList {
+        let count = raw.len();
         let mut start = vec![0_u32; nodes + 1];
-        for &(from, to, _) in raw {
+        // The target of each edge, by position.
+        let mut targets = Vec::with_capacity(count);
+        for &(from, to, _) in raw.iter() {
+            targets.push(to.0);
             if from != to {
                 start[from.index() + 1] += 1;
             }
@@ -91,26 +137,29 @@ impl EdgeList {
             }
         }
         drop(next);
-        let mut keep = vec![false; raw.len()];
+        let mut keep = vec![false; count];
+        let mut kept = 0;
         // The last source that reached each target: a repeat within one source's group is a
         // duplicate pair.
         let mut last_source = vec![u32::MAX; nodes];
         for source in 0..nodes {
             for &index in &by_source[start[source] as usize..start[source + 1] as usize] {
-                let to = raw[index as usize].1.index();
+                let to = targets[index as usize] as usize;
                 if last_source[to] != source as u32 {
                     last_source[to] = source as u32;
                     keep[index as usize] = true;
+                    kept += 1;
                 }
             }
         }
-        drop(by_source);
-        let list = raw
-            .iter()
-            .zip(&keep)
-            .filter(|&(_, &kept)| kept)
-            .map(|(&(from, to, reason), _)| (from.0, to.0, reason))
-            .collect();
+        drop((by_source, targets, last_source, start));
+        let mut list = Vec::with_capacity(kept);
+        list.extend(
+            raw.iter()
+                .zip(&keep)
+                .filter(|&(_, &kept)| kept)
+                .map(|(&(from, to, reason), _)| (from.0, to.0, reason)),
+        );
         EdgeList {
             list,
             nodes,

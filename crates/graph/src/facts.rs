@@ -156,8 +156,14 @@ impl PackedRefs {
         Self(text.into_boxed_str())
     }
 
+    /// The packed text.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
     /// Each reference as its packed line (kind letter and text): a key that tells references
     /// apart.
+    #[cfg(test)]
     pub(crate) fn lines(&self) -> impl Iterator<Item = &str> {
         self.0.split('\n').filter(|line| !line.is_empty())
     }

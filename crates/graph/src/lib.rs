@@ -102,19 +102,25 @@
 //!   An invocation no arm matches is read as written. Expansion runs at every build, on one
 //!   thread: the token trees come from the cache, the tests they give do not.
 //! - **Speed.** Files are parsed in parallel (rayon); the facts extracted from a file (items,
-//!   spans, references packed into one string per item, `mod` declarations, includes,
-//!   `macro_rules!` bodies and item-level macro invocations as token trees — not the
-//!   syn tree) are cached under [`BuildOptions::cache_dir`] in one pack in a compact binary
-//!   form, keyed by the blake3 hash of the file's content, checksummed, and written atomically;
-//!   a warm build re-parses only changed files, and the pack holds only the files of the latest
-//!   build. Names are resolved in parallel per module, each distinct
-//!   reference of a module once. [`GraphStats::phases`] says where the time went. Edges are
-//!   one deduplicated list (12 bytes an edge); searches walk compact rows of each node's
-//!   dependents, and the restricted searches of [`Graph::affected_tests`] are shared by the
-//!   packages whose bounds agree on the packages the first search reached, and run in
-//!   parallel, so a change that reaches most of the workspace costs about as much as one
-//!   that reaches little. The package graph (dependencies of every kind, the linker's
-//!   bounds, reverse dependencies) is a petgraph `DiGraph`.
+//!   spans, references, `mod` declarations, includes, `macro_rules!` bodies and item-level
+//!   macro invocations as token trees — not the syn tree) are packed into one text and a few
+//!   flat lists (a file's distinct references stored and numbered once, an impl's members
+//!   listed) and cached under [`BuildOptions::cache_dir`] in one pack, keyed by the blake3
+//!   hash of the file's content, checksummed, and written atomically; a warm
+//!   build decodes the whole pack in one parallel pass while the manifests are read, finds a
+//!   file that has not changed for two seconds by its metadata without reading it, re-parses
+//!   only changed files, and the pack holds only the files of the latest build. Names are
+//!   resolved in parallel per module, each distinct reference of a module once, with each
+//!   thread remembering the lookups it made (what a name means in a module at a depth); the
+//!   loose-matching indexes, the receiver index, the structural edges, the expansion of
+//!   test-writing macros and the edge list are built side by side where they do not depend on
+//!   each other. [`GraphStats::phases`] says where the time went. Edges are one deduplicated
+//!   list (12 bytes an edge) made from each module's chunk; searches walk compact rows of each
+//!   node's dependents, and the restricted searches of [`Graph::affected_tests`] are shared by
+//!   the packages whose bounds agree on the packages the first search reached, and run in
+//!   parallel, so a change that reaches most of the workspace costs about as much as one that
+//!   reaches little. The package graph (dependencies of every kind, the linker's bounds,
+//!   reverse dependencies) is a petgraph `DiGraph`.
 //!
 //! # Limitations
 //!
@@ -150,6 +156,7 @@ pub mod workspace;
 
 mod build;
 mod cache;
+mod compact;
 mod edges;
 mod facts;
 mod link;
@@ -420,7 +427,6 @@ pub struct Graph {
     tests: Vec<Test>,
     /// The node that stands for each test (its function, or the crate's node).
     test_nodes: Vec<ItemId>,
-    tests_by_id: rustc_hash::FxHashMap<RustTestId, TestIndex>,
     files: rustc_hash::FxHashMap<String, FileEntry>,
     /// Pass-through nodes for names used by many items, ascending; explanations step over them.
     name_hubs: Vec<ItemId>,
@@ -636,7 +642,9 @@ impl Graph {
     }
 
     pub fn find_test(&self, id: &RustTestId) -> Option<TestIndex> {
-        self.tests_by_id.get(id).copied()
+        // Tests are sorted by id; of equal ids (a test a file gives twice), the last.
+        let after = self.tests.partition_point(|test| test.id <= *id);
+        (after > 0 && self.tests[after - 1].id == *id).then(|| TestIndex(after as u32 - 1))
     }
 
     /// Every test in a package's targets (for package-level widening).

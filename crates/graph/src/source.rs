@@ -6,7 +6,12 @@
 //! [`SourceTree`] answers exactly those questions, with paths under the workspace root as the
 //! graph knows it. A source that knows a stable id of a file's content without reading it (a git
 //! blob id) gives it through [`SourceTree::content_id`]: the parse cache then finds a file's
-//! facts without reading the file at all.
+//! facts without reading the file at all. The file system gives an id of a file's metadata
+//! (device, inode, size, modification and change times) once the file has not changed for
+//! [`SETTLED`]: a later change of its content changes its change time, which the system sets and
+//! no tool can set back (the same trust git puts in its index; a file changed within the last
+//! moments is read, so that two changes within one tick of the file system's clock are not
+//! taken for one).
 
 use std::cell::RefCell;
 use std::fmt;
@@ -42,11 +47,19 @@ pub trait SourceTree: fmt::Debug + Send + Sync {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FileSystem;
 
+/// How long a file must have stood unchanged before [`FileSystem`] names its content by its
+/// metadata.
+pub const SETTLED: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl SourceTree for FileSystem {
     fn read_into(&self, path: &Path, into: &mut Vec<u8>) -> bool {
         fs::File::open(path)
             .and_then(|mut file| file.read_to_end(into))
             .is_ok()
+    }
+
+    fn content_id(&self, path: &Path) -> Option<[u8; 20]> {
+        metadata_id(path)
     }
 
     fn is_file(&self, path: &Path) -> bool {
@@ -71,6 +84,45 @@ impl SourceTree for FileSystem {
                 .collect(),
         )
     }
+}
+
+/// An id of a file's metadata, when the file has not been modified or changed for [`SETTLED`].
+#[cfg(unix)]
+fn metadata_id(path: &Path) -> Option<[u8; 20]> {
+    use std::os::unix::fs::MetadataExt as _;
+    let metadata = fs::metadata(path).ok()?;
+    if !metadata.is_file() {
+        return None;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let settled = i64::try_from(now.saturating_sub(SETTLED).as_secs()).ok()?;
+    if metadata.mtime() >= settled || metadata.ctime() >= settled {
+        return None;
+    }
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(b"hourglass file metadata v1");
+    for value in [
+        metadata.dev(),
+        metadata.ino(),
+        metadata.len(),
+        metadata.mtime() as u64,
+        metadata.mtime_nsec() as u64,
+        metadata.ctime() as u64,
+        metadata.ctime_nsec() as u64,
+    ] {
+        hasher.update(&value.to_le_bytes());
+    }
+    let mut id = [0; 20];
+    id.copy_from_slice(&hasher.finalize().as_bytes()[..20]);
+    Some(id)
+}
+
+/// Elsewhere the change time is not at hand: every file is read.
+#[cfg(not(unix))]
+fn metadata_id(_path: &Path) -> Option<[u8; 20]> {
+    None
 }
 
 thread_local! {
@@ -149,4 +201,27 @@ pub(crate) fn walk_dirs(dir: &Path) -> Vec<PathBuf> {
         stack.extend(children.into_iter().rev());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_is_named_by_its_metadata_once_settled_and_renamed_by_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.rs");
+        fs::write(&path, "fn a() {}\n").unwrap();
+        assert_eq!(metadata_id(&path), None, "a fresh file is read");
+        std::thread::sleep(SETTLED + std::time::Duration::from_millis(1100));
+        let settled = metadata_id(&path).expect("settled");
+        assert_eq!(metadata_id(&path), Some(settled));
+        assert_eq!(FileSystem.content_id(&path), Some(settled));
+        // Same length, new content: the change time moves, and a fresh change is read.
+        fs::write(&path, "fn b() {}\n").unwrap();
+        assert_eq!(metadata_id(&path), None);
+        assert_eq!(metadata_id(dir.path()), None, "directories have no id");
+        assert_eq!(metadata_id(&dir.path().join("missing.rs")), None);
+    }
 }
