@@ -20,7 +20,10 @@
 //!   `results` (one row per test per run, its rowid `run << 32 | test`, so
 //!   that a run's results are stored together in test order and need no
 //!   index of their own; the run's time is copied in so that one test's
-//!   results over time are read off one index). The schema is versioned
+//!   results over time are read off one index). Plain passes (nothing but a
+//!   duration to keep, most results) are not rows: they are packed into
+//!   `passes`, one blob per run and block of 1,024 test ids, about 3 bytes
+//!   each instead of about 80 (see `sqlite::passes`). The schema is versioned
 //!   with `PRAGMA user_version` and an ordered list of migrations
 //!   ([`schema::MIGRATIONS`]); opening a store applies the missing ones in
 //!   one transaction. A new file gets 16 KiB pages. Each `files` row also
@@ -66,16 +69,17 @@
 //!   [`KeepOutput`] decides whose output is kept (by default that of every
 //!   result that did not pass); what is dropped is counted in
 //!   `output_dropped_bytes`.
-//! - **Reading.** Iteration is a callback over one SQLite statement, so
-//!   memory does not grow with the history; only the list of runs (small) is
-//!   held.
+//! - **Reading.** Iteration is a callback, block of 1,024 test ids by
+//!   block: the block's rows off the `(test, run_ts, run)` index and each
+//!   window run's blob of the block, sorted together. Memory holds one
+//!   block of the window (and the list of runs), whatever the history's
+//!   size; tests come in id order, each test's results oldest first.
 //! - **Outlines.** [`HistoryStore::for_each_test_outline`] gives the
 //!   analyses one row per test: counts and a duration summary for a test
 //!   that only passed, the whole series for the others ([`outline`]).
-//!   SQLite groups them in one sorted scan of the window when no
-//!   durations are asked (`flaky`), else derives them from the ordered
-//!   scan; PostgreSQL groups in the database, so passing tests' results
-//!   never leave the server.
+//!   SQLite derives them from the block-by-block scan, one test at a time;
+//!   PostgreSQL groups in the database, so passing tests' results never
+//!   leave the server.
 //!
 //! # Limitations
 //!
@@ -470,10 +474,11 @@ pub trait HistoryStore {
     /// The runs the filter selects, oldest first, with their counts.
     fn runs(&self, filter: &ResultFilter) -> Result<Vec<RunSummary>, StoreError>;
 
-    /// Visits the results of the selected runs ordered by test key (suite,
-    /// classname, name), then by run time: one test's rows are contiguous,
-    /// oldest first. A visitor error stops the scan and is returned as
-    /// [`StoreError::Visit`].
+    /// Visits the results of the selected runs grouped by test: one test's
+    /// rows are contiguous, oldest first (by run time). The order of the
+    /// tests is the store's: PostgreSQL sends them by test key, SQLite by
+    /// block of test ids (see [`SqliteStore`]). A visitor error stops the
+    /// scan and is returned as [`StoreError::Visit`].
     fn for_each_result(
         &self,
         filter: &ResultFilter,
@@ -534,8 +539,8 @@ pub trait HistoryStore {
         visit: &mut dyn FnMut(hourglass_model::CiJob) -> Result<(), VisitError>,
     ) -> Result<(), StoreError>;
 
-    /// Visits one [`TestOutline`] per test of the window, ordered by test
-    /// key: a test that only passed or was skipped (outside the set-aside
+    /// Visits one [`TestOutline`] per test of the window, in the order of
+    /// [`HistoryStore::for_each_result`]: a test that only passed or was skipped (outside the set-aside
     /// runs), and whose durations do
     /// not spread as [`OutlineRequest::durations`] says, as counts and a
     /// duration summary; any other test with its whole series (see

@@ -3,15 +3,14 @@
 //! series of the few tests that did something else.
 //!
 //! [`HistoryStore::for_each_test_outline`] visits one [`TestOutline`] per
-//! test of the window, ordered by test key. A test whose results outside the
+//! test of the window. A test whose results outside the
 //! set-aside runs are all passes or skips, and whose durations do not spread as far as
 //! [`SpreadRule`] says a slowdown needs, is described by its counts and a
 //! [`DurationSummary`]; any other test comes with its [`OutlinePoint`]s, so
 //! that the analyses judge it exactly as from [`HistoryStore::for_each_result`].
 //!
 //! [`over_results`] computes the outlines from [`HistoryStore::for_each_result`]
-//! (the trait's default, what SQLite uses when durations are asked); SQLite
-//! groups in one sorted scan otherwise, and the PostgreSQL store groups in
+//! (the trait's default, what SQLite uses); the PostgreSQL store groups in
 //! the database and sends one row per test ([`crate::pg`]).
 
 use hourglass_model::{Outcome, TestKey};

@@ -53,6 +53,7 @@ fn bytes(connection: &Connection) -> Result<u64, StoreError> {
 /// counts in the same transaction and rolls it back.
 pub(crate) fn prune(
     connection: &Connection,
+    packed: bool,
     before: &str,
     before_ms: i64,
     dry_run: bool,
@@ -78,11 +79,21 @@ pub(crate) fn prune(
         };
         let mut drop_results =
             connection.prepare("DELETE FROM results WHERE id BETWEEN ?1 AND ?2")?;
+        let mut drop_passes = packed
+            .then(|| connection.prepare("DELETE FROM passes WHERE id BETWEEN ?1 AND ?2"))
+            .transpose()?;
         let mut drop_files = connection.prepare("DELETE FROM files WHERE run = ?1")?;
         let mut drop_run = connection.prepare("DELETE FROM runs WHERE id = ?1")?;
         for &run in &runs {
             let (first, last) = crate::sqlite::run_keys(run);
             report.results += drop_results.execute(params![first, last])? as u64;
+            crate::sqlite::passes::for_each_of_run(connection, packed.then_some(run), |_| {
+                report.results += 1;
+                Ok(())
+            })?;
+            if let Some(drop_passes) = &mut drop_passes {
+                drop_passes.execute(params![first, last])?;
+            }
             report.files += drop_files.execute(params![run])? as u64;
             drop_run.execute(params![run])?;
         }
@@ -94,12 +105,22 @@ pub(crate) fn prune(
                   UNION SELECT output_blob FROM results WHERE output_blob IS NOT NULL)",
                 [],
             )? as u64;
-            // Off the (test, run_ts, run) index and the (class, name) index.
-            report.tests = connection.execute(
-                "DELETE FROM tests WHERE NOT EXISTS \
-                 (SELECT 1 FROM results r WHERE r.test = tests.id)",
-                [],
-            )? as u64;
+            // The tests with no row left (off the (test, run_ts, run)
+            // index), less those a pass of a run left still has.
+            let kept = crate::sqlite::passes::tests_of_all(connection, packed)?;
+            let unrowed: Vec<i64> = connection
+                .prepare(
+                    "SELECT id FROM tests WHERE NOT EXISTS \
+                     (SELECT 1 FROM results r WHERE r.test = tests.id)",
+                )?
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            let mut drop_test = connection.prepare("DELETE FROM tests WHERE id = ?1")?;
+            for test in unrowed {
+                if !kept.contains(test) {
+                    report.tests += drop_test.execute(params![test])? as u64;
+                }
+            }
             report.classes = connection.execute(
                 "DELETE FROM classes WHERE NOT EXISTS \
                  (SELECT 1 FROM tests t WHERE t.class = classes.id)",

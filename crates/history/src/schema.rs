@@ -167,6 +167,15 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE files ADD COLUMN wall_end_ts INTEGER;
     ALTER TABLE files ADD COLUMN wall_ms INTEGER;
     ",
+    // 7: plain passes packed (see `sqlite::passes`): one blob per run and
+    // block of 1,024 test ids, keyed `run << 32 | block`. Results stored
+    // as rows before stay rows; readers take both.
+    r"
+    CREATE TABLE passes (
+        id    INTEGER PRIMARY KEY,
+        data  BLOB NOT NULL
+    );
+    ",
 ];
 
 /// The step in Rust that follows a migration's SQL, for data SQL alone
@@ -177,6 +186,9 @@ fn after_migration(connection: &Connection, version: i64) -> Result<(), StoreErr
         _ => Ok(()),
     }
 }
+
+/// The version from which plain passes are packed (`passes`).
+pub const PASSES_VERSION: i64 = 7;
 
 /// The schema version this code writes.
 pub fn latest_version() -> i64 {

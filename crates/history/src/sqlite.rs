@@ -13,7 +13,9 @@ use crate::blobs::{self, BlobWriter};
 use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
 use crate::prune::PruneReport;
 use crate::schema;
-mod aggregate;
+pub(crate) mod passes;
+
+use passes::{Pass, PassBuffer, TestSet};
 
 use crate::{
     ExportRow, FileIngest, FileWallTime, HistoryRow, HistoryStore, ImportOutcome, IngestOutcome,
@@ -33,6 +35,8 @@ const BUSY_RETRIES: u32 = 50;
 pub struct SqliteStore {
     connection: Connection,
     keep_output: KeepOutput,
+    /// The schema has `passes` (version 7 on; tests open older ones).
+    packed: bool,
 }
 
 impl SqliteStore {
@@ -77,9 +81,11 @@ impl SqliteStore {
         // file's rows as they are.
         connection.pragma_update(None, "foreign_keys", false)?;
         schema::migrate_to(&mut connection, version)?;
+        let packed = schema::version(&connection)? >= schema::PASSES_VERSION;
         Ok(Self {
             connection,
             keep_output: KeepOutput::default(),
+            packed,
         })
     }
 
@@ -91,7 +97,28 @@ impl SqliteStore {
         let before_ms = timestamp_millis(before).ok_or_else(|| StoreError::Timestamp {
             text: before.to_owned(),
         })?;
-        crate::prune::prune(&self.connection, before, before_ms, dry_run)
+        crate::prune::prune(&self.connection, self.packed, before, before_ms, dry_run)
+    }
+
+    /// Results stored, rows and packed passes (for tests and diagnostics).
+    #[doc(hidden)]
+    pub fn result_count(&self) -> Result<u64, StoreError> {
+        let rows: i64 = self
+            .connection
+            .query_row("SELECT count(*) FROM results", [], |row| row.get(0))?;
+        let mut packed = 0u64;
+        if self.packed {
+            let mut statement = self.connection.prepare("SELECT id, data FROM passes")?;
+            let mut blobs = statement.query([])?;
+            while let Some(blob) = blobs.next()? {
+                let data: Vec<u8> = blob.get(1)?;
+                passes::decode_each(blob.get::<_, i64>(0)? & 0xFFFF_FFFF, &data, |_| {
+                    packed += 1;
+                    Ok(())
+                })?;
+            }
+        }
+        Ok(rows as u64 + packed)
     }
 
     /// The underlying connection (for tests and diagnostics).
@@ -212,6 +239,24 @@ fn now_rfc3339() -> (String, i64) {
     (second.to_string(), second.as_millisecond())
 }
 
+/// A run of the window [`HistoryStore::for_each_result`] reads.
+struct WindowRun {
+    index: u64,
+    ts: i64,
+    info: Rc<RunInfo>,
+}
+
+/// One result of a block of tests, before it is visited.
+struct WindowPoint {
+    test: i64,
+    ts: i64,
+    run: i64,
+    outcome: Outcome,
+    duration_s: Option<f64>,
+    attempts: u32,
+    file: Option<String>,
+}
+
 /// Writes one file's results into one run, inside a write transaction.
 struct ResultWriter<'c> {
     connection: &'c Connection,
@@ -227,6 +272,12 @@ struct ResultWriter<'c> {
     find_test: CachedStatement<'c>,
     insert_test: CachedStatement<'c>,
     insert_result: CachedStatement<'c>,
+    /// Plain passes not stored yet.
+    passes: PassBuffer,
+    /// Plain passes are packed (the schema has `passes`).
+    pack: bool,
+    /// Tests with a result in the run (stored or buffered).
+    present: TestSet,
 }
 
 /// A class id with the suite and classname it stands for.
@@ -243,12 +294,20 @@ const RESULT_COLUMNS: &str = "status, duration_s, message, failure_type, file, l
      output_dropped_bytes, attempts, properties, attempt_count, message_blob, output_blob";
 
 impl<'c> ResultWriter<'c> {
+    /// A writer into `run`; `fresh` when the run has no results yet.
     fn new(
         connection: &'c Connection,
         keep_output: KeepOutput,
         run: i64,
         run_ts: i64,
+        fresh: bool,
+        pack: bool,
     ) -> Result<Self, StoreError> {
+        let present = if fresh {
+            TestSet::default()
+        } else {
+            TestSet::of_run(connection, run, pack)?
+        };
         Ok(Self {
             connection,
             keep_output,
@@ -273,7 +332,18 @@ impl<'c> ResultWriter<'c> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) \
                  ON CONFLICT (id) DO NOTHING",
             )?,
+            passes: PassBuffer::default(),
+            pack,
+            present,
         })
+    }
+
+    /// Stores what is still buffered; the file's transaction may commit.
+    fn finish(&mut self) -> Result<(), StoreError> {
+        if !self.pack {
+            return Ok(());
+        }
+        self.passes.flush(self.connection, self.run)
     }
 
     /// The id of the key's class, and whether this transaction created it.
@@ -329,10 +399,39 @@ impl<'c> ResultWriter<'c> {
 
     fn write(&mut self, result: &TestResult) -> Result<(), StoreError> {
         let test = self.test_id(&result.key)?;
+        let key = result_key(self.run, test)?;
+        self.results += 1;
+        if !self.present.insert(test) {
+            return self.merge(key, test, result);
+        }
+        let (output, dropped) = self.keep_output.apply(result);
+        self.place(
+            key,
+            test,
+            result,
+            output,
+            result.output_dropped_bytes + dropped,
+        )
+    }
+
+    /// Stores the run's only result of `test`: packed when it is a plain
+    /// pass, else as a row. `output` is what the policy keeps, `dropped`
+    /// the bytes of output dropped in all.
+    fn place(
+        &mut self,
+        key: i64,
+        test: i64,
+        result: &TestResult,
+        output: Option<&str>,
+        dropped: u64,
+    ) -> Result<(), StoreError> {
+        if self.pack
+            && let Some(pass) = Pass::of(test, result, output, dropped)?
+        {
+            return self.passes.push(self.connection, self.run, pass);
+        }
         let attempts = attempts_json(result)?;
         let properties = json_list(&result.properties)?;
-        let key = result_key(self.run, test)?;
-        let (output, dropped) = self.keep_output.apply(result);
         let message_blob = match result.message.as_deref() {
             Some(text) => Some(self.blobs.intern(text)?),
             None => None,
@@ -353,20 +452,37 @@ impl<'c> ResultWriter<'c> {
             result.file,
             result.line,
             output_blob,
-            (result.output_dropped_bytes + dropped) as i64,
+            dropped as i64,
             result.attempts.len() as i64,
             attempts,
             properties,
         ])?;
-        self.results += 1;
         if inserted == 0 {
-            self.merge(key, result)?;
+            // The test set said the run had no result of this test.
+            return Err(StoreError::Corrupt {
+                what: "result",
+                detail: format!("{} is stored twice in one run", result.key),
+            });
         }
         Ok(())
     }
 
     /// The test already has a result in this run: fold this one into it.
-    fn merge(&mut self, key: i64, later: &TestResult) -> Result<(), StoreError> {
+    fn merge(&mut self, key: i64, test: i64, later: &TestResult) -> Result<(), StoreError> {
+        // The later attempt's output passes through the same policy.
+        let (later_output, later_dropped) = self.keep_output.apply(later);
+        let mut later = later.clone();
+        later.output = later_output.map(ToOwned::to_owned);
+        later.output_dropped_bytes += later_dropped;
+        if self.pack
+            && let Some(pass) = self.passes.take(self.connection, self.run, test)?
+        {
+            let mut stored = pass.result(later.key.clone());
+            stored.absorb_rerun(later);
+            let output = stored.output.clone();
+            let dropped = stored.output_dropped_bytes;
+            return self.place(key, test, &stored, output.as_deref(), dropped);
+        }
         let sql = format!("SELECT {RESULT_COLUMNS} FROM results WHERE id = ?1");
         let mut stored = self
             .connection
@@ -374,11 +490,6 @@ impl<'c> ResultWriter<'c> {
             .query_row(params![key], |row| {
                 read_result(self.connection, row, 0, later.key.clone())
             })??;
-        // The later attempt's output passes through the same policy.
-        let (later_output, later_dropped) = self.keep_output.apply(later);
-        let mut later = later.clone();
-        later.output = later_output.map(ToOwned::to_owned);
-        later.output_dropped_bytes += later_dropped;
         stored.absorb_rerun(later);
         let message_blob = match stored.message.as_deref() {
             Some(text) => Some(self.blobs.intern(text)?),
@@ -496,11 +607,7 @@ impl HistoryStore for SqliteStore {
         request: &crate::OutlineRequest,
         visit: &mut dyn FnMut(crate::TestOutline) -> Result<(), VisitError>,
     ) -> Result<(), StoreError> {
-        if request.durations.is_some() {
-            crate::outline::over_results(self, request, visit)
-        } else {
-            self.grouped_outlines(request, visit)
-        }
+        crate::outline::over_results(self, request, visit)
     }
 
     fn ingest_file(
@@ -527,6 +634,7 @@ impl HistoryStore for SqliteStore {
                 Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?))
             })
             .optional()?;
+        let fresh = existing.is_none();
         let (run_row, run_ts) = if let Some((id, ts)) = existing {
             let duplicate = connection
                 .prepare_cached("SELECT 1 FROM files WHERE run = ?1 AND content_hash = ?2")?
@@ -555,8 +663,16 @@ impl HistoryStore for SqliteStore {
             (connection.last_insert_rowid(), ts)
         };
 
-        let mut writer = ResultWriter::new(connection, self.keep_output, run_row, run_ts)?;
+        let mut writer = ResultWriter::new(
+            connection,
+            self.keep_output,
+            run_row,
+            run_ts,
+            fresh,
+            self.packed,
+        )?;
         write_produced(&mut writer, &file.path, produce)?;
+        writer.finish()?;
         let (ingested_at, _) = now_rfc3339();
         connection
             .prepare_cached(
@@ -588,7 +704,7 @@ impl HistoryStore for SqliteStore {
         let mut runs = Vec::with_capacity(selected.len());
         for (index, (id, info)) in selected.into_iter().enumerate() {
             let (first, last) = run_keys(id);
-            let summary = counts.query_row(params![id, first, last], |row| {
+            let mut summary = counts.query_row(params![id, first, last], |row| {
                 let count = |i| row.get::<_, i64>(i).map(|n| n as u64);
                 Ok(RunSummary {
                     index: index as u64,
@@ -603,6 +719,15 @@ impl HistoryStore for SqliteStore {
                     duration_s: row.get(7)?,
                 })
             })?;
+            let packed = if self.packed { Some(id) } else { None };
+            passes::for_each_of_run(&self.connection, packed, |pass| {
+                summary.tests += 1;
+                summary.passed += 1;
+                if let Some(duration) = pass.duration_s {
+                    summary.duration_s += duration;
+                }
+                Ok(())
+            })?;
             runs.push(summary);
         }
         Ok(runs)
@@ -614,53 +739,115 @@ impl HistoryStore for SqliteStore {
         visit: &mut dyn FnMut(HistoryRow) -> Result<(), VisitError>,
     ) -> Result<(), StoreError> {
         let selected = self.selected_runs(filter)?;
-        let Some(earliest) = selected.first().map(|(id, _)| *id) else {
+        if selected.is_empty() {
             return Ok(());
-        };
-        let earliest_ts: i64 = self.connection.query_row(
-            "SELECT ts FROM runs WHERE id = ?1",
-            params![earliest],
-            |row| row.get(0),
-        )?;
-        let runs: HashMap<i64, (u64, Rc<RunInfo>)> = selected
-            .into_iter()
-            .enumerate()
-            .map(|(index, (id, info))| (id, (index as u64, Rc::new(info))))
-            .collect();
-        // CROSS JOIN keeps this join order: classes and tests are read in key
-        // order off their unique indexes, each test's results in time order
-        // off theirs, so nothing is sorted.
-        let mut statement = self.connection.prepare(
-            "SELECT c.suite, c.classname, t.name, r.run, r.status, r.duration_s, \
-             r.attempt_count, r.file \
-             FROM classes c CROSS JOIN tests t ON t.class = c.id \
-             CROSS JOIN results r ON r.test = t.id \
-             WHERE r.run_ts >= ?1 \
-             ORDER BY c.suite, c.classname, t.name, r.run_ts, r.run",
-        )?;
-        let mut rows = statement.query(params![earliest_ts])?;
-        while let Some(row) = rows.next()? {
-            let Some((run_index, info)) = runs.get(&row.get::<_, i64>(3)?) else {
-                continue;
-            };
-            let status: String = row.get(4)?;
-            let history_row = HistoryRow {
-                run_index: *run_index,
-                run_id: info.run_id.clone(),
-                commit: info.commit.clone(),
-                branch: info.branch.clone(),
-                timestamp: info.timestamp.clone(),
-                key: TestKey {
-                    suite: row.get(0)?,
-                    classname: row.get(1)?,
-                    name: row.get(2)?,
+        }
+        let mut run_ts = self
+            .connection
+            .prepare_cached("SELECT ts FROM runs WHERE id = ?1")?;
+        let mut runs: HashMap<i64, WindowRun> = HashMap::with_capacity(selected.len());
+        for (index, (id, info)) in selected.into_iter().enumerate() {
+            let ts: i64 = run_ts.query_row(params![id], |row| row.get(0))?;
+            runs.insert(
+                id,
+                WindowRun {
+                    index: index as u64,
+                    ts,
+                    info: Rc::new(info),
                 },
-                outcome: parse_outcome(&status)?,
-                duration_s: row.get(5)?,
-                attempts: row.get::<_, i64>(6)? as u32,
-                file: row.get(7)?,
-            };
-            visit(history_row).map_err(StoreError::Visit)?;
+            );
+        }
+        drop(run_ts);
+        let earliest_ts = runs.values().map(|run| run.ts).min().unwrap_or(i64::MIN);
+        let mut window: Vec<(i64, i64)> = runs.iter().map(|(&id, run)| (run.ts, id)).collect();
+        window.sort_unstable();
+        let last_test: i64 =
+            self.connection
+                .query_row("SELECT coalesce(max(id), -1) FROM tests", [], |row| {
+                    row.get(0)
+                })?;
+        // Block by block of test ids: the rows of the block's tests off the
+        // (test, run_ts, run) index, each run's passes of the block off its
+        // blob, sorted together by test and time. Memory holds one block.
+        let mut rows_of = self.connection.prepare_cached(
+            "SELECT test, run, run_ts, status, duration_s, attempt_count, file FROM results \
+             WHERE test BETWEEN ?1 AND ?2 AND run_ts >= ?3",
+        )?;
+        let mut names_of = self.connection.prepare_cached(
+            "SELECT t.id, c.suite, c.classname, t.name FROM tests t \
+             JOIN classes c ON c.id = t.class WHERE t.id BETWEEN ?1 AND ?2",
+        )?;
+        let mut points: Vec<WindowPoint> = Vec::new();
+        let mut keys: HashMap<i64, TestKey> = HashMap::new();
+        for block in 0..=passes::block_of(last_test) {
+            let first = block * passes::BLOCK;
+            let last = first + passes::BLOCK - 1;
+            points.clear();
+            let mut rows = rows_of.query(params![first, last, earliest_ts])?;
+            while let Some(row) = rows.next()? {
+                if !runs.contains_key(&row.get::<_, i64>(1)?) {
+                    continue;
+                }
+                let status: String = row.get(3)?;
+                points.push(WindowPoint {
+                    test: row.get(0)?,
+                    ts: row.get(2)?,
+                    run: row.get(1)?,
+                    outcome: parse_outcome(&status)?,
+                    duration_s: row.get(4)?,
+                    attempts: row.get::<_, i64>(5)? as u32,
+                    file: row.get(6)?,
+                });
+            }
+            for &(ts, run) in window.iter().filter(|_| self.packed) {
+                for pass in passes::of_block(&self.connection, run, block)? {
+                    points.push(WindowPoint {
+                        test: pass.test,
+                        ts,
+                        run,
+                        outcome: Outcome::Passed,
+                        duration_s: pass.duration_s,
+                        attempts: pass.attempt_count(),
+                        file: None,
+                    });
+                }
+            }
+            if points.is_empty() {
+                continue;
+            }
+            points.sort_unstable_by_key(|point| (point.test, point.ts, point.run));
+            keys.clear();
+            let mut names = names_of.query(params![first, last])?;
+            while let Some(row) = names.next()? {
+                keys.insert(
+                    row.get(0)?,
+                    TestKey {
+                        suite: row.get(1)?,
+                        classname: row.get(2)?,
+                        name: row.get(3)?,
+                    },
+                );
+            }
+            for point in points.drain(..) {
+                let run = &runs[&point.run];
+                let key = keys.get(&point.test).ok_or_else(|| StoreError::Corrupt {
+                    what: "result",
+                    detail: format!("test {} has results but no name", point.test),
+                })?;
+                visit(HistoryRow {
+                    run_index: run.index,
+                    run_id: run.info.run_id.clone(),
+                    commit: run.info.commit.clone(),
+                    branch: run.info.branch.clone(),
+                    timestamp: run.info.timestamp.clone(),
+                    key: key.clone(),
+                    outcome: point.outcome,
+                    duration_s: point.duration_s,
+                    attempts: point.attempts,
+                    file: point.file,
+                })
+                .map_err(StoreError::Visit)?;
+            }
         }
         Ok(())
     }
@@ -760,8 +947,10 @@ impl HistoryStore for SqliteStore {
                 created_at
             ])?;
         let run_row = connection.last_insert_rowid();
-        let mut writer = ResultWriter::new(connection, KeepOutput::All, run_row, ts)?;
+        let mut writer =
+            ResultWriter::new(connection, KeepOutput::All, run_row, ts, true, self.packed)?;
         write_produced(&mut writer, &run.run_id, produce)?;
+        writer.finish()?;
         let results = writer.results;
         drop(writer);
         for file in files {
@@ -841,7 +1030,8 @@ impl HistoryStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Visits one run's results with all their fields, by test key.
+    /// Visits one run's results with all their fields, by test key: its
+    /// rows and its packed passes, each sorted by SQLite, merged.
     fn export_run(
         &self,
         id: i64,
@@ -859,21 +1049,91 @@ impl SqliteStore {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        // The run's passes go through a temporary table (on disk past the
+        // page cache) so that SQLite sorts them by name too.
+        self.connection.execute_batch(
+            "CREATE TEMP TABLE IF NOT EXISTS export_passes (
+                 test INTEGER PRIMARY KEY, duration_s REAL, dropped INTEGER NOT NULL,
+                 implied INTEGER NOT NULL);
+             DELETE FROM temp.export_passes;",
+        )?;
+        {
+            let mut insert = self.connection.prepare_cached(
+                "INSERT INTO temp.export_passes (test, duration_s, dropped, implied) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let packed = if self.packed { Some(id) } else { None };
+            passes::for_each_of_run(&self.connection, packed, |pass| {
+                insert.execute(params![
+                    pass.test,
+                    pass.duration_s,
+                    pass.dropped as i64,
+                    pass.implied
+                ])?;
+                Ok(())
+            })?;
+        }
+        let mut packed = self.connection.prepare_cached(
+            "SELECT c.suite, c.classname, t.name, p.test, p.duration_s, p.dropped, p.implied \
+             FROM temp.export_passes p JOIN tests t ON t.id = p.test \
+             JOIN classes c ON c.id = t.class ORDER BY c.suite, c.classname, t.name",
+        )?;
+        let mut passes = packed.query([])?;
+        let mut next_pass = || -> Result<Option<TestResult>, StoreError> {
+            let Some(row) = passes.next()? else {
+                return Ok(None);
+            };
+            let pass = Pass {
+                test: row.get(3)?,
+                duration_s: row.get(4)?,
+                dropped: row.get::<_, i64>(5)? as u64,
+                implied: row.get(6)?,
+            };
+            Ok(Some(pass.result(TestKey {
+                suite: row.get(0)?,
+                classname: row.get(1)?,
+                name: row.get(2)?,
+            })))
+        };
         let mut statement = self.connection.prepare_cached(&sql)?;
         let (first, last) = run_keys(id);
         let mut rows = statement.query(params![first, last])?;
-        while let Some(row) = rows.next()? {
+        let mut next_row = || -> Result<Option<TestResult>, StoreError> {
+            let Some(row) = rows.next()? else {
+                return Ok(None);
+            };
             let key = TestKey {
                 suite: row.get(0)?,
                 classname: row.get(1)?,
                 name: row.get(2)?,
             };
-            let result = read_result(&self.connection, row, 3, key)??;
-            visit(ExportRow {
-                run: info.clone(),
-                result,
-            })
-            .map_err(StoreError::Visit)?;
+            Ok(Some(read_result(&self.connection, row, 3, key)??))
+        };
+        // SQLite's BINARY order of the three texts is Rust's order of them.
+        let mut pass = next_pass()?;
+        let mut row = next_row()?;
+        loop {
+            let take_pass = match (&pass, &row) {
+                (None, None) => break,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (Some(p), Some(r)) => {
+                    (&p.key.suite, &p.key.classname, &p.key.name)
+                        < (&r.key.suite, &r.key.classname, &r.key.name)
+                }
+            };
+            let result = if take_pass {
+                std::mem::replace(&mut pass, next_pass()?)
+            } else {
+                std::mem::replace(&mut row, next_row()?)
+            };
+            if let Some(result) = result {
+                visit(ExportRow {
+                    run: info.clone(),
+                    result,
+                })
+                .map_err(StoreError::Visit)?;
+            }
         }
         Ok(())
     }

@@ -314,23 +314,45 @@ pub struct SlowReport {
     pub total_s: f64,
 }
 
+/// A sum of seconds that does not depend on the order of its terms (the
+/// stores send tests in different orders): each term is counted in whole
+/// nanoseconds, exactly.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seconds {
+    nanos: i128,
+}
+
+impl Seconds {
+    fn add(&mut self, seconds: f64) {
+        if seconds.is_finite() {
+            self.nanos = self.nanos.saturating_add((seconds * 1e9).round() as i128);
+        }
+    }
+
+    fn get(self) -> f64 {
+        self.nanos as f64 / 1e9
+    }
+}
+
 impl SlowReport {
     pub fn new(mut tests: Vec<TestTiming>) -> Self {
-        let total_s: f64 = tests.iter().map(|t| t.total_s).sum();
-        let share = |part: f64| if total_s > 0.0 { part / total_s } else { 0.0 };
-        let mut suites: BTreeMap<&str, (u32, f64)> = BTreeMap::new();
+        let mut total = Seconds::default();
+        let mut suites: BTreeMap<&str, (u32, Seconds)> = BTreeMap::new();
         for test in &tests {
+            total.add(test.total_s);
             let entry = suites.entry(test.key.suite.as_str()).or_default();
             entry.0 += 1;
-            entry.1 += test.total_s;
+            entry.1.add(test.total_s);
         }
+        let total_s = total.get();
+        let share = |part: f64| if total_s > 0.0 { part / total_s } else { 0.0 };
         let mut suites: Vec<SuiteTotal> = suites
             .into_iter()
             .map(|(suite, (count, total))| SuiteTotal {
                 suite: suite.to_owned(),
                 tests: count,
-                total_s: total,
-                share: share(total),
+                total_s: total.get(),
+                share: share(total.get()),
             })
             .collect();
         suites.sort_by(|a, b| {
@@ -360,7 +382,7 @@ impl SlowReport {
     pub fn streaming(top: usize) -> SlowReportBuilder {
         SlowReportBuilder {
             top,
-            total_s: 0.0,
+            total: Seconds::default(),
             suites: BTreeMap::new(),
             slowest: std::collections::BinaryHeap::new(),
             regressed: Vec::new(),
@@ -414,8 +436,8 @@ impl Ord for Ranked {
 /// See [`SlowReport::streaming`].
 pub struct SlowReportBuilder {
     top: usize,
-    total_s: f64,
-    suites: BTreeMap<String, (u32, f64)>,
+    total: Seconds,
+    suites: BTreeMap<String, (u32, Seconds)>,
     /// The `top` slowest so far, the least slow on top of the heap.
     slowest: std::collections::BinaryHeap<std::cmp::Reverse<Ranked>>,
     /// Regressions that are not among the slowest.
@@ -424,13 +446,14 @@ pub struct SlowReportBuilder {
 
 impl SlowReportBuilder {
     pub fn push(&mut self, timing: TestTiming) {
-        self.total_s += timing.total_s;
+        self.total.add(timing.total_s);
         if let Some(entry) = self.suites.get_mut(timing.key.suite.as_str()) {
             entry.0 += 1;
-            entry.1 += timing.total_s;
+            entry.1.add(timing.total_s);
         } else {
-            self.suites
-                .insert(timing.key.suite.clone(), (1, timing.total_s));
+            let mut total = Seconds::default();
+            total.add(timing.total_s);
+            self.suites.insert(timing.key.suite.clone(), (1, total));
         }
         let ranked = Ranked(timing);
         let out = if self.slowest.len() < self.top {
@@ -449,7 +472,7 @@ impl SlowReportBuilder {
     }
 
     pub fn finish(self) -> SlowReport {
-        let total_s = self.total_s;
+        let total_s = self.total.get();
         let share = |part: f64| if total_s > 0.0 { part / total_s } else { 0.0 };
         let mut tests: Vec<TestTiming> = self
             .slowest
@@ -471,8 +494,8 @@ impl SlowReportBuilder {
             .map(|(suite, (count, total))| SuiteTotal {
                 suite,
                 tests: count,
-                total_s: total,
-                share: share(total),
+                total_s: total.get(),
+                share: share(total.get()),
             })
             .collect();
         suites.sort_by(|a, b| {
@@ -681,5 +704,26 @@ mod tests {
         assert!((report.suites[0].share - 0.5).abs() < 1e-12);
         let shares: f64 = report.tests.iter().map(|t| t.share).sum();
         assert!((shares - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn totals_do_not_depend_on_the_order_tests_come_in() {
+        let timings = [
+            timing("s", "a", 0.1, false),
+            timing("s", "b", 0.2, false),
+            timing("s", "c", 0.3, false),
+        ];
+        let forward = SlowReport::new(timings.to_vec());
+        let backward = SlowReport::new(timings.iter().rev().cloned().collect());
+        assert_eq!(forward.total_s.to_bits(), backward.total_s.to_bits());
+        assert_eq!(forward.total_s, 0.6);
+        assert_eq!(forward, backward);
+        let mut streamed = SlowReport::streaming(1);
+        for timing in timings.iter().rev() {
+            streamed.push(timing.clone());
+        }
+        let streamed = streamed.finish();
+        assert_eq!(streamed.total_s.to_bits(), forward.total_s.to_bits());
+        assert_eq!(streamed.suites, forward.suites);
     }
 }

@@ -8,6 +8,7 @@ mod concurrency;
 mod copying;
 mod ingest;
 mod migrations;
+mod packed;
 mod pg;
 mod prune;
 mod reading;
@@ -29,7 +30,7 @@ store_suite! {
         tests_keep_one_id_when_their_class_comes_back_after_another,
     ],
     reading: [
-        results_come_by_test_then_run_time,
+        results_come_grouped_by_test_oldest_first,
         filters_select_runs,
         runs_are_listed_oldest_first_with_counts,
         a_visitor_error_stops_the_scan,

@@ -257,15 +257,21 @@ fn migrating_to_tests_keyed_by_class_keeps_test_ids_and_results() {
         &[again],
     )
     .unwrap();
-    let test: i64 = store
+    let tests: i64 = store
         .connection()
-        .query_row(
-            "SELECT test FROM results WHERE run = (SELECT id FROM runs WHERE run_id = 'new-run')",
-            [],
-            |row| row.get(0),
-        )
+        .query_row("SELECT count(*) FROM tests", [], |row| row.get(0))
         .unwrap();
-    assert_eq!(test, 7);
+    assert_eq!(tests, 3, "no new test row");
+    let new_run: Vec<_> = exported(&store)
+        .into_iter()
+        .filter(|row| row.run.run_id == "new-run")
+        .map(|row| row.result.key)
+        .collect();
+    assert_eq!(new_run.len(), 1);
+    assert_eq!(
+        (new_run[0].classname.as_str(), new_run[0].name.as_str()),
+        ("c", "b")
+    );
 }
 
 #[test]

@@ -50,16 +50,33 @@ fn rows(
     seen
 }
 
-pub fn results_come_by_test_then_run_time<B: Backend>(test: &str) {
+pub fn results_come_grouped_by_test_oldest_first<B: Backend>(test: &str) {
     let Some(fresh) = three_runs::<B>(test) else {
         return;
     };
     let store = &fresh.store;
     let seen = rows(store, &ResultFilter::default());
-    let order: Vec<_> = seen
+    // One test's rows are contiguous and in run order; the order of the
+    // tests is the store's.
+    let mut tests: Vec<String> = Vec::new();
+    for window in seen.windows(2) {
+        let (a, b) = (&window[0], &window[1]);
+        if (&a.0, &a.1) == (&b.0, &b.1) {
+            assert!(a.2 < b.2, "{a:?} before {b:?}");
+        }
+    }
+    for (class, name, ..) in &seen {
+        let test = format!("{class} {name}");
+        if tests.last() != Some(&test) {
+            assert!(!tests.contains(&test), "{test} comes twice: {seen:?}");
+            tests.push(test);
+        }
+    }
+    let mut order: Vec<_> = seen
         .iter()
         .map(|(class, name, index, run, _)| format!("{class} {name} {index} {run}"))
         .collect();
+    order.sort();
     assert_eq!(
         order,
         [
@@ -74,7 +91,11 @@ pub fn results_come_by_test_then_run_time<B: Backend>(test: &str) {
             "z.Last only 2 r3",
         ]
     );
-    assert_eq!(seen[3].4, Outcome::Failed);
+    let beta_r1 = seen
+        .iter()
+        .find(|row| row.1 == "beta" && row.3 == "r1")
+        .unwrap();
+    assert_eq!(beta_r1.4, Outcome::Failed);
 }
 
 pub fn filters_select_runs<B: Backend>(test: &str) {

@@ -110,6 +110,8 @@ fn from_every_result(store: &dyn HistoryStore, settings: &Settings) -> Analysis 
         })
         .expect("scan");
     series.extend(grouper.finish());
+    // The analysis orders by key, whatever order the store sends tests in.
+    series.sort_by(|a, b| a.key.cmp(&b.key));
     let tests = series.len();
     for test in series {
         verdicts.push(flaky.analyze(&test.key, &test.observations));
