@@ -34,7 +34,7 @@ use crate::facts;
 use crate::source::{FileSystem, SourceTree};
 
 /// Bumped whenever [`Facts`], its extraction or the pack layout changes.
-const FORMAT: &str = "hourglass-graph-facts-v13";
+const FORMAT: &str = "hourglass-graph-facts-v14";
 
 /// The pack's file name: `<FORMAT>.pack` (before v11, `facts.pack`).
 fn pack_name() -> String {

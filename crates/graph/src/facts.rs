@@ -248,6 +248,7 @@ pub(crate) fn extract(source: &str) -> FileFacts {
     let facts = match parsed {
         Ok(file) => {
             let mut extractor = Extractor::default();
+            test_aliases(&file.items, &mut extractor.test_aliases);
             extractor.facts.scopes.push(Scope::default());
             extractor.items(&file.items, 0, &[], &file.attrs);
             let mut facts = extractor.facts;
@@ -283,6 +284,38 @@ pub(crate) fn count_lines(source: &str) -> u32 {
 #[derive(Default)]
 struct Extractor {
     facts: FileFacts,
+    /// Names a `use` in the file gives a test attribute: `use tokio::test as maybe_test;`
+    /// makes `#[maybe_test]` one.
+    test_aliases: Vec<String>,
+}
+
+/// The aliases `use` trees give to test attributes (`… ::test as alias`), in the items and
+/// their inline modules.
+fn test_aliases(items: &[Item], out: &mut Vec<String>) {
+    fn tree(use_tree: &syn::UseTree, out: &mut Vec<String>) {
+        match use_tree {
+            syn::UseTree::Path(path) => tree(&path.tree, out),
+            syn::UseTree::Rename(rename) => {
+                let name = rename.ident.to_string();
+                if name == "test" || name == "rstest" || name == "test_case" || name == "test_log" {
+                    out.push(rename.rename.to_string());
+                }
+            }
+            syn::UseTree::Group(group) => group.items.iter().for_each(|t| tree(t, out)),
+            syn::UseTree::Name(_) | syn::UseTree::Glob(_) => {}
+        }
+    }
+    for item in items {
+        match item {
+            Item::Use(u) => tree(&u.tree, out),
+            Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    test_aliases(items, out);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn line(span: Span) -> u32 {
@@ -465,11 +498,17 @@ impl Extractor {
         self.facts.scopes[scope as usize].uses.extend(uses);
         let mut path = prefix.to_vec();
         path.push(name);
+        let is_test = |attr: &Attribute| {
+            is_test_attr(attr)
+                || attr.path().get_ident().is_some_and(|ident| {
+                    self.test_aliases
+                        .iter()
+                        .any(|alias| ident == alias.as_str())
+                })
+        };
         let test_only = self.facts.scopes[scope as usize].test_only
-            || attrs
-                .iter()
-                .any(|attr| is_test_attr(attr) || is_cfg_test(attr));
-        let test = if attrs.iter().any(is_test_attr) {
+            || attrs.iter().any(|attr| is_test(attr) || is_cfg_test(attr));
+        let test = if attrs.iter().any(is_test) {
             Some(TestAttr {
                 ignored: has_attr(attrs, "ignore"),
                 parameterized: attrs.iter().any(is_parameterizing_attr),
@@ -801,9 +840,57 @@ impl Extractor {
                         name: last.ident.to_string(),
                         input: tokens,
                     });
+                    let test_only = m.attrs.iter().any(is_cfg_test);
+                    self.mods_in_macro(m.mac.tokens.clone(), scope, test_only, 0);
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The `mod name;` declarations an item-level macro invocation passes through, as if
+    /// written where the invocation is: `cfg_fs! { mod file; }` (tokio declares most of its
+    /// modules so) or `cfg_if! { if #[cfg(unix)] { mod unix; } else { mod other; } }` (every
+    /// branch counts, as every `cfg` does). The tokens are read as items where they parse as
+    /// items, else each delimited group in them is tried; nested invocations are read too.
+    fn mods_in_macro(&mut self, tokens: TokenStream, scope: u32, test_only: bool, depth: u32) {
+        if depth > 8 {
+            return;
+        }
+        let parsed = syn::parse::Parser::parse2(
+            |input: syn::parse::ParseStream<'_>| {
+                let mut items = Vec::new();
+                while !input.is_empty() {
+                    items.push(input.parse::<Item>()?);
+                }
+                Ok(items)
+            },
+            tokens.clone(),
+        );
+        let Ok(items) = parsed else {
+            for tree in tokens {
+                if let TokenTree::Group(group) = tree {
+                    self.mods_in_macro(group.stream(), scope, test_only, depth + 1);
+                }
+            }
+            return;
+        };
+        for item in items {
+            match item {
+                Item::Mod(m) if m.content.is_none() => self.facts.mods.push(ModDecl {
+                    scope,
+                    name: m.ident.to_string(),
+                    path_attrs: path_attrs(&m.attrs),
+                    test_only: test_only
+                        || self.facts.scopes[scope as usize].test_only
+                        || m.attrs.iter().any(is_cfg_test),
+                }),
+                Item::Macro(inner) if inner.ident.is_none() => {
+                    let test_only = test_only || inner.attrs.iter().any(is_cfg_test);
+                    self.mods_in_macro(inner.mac.tokens, scope, test_only, depth + 1);
+                }
+                _ => {}
+            }
         }
     }
 
@@ -1481,6 +1568,44 @@ mod tests {
         assert_eq!(facts.mods.len(), 2);
         assert_eq!(facts.mods[0].path_attrs, vec!["sys/unix.rs".to_owned()]);
         assert_eq!(facts.mods[1].path_attrs, vec!["sys/win.rs".to_owned()]);
+    }
+
+    #[test]
+    fn modules_declared_inside_item_macros_are_declarations() {
+        let facts = extract(
+            "cfg_fs! {\n    pub mod fs;\n    #[cfg(test)]\n    mod fs_tests;\n    cfg_unstable! { mod deep; }\n}\n\
+             cfg_if::cfg_if! {\n    if #[cfg(unix)] { mod unix; } else if #[cfg(windows)] { mod windows; } else { mod other; }\n}\n\
+             #[cfg(test)]\nwrap! { mod only_in_tests; }\n\
+             not_items!(mod x; fn);\n",
+        );
+        let mods: Vec<(&str, bool)> = facts
+            .mods
+            .iter()
+            .map(|m| (m.name.as_str(), m.test_only))
+            .collect();
+        assert_eq!(
+            mods,
+            [
+                ("fs", false),
+                ("fs_tests", true),
+                ("deep", false),
+                ("unix", false),
+                ("windows", false),
+                ("other", false),
+                ("only_in_tests", true),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_use_that_renames_a_test_attribute_makes_tests() {
+        let facts = extract(
+            "#[cfg(not(wasm))]\nuse tokio::test as maybe_tokio_test;\nuse std::{fmt, prelude::v1::test as check};\n\
+             #[maybe_tokio_test]\nasync fn a() {}\n#[check]\nfn b() {}\n#[other]\nfn c() {}\n",
+        );
+        assert!(item(&facts, "a").test.is_some());
+        assert!(item(&facts, "b").test.is_some());
+        assert!(item(&facts, "c").test.is_none());
     }
 
     #[test]

@@ -249,3 +249,31 @@ fn the_cache_keeps_what_expansion_needs() {
             .any(|test| test.id.to_string() == "app::runtimes multi::counts_nothing")
     );
 }
+
+#[test]
+fn a_module_declared_inside_a_macro_invocation_is_in_the_tree() {
+    let graph = graph();
+    let reached = affected(
+        &graph,
+        &changed_at(
+            &graph,
+            "app/src/declared.rs",
+            "crate::count_matching(\"\", text)",
+        ),
+    );
+    assert!(
+        reached.contains("app declared::tests::counts_blank_lines"),
+        "{reached:?}"
+    );
+    let reached = affected(
+        &graph,
+        &changed_at(&graph, "app/src/lib.rs", "text.lines().filter("),
+    );
+    for test in [
+        "app declared::tests::counts_blank_lines",
+        "app on_unix::tests::declared_in_a_branch",
+        "app::aliased runs_under_an_alias",
+    ] {
+        assert!(reached.contains(test), "{test} not in {reached:?}");
+    }
+}
