@@ -117,6 +117,14 @@ pub use pg::PgStore;
 pub use prune::{PruneReport, Vacuum};
 pub use sqlite::{CiJobsOutcome, SqliteStore};
 
+/// A duration in whole nanoseconds, for run totals that do not depend on
+/// the order results are added in (each store adds them in its own):
+/// `floor(seconds * 1e9 + 0.5)`, as the PostgreSQL store computes it in SQL;
+/// `None` past ±9.2e9 s (an `int8` of nanoseconds), which totals leave out.
+pub(crate) fn nanos(seconds: f64) -> Option<i64> {
+    (seconds.abs() < 9.2e9).then(|| (seconds * 1e9 + 0.5).floor() as i64)
+}
+
 /// What a sink returns when it cannot take a result.
 pub type SinkError = Box<dyn Error + Send + Sync>;
 /// What a producer returns when it cannot produce the whole file.

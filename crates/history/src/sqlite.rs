@@ -698,9 +698,12 @@ impl HistoryStore for SqliteStore {
             "SELECT (SELECT count(*) FROM files WHERE run = ?1), count(*), \
              coalesce(sum(status = 'passed'), 0), coalesce(sum(status = 'failed'), 0), \
              coalesce(sum(status = 'error'), 0), coalesce(sum(status = 'skipped'), 0), \
-             coalesce(sum(status = 'flaky'), 0), total(duration_s) \
+             coalesce(sum(status = 'flaky'), 0) \
              FROM results WHERE id BETWEEN ?2 AND ?3",
         )?;
+        let mut durations = self
+            .connection
+            .prepare_cached("SELECT duration_s FROM results WHERE id BETWEEN ?1 AND ?2")?;
         let mut runs = Vec::with_capacity(selected.len());
         for (index, (id, info)) in selected.into_iter().enumerate() {
             let (first, last) = run_keys(id);
@@ -716,18 +719,27 @@ impl HistoryStore for SqliteStore {
                     error: count(4)?,
                     skipped: count(5)?,
                     flaky: count(6)?,
-                    duration_s: row.get(7)?,
+                    duration_s: 0.0,
                 })
             })?;
+            // Whole nanoseconds, summed exactly (see `crate::nanos`).
+            let mut nanos: i128 = 0;
+            let mut rows = durations.query(params![first, last])?;
+            while let Some(row) = rows.next()? {
+                if let Some(n) = row.get::<_, Option<f64>>(0)?.and_then(crate::nanos) {
+                    nanos += i128::from(n);
+                }
+            }
             let packed = if self.packed { Some(id) } else { None };
             passes::for_each_of_run(&self.connection, packed, |pass| {
                 summary.tests += 1;
                 summary.passed += 1;
-                if let Some(duration) = pass.duration_s {
-                    summary.duration_s += duration;
+                if let Some(n) = pass.duration_s.and_then(crate::nanos) {
+                    nanos += i128::from(n);
                 }
                 Ok(())
             })?;
+            summary.duration_s = nanos as f64 / 1e9;
             runs.push(summary);
         }
         Ok(runs)

@@ -105,14 +105,15 @@ impl PgStore {
                           count(*) FILTER (WHERE r.status = 'error') AS error,
                           count(*) FILTER (WHERE r.status = 'skipped') AS skipped,
                           count(*) FILTER (WHERE r.status = 'flaky') AS flaky,
-                          sum(r.duration_s) AS duration_s
+                          sum(CASE WHEN abs(r.duration_s) < 9.2e9
+                                   THEN floor(r.duration_s * 1e9 + 0.5)::int8 END) AS nanos
                    FROM results r JOIN selected s ON r.run = s.id AND r.run_ts = s.ts
                    GROUP BY r.run)
                SELECT s.run_id, s."commit", s.branch, s.timestamp, s.job,
                       (SELECT count(*) FROM files f WHERE f.run = s.id),
                       coalesce(c.tests, 0), coalesce(c.passed, 0), coalesce(c.failed, 0),
                       coalesce(c.error, 0), coalesce(c.skipped, 0), coalesce(c.flaky, 0),
-                      coalesce(c.duration_s, 0)::float8
+                      coalesce(c.nanos, 0)::float8
                FROM selected s LEFT JOIN counts c ON c.run = s.id
                ORDER BY s.ts, s.run_id COLLATE "C""#,
             &[&since, &filter.branch, &limit],
@@ -132,7 +133,9 @@ impl PgStore {
                     error: count(9),
                     skipped: count(10),
                     flaky: count(11),
-                    duration_s: row.get(12),
+                    // Whole nanoseconds, summed exactly: the same total in any
+                    // order, and the same as SQLite's (`crate::nanos`).
+                    duration_s: row.get::<_, f64>(12) / 1e9,
                 }
             })
             .collect())

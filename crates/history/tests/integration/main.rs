@@ -33,6 +33,7 @@ store_suite! {
         results_come_grouped_by_test_oldest_first,
         filters_select_runs,
         runs_are_listed_oldest_first_with_counts,
+        a_runs_total_time_is_the_same_in_any_order,
         a_visitor_error_stops_the_scan,
         a_bad_since_is_an_error,
     ],

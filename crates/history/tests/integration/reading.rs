@@ -201,3 +201,41 @@ pub fn a_bad_since_is_an_error<B: Backend>(test: &str) {
     );
     assert!(matches!(outcome, Err(StoreError::Timestamp { .. })));
 }
+
+pub fn a_runs_total_time_is_the_same_in_any_order<B: Backend>(test: &str) {
+    let Some(mut fresh) = B::fresh(test) else {
+        return;
+    };
+    let store = &mut fresh.store;
+    // Added as floats in this order, 0.1 + 0.2 + 0.3 is 0.6000000000000001.
+    let forward = [
+        result("c", "a", Outcome::Passed, 0.1),
+        result("c", "b", Outcome::Failed, 0.2),
+        result("c", "c", Outcome::Passed, 0.3),
+    ];
+    let mut backward = forward.clone();
+    backward.reverse();
+    ingest(
+        store,
+        &run("r1", "2026-03-01T10:00:00Z"),
+        &file("f"),
+        &forward,
+    )
+    .unwrap();
+    ingest(
+        store,
+        &run("r2", "2026-03-02T10:00:00Z"),
+        &file("b"),
+        &backward,
+    )
+    .unwrap();
+    let runs = store.runs(&ResultFilter::default()).unwrap();
+    assert_eq!(runs.len(), 2);
+    for summary in &runs {
+        assert_eq!(
+            summary.duration_s.to_bits(),
+            0.6f64.to_bits(),
+            "{summary:?}"
+        );
+    }
+}
