@@ -121,6 +121,17 @@ impl SqliteStore {
         Ok(rows as u64 + packed)
     }
 
+    /// A read transaction for a reader's statements, so that they all see
+    /// one state of the store while other processes write (each statement
+    /// alone would see the latest); `None` inside a transaction already.
+    /// Dropping it ends it.
+    fn snapshot(&self) -> Result<Option<rusqlite::Transaction<'_>>, StoreError> {
+        if !self.connection.is_autocommit() {
+            return Ok(None);
+        }
+        Ok(Some(self.connection.unchecked_transaction()?))
+    }
+
     /// The underlying connection (for tests and diagnostics).
     #[doc(hidden)]
     pub fn connection(&self) -> &Connection {
@@ -693,6 +704,7 @@ impl HistoryStore for SqliteStore {
     }
 
     fn runs(&self, filter: &ResultFilter) -> Result<Vec<RunSummary>, StoreError> {
+        let _snapshot = self.snapshot()?;
         let selected = self.selected_runs(filter)?;
         let mut counts = self.connection.prepare_cached(
             "SELECT (SELECT count(*) FROM files WHERE run = ?1), count(*), \
@@ -750,6 +762,7 @@ impl HistoryStore for SqliteStore {
         filter: &ResultFilter,
         visit: &mut dyn FnMut(HistoryRow) -> Result<(), VisitError>,
     ) -> Result<(), StoreError> {
+        let _snapshot = self.snapshot()?;
         let selected = self.selected_runs(filter)?;
         if selected.is_empty() {
             return Ok(());
@@ -868,6 +881,7 @@ impl HistoryStore for SqliteStore {
         &self,
         visit: &mut dyn FnMut(ExportRow) -> Result<(), VisitError>,
     ) -> Result<(), StoreError> {
+        let _snapshot = self.snapshot()?;
         let runs = self.selected_runs(&ResultFilter::default())?;
         for (id, info) in runs {
             self.export_run(id, &info, visit)?;
@@ -902,6 +916,7 @@ impl HistoryStore for SqliteStore {
         run_id: &str,
         visit: &mut dyn FnMut(ExportRow) -> Result<(), VisitError>,
     ) -> Result<(), StoreError> {
+        let _snapshot = self.snapshot()?;
         let found = self
             .connection
             .prepare_cached(

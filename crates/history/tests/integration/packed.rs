@@ -292,3 +292,47 @@ fn prune_keeps_the_tests_that_only_packed_passes_name() {
     assert_eq!(left[0].1.duration_s, Some(0.2));
     assert_eq!(count(&store, "results"), 1);
 }
+
+#[test]
+fn a_scan_sees_one_state_while_another_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    let mut reader = SqliteStore::open(&path).unwrap();
+    let passes: Vec<TestResult> = (0..3_000)
+        .map(|i| result("pkg.C", &format!("t{i:04}"), Outcome::Passed, 0.1))
+        .collect();
+    let r1 = run("r1", "2026-03-01T10:00:00Z");
+    ingest(&mut reader, &r1, &file("a"), &passes).unwrap();
+    // A second file of the run fails the tests of the later blocks.
+    let failures: Vec<TestResult> = passes[1_500..]
+        .iter()
+        .map(|pass| {
+            let mut failed = pass.clone();
+            failed.outcome = Outcome::Failed;
+            failed.attempts.clear();
+            failed
+        })
+        .collect();
+    let mut writer = SqliteStore::open(&path).unwrap();
+    let (mut seen, mut failed) = (0, 0);
+    reader
+        .for_each_result(&ResultFilter::default(), &mut |row| {
+            if seen == 0 {
+                ingest(&mut writer, &r1, &file("b"), &failures).unwrap();
+            }
+            seen += 1;
+            failed += usize::from(row.outcome != Outcome::Passed);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!((seen, failed), (3_000, 0), "the scan saw the later write");
+    // The next scan sees it.
+    let mut failed = 0;
+    reader
+        .for_each_result(&ResultFilter::default(), &mut |row| {
+            failed += usize::from(row.outcome != Outcome::Passed);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(failed, 1_500);
+}
