@@ -1515,6 +1515,29 @@ impl Builder<'_> {
                 }
             }
         }
+        // A `use` that renames a macro (`use _config_data as config_data;`): the new name
+        // calls it too.
+        let mut renamed: Vec<(&str, Vec<(ItemId, bool)>)> = Vec::new();
+        for file in &self.files {
+            let facts = &file.facts;
+            for scope in &facts.scopes {
+                for entry in facts.uses(scope) {
+                    let (Some(alias), Some(name)) = (entry.alias, facts.path(entry.path).last())
+                    else {
+                        continue;
+                    };
+                    let alias = facts.str(alias);
+                    if alias != name
+                        && let Some(targets) = macros.get(name)
+                    {
+                        renamed.push((alias, targets.clone()));
+                    }
+                }
+            }
+        }
+        for (alias, targets) in renamed {
+            macros.entry(alias).or_default().extend(targets);
+        }
         // Tests and `#[cfg(test)]` code exist only in their own crate's test build: only test
         // code of the same crate can name them, however loosely it matches names.
         let test_only: Vec<bool> = self
@@ -2096,6 +2119,24 @@ impl Builder<'_> {
                 defs.push((instance.krate, def.exported, &def.name, &def.body));
             }
         }
+        // `use _config_data as config_data;` (rust-analyzer's config): a crate's `use` that
+        // renames a macro of the workspace makes the new name call it too.
+        let mut aliases: Vec<(usize, &str, &str)> = Vec::new();
+        for instance in &self.instances {
+            let facts = &self.files[instance.file].facts;
+            for scope in &facts.scopes {
+                for entry in facts.uses(scope) {
+                    let (Some(alias), Some(name)) = (entry.alias, facts.path(entry.path).last())
+                    else {
+                        continue;
+                    };
+                    let alias = facts.str(alias);
+                    if alias != name && alias != "_" {
+                        aliases.push((instance.krate, alias, name));
+                    }
+                }
+            }
+        }
         let mut tables: FxHashMap<usize, MacroTable<'_>> = FxHashMap::default();
         let mut work = Vec::new();
         for instance in &self.instances {
@@ -2109,6 +2150,13 @@ impl Builder<'_> {
                 for &(krate, exported, name, body) in &defs {
                     if krate == instance.krate || (exported && c.visible[krate]) {
                         table.entry(name).or_default().push(body);
+                    }
+                }
+                for &(krate, alias, name) in &aliases {
+                    if krate == instance.krate
+                        && let Some(bodies) = table.get(name).cloned()
+                    {
+                        table.entry(alias).or_default().extend(bodies);
                     }
                 }
                 table

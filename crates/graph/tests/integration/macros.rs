@@ -273,6 +273,7 @@ fn a_module_declared_inside_a_macro_invocation_is_in_the_tree() {
         "app declared::tests::counts_blank_lines",
         "app on_unix::tests::declared_in_a_branch",
         "app::aliased runs_under_an_alias",
+        "app renamed::through_a_renamed_macro",
     ] {
         assert!(reached.contains(test), "{test} not in {reached:?}");
     }
