@@ -1517,24 +1517,12 @@ impl Builder<'_> {
         }
         // A `use` that renames a macro (`use _config_data as config_data;`): the new name
         // calls it too.
-        let mut renamed: Vec<(&str, Vec<(ItemId, bool)>)> = Vec::new();
-        for file in &self.files {
-            let facts = &file.facts;
-            for scope in &facts.scopes {
-                for entry in facts.uses(scope) {
-                    let (Some(alias), Some(name)) = (entry.alias, facts.path(entry.path).last())
-                    else {
-                        continue;
-                    };
-                    let alias = facts.str(alias);
-                    if alias != name
-                        && let Some(targets) = macros.get(name)
-                    {
-                        renamed.push((alias, targets.clone()));
-                    }
-                }
-            }
-        }
+        let renamed: Vec<(&str, Vec<(ItemId, bool)>)> = self
+            .files
+            .iter()
+            .flat_map(|file| file.facts.renames())
+            .filter_map(|(alias, name)| Some((alias, macros.get(name)?.clone())))
+            .collect();
         for (alias, targets) in renamed {
             macros.entry(alias).or_default().extend(targets);
         }
@@ -2121,22 +2109,16 @@ impl Builder<'_> {
         }
         // `use _config_data as config_data;` (rust-analyzer's config): a crate's `use` that
         // renames a macro of the workspace makes the new name call it too.
-        let mut aliases: Vec<(usize, &str, &str)> = Vec::new();
-        for instance in &self.instances {
-            let facts = &self.files[instance.file].facts;
-            for scope in &facts.scopes {
-                for entry in facts.uses(scope) {
-                    let (Some(alias), Some(name)) = (entry.alias, facts.path(entry.path).last())
-                    else {
-                        continue;
-                    };
-                    let alias = facts.str(alias);
-                    if alias != name && alias != "_" {
-                        aliases.push((instance.krate, alias, name));
-                    }
-                }
-            }
-        }
+        let aliases: Vec<(usize, &str, &str)> = self
+            .instances
+            .iter()
+            .flat_map(|instance| {
+                let facts = &self.files[instance.file].facts;
+                facts
+                    .renames()
+                    .map(move |(alias, name)| (instance.krate, alias, name))
+            })
+            .collect();
         let mut tables: FxHashMap<usize, MacroTable<'_>> = FxHashMap::default();
         let mut work = Vec::new();
         for instance in &self.instances {

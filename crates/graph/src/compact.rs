@@ -330,6 +330,16 @@ impl Facts {
         self.uses.get(scope.uses.range()).unwrap_or(&[])
     }
 
+    /// The names the file's `use` entries give to other names: `(alias, name)` for `use
+    /// path::name as alias;` (in any scope of the file).
+    pub(crate) fn renames(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.uses.iter().filter_map(|entry| {
+            let alias = self.str(entry.alias?);
+            let name = self.path(entry.path).last()?;
+            (alias != name && alias != "_").then_some((alias, name))
+        })
+    }
+
     /// An item's references, one packed line each (see [`crate::facts::PackedRefs::view`]).
     pub(crate) fn refs(&self, item: &FactItem) -> impl Iterator<Item = &str> {
         self.ref_ids(item).map(|(_, line)| line)
