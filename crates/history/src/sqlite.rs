@@ -107,17 +107,10 @@ impl SqliteStore {
             .connection
             .query_row("SELECT count(*) FROM results", [], |row| row.get(0))?;
         let mut packed = 0u64;
-        if self.packed {
-            let mut statement = self.connection.prepare("SELECT id, data FROM passes")?;
-            let mut blobs = statement.query([])?;
-            while let Some(blob) = blobs.next()? {
-                let data: Vec<u8> = blob.get(1)?;
-                passes::decode_each(blob.get::<_, i64>(0)? & 0xFFFF_FFFF, &data, |_| {
-                    packed += 1;
-                    Ok(())
-                })?;
-            }
-        }
+        passes::for_each(&self.connection, self.packed, |_| {
+            packed += 1;
+            Ok(())
+        })?;
         Ok(rows as u64 + packed)
     }
 
@@ -706,49 +699,49 @@ impl HistoryStore for SqliteStore {
     fn runs(&self, filter: &ResultFilter) -> Result<Vec<RunSummary>, StoreError> {
         let _snapshot = self.snapshot()?;
         let selected = self.selected_runs(filter)?;
-        let mut counts = self.connection.prepare_cached(
-            "SELECT (SELECT count(*) FROM files WHERE run = ?1), count(*), \
-             coalesce(sum(status = 'passed'), 0), coalesce(sum(status = 'failed'), 0), \
-             coalesce(sum(status = 'error'), 0), coalesce(sum(status = 'skipped'), 0), \
-             coalesce(sum(status = 'flaky'), 0) \
-             FROM results WHERE id BETWEEN ?2 AND ?3",
-        )?;
-        let mut durations = self
+        let mut files = self
             .connection
-            .prepare_cached("SELECT duration_s FROM results WHERE id BETWEEN ?1 AND ?2")?;
+            .prepare_cached("SELECT count(*) FROM files WHERE run = ?1")?;
+        let mut rows_of = self
+            .connection
+            .prepare_cached("SELECT status, duration_s FROM results WHERE id BETWEEN ?1 AND ?2")?;
         let mut runs = Vec::with_capacity(selected.len());
         for (index, (id, info)) in selected.into_iter().enumerate() {
-            let (first, last) = run_keys(id);
-            let mut summary = counts.query_row(params![id, first, last], |row| {
-                let count = |i| row.get::<_, i64>(i).map(|n| n as u64);
-                Ok(RunSummary {
-                    index: index as u64,
-                    info,
-                    files: count(0)?,
-                    tests: count(1)?,
-                    passed: count(2)?,
-                    failed: count(3)?,
-                    error: count(4)?,
-                    skipped: count(5)?,
-                    flaky: count(6)?,
-                    duration_s: 0.0,
-                })
-            })?;
+            let mut summary = RunSummary {
+                index: index as u64,
+                info,
+                files: files.query_row(params![id], |row| row.get::<_, i64>(0))? as u64,
+                tests: 0,
+                passed: 0,
+                failed: 0,
+                error: 0,
+                skipped: 0,
+                flaky: 0,
+                duration_s: 0.0,
+            };
             // Whole nanoseconds, summed exactly (see `crate::nanos`).
             let mut nanos: i128 = 0;
-            let mut rows = durations.query(params![first, last])?;
-            while let Some(row) = rows.next()? {
-                if let Some(n) = row.get::<_, Option<f64>>(0)?.and_then(crate::nanos) {
-                    nanos += i128::from(n);
-                }
-            }
-            let packed = if self.packed { Some(id) } else { None };
-            passes::for_each_of_run(&self.connection, packed, |pass| {
+            let mut count = |summary: &mut RunSummary, outcome: Outcome, duration: Option<f64>| {
                 summary.tests += 1;
-                summary.passed += 1;
-                if let Some(n) = pass.duration_s.and_then(crate::nanos) {
+                *match outcome {
+                    Outcome::Passed => &mut summary.passed,
+                    Outcome::Failed => &mut summary.failed,
+                    Outcome::Error => &mut summary.error,
+                    Outcome::Skipped => &mut summary.skipped,
+                    Outcome::Flaky => &mut summary.flaky,
+                } += 1;
+                if let Some(n) = duration.and_then(crate::nanos) {
                     nanos += i128::from(n);
                 }
+            };
+            let (first, last) = run_keys(id);
+            let mut rows = rows_of.query(params![first, last])?;
+            while let Some(row) = rows.next()? {
+                let status: String = row.get(0)?;
+                count(&mut summary, parse_outcome(&status)?, row.get(1)?);
+            }
+            passes::for_each_of_run(&self.connection, self.packed.then_some(id), |pass| {
+                count(&mut summary, Outcome::Passed, pass.duration_s);
                 Ok(())
             })?;
             summary.duration_s = nanos as f64 / 1e9;
@@ -1089,8 +1082,7 @@ impl SqliteStore {
                 "INSERT INTO temp.export_passes (test, duration_s, dropped, implied) \
                  VALUES (?1, ?2, ?3, ?4)",
             )?;
-            let packed = if self.packed { Some(id) } else { None };
-            passes::for_each_of_run(&self.connection, packed, |pass| {
+            passes::for_each_of_run(&self.connection, self.packed.then_some(id), |pass| {
                 insert.execute(params![
                     pass.test,
                     pass.duration_s,

@@ -232,9 +232,37 @@ pub(crate) fn for_each_of_run(
     let Some(run) = run else {
         return Ok(());
     };
+    for_each_between(
+        connection,
+        blob_key(run, 0),
+        blob_key(run, 0xFFFF_FFFF),
+        &mut each,
+    )
+}
+
+/// Calls `each` with every stored pass, run by run; `false` (a schema
+/// without `passes`) has none.
+pub(crate) fn for_each(
+    connection: &Connection,
+    packed: bool,
+    mut each: impl FnMut(Pass) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    if !packed {
+        return Ok(());
+    }
+    for_each_between(connection, 0, i64::MAX, &mut each)
+}
+
+/// The passes of the blobs whose keys lie between `first` and `last`.
+fn for_each_between(
+    connection: &Connection,
+    first: i64,
+    last: i64,
+    each: &mut impl FnMut(Pass) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
     let mut statement =
         connection.prepare_cached("SELECT id, data FROM passes WHERE id BETWEEN ?1 AND ?2")?;
-    let mut rows = statement.query(params![blob_key(run, 0), blob_key(run, 0xFFFF_FFFF)])?;
+    let mut rows = statement.query(params![first, last])?;
     while let Some(row) = rows.next()? {
         let key: i64 = row.get(0)?;
         let block = key & 0xFFFF_FFFF;
@@ -245,7 +273,7 @@ pub(crate) fn for_each_of_run(
                 what: "packed passes",
                 detail: format!("block {block}: {error}"),
             })?;
-        decode_each(block, data, &mut each)?;
+        decode_each(block, data, &mut *each)?;
     }
     Ok(())
 }
@@ -346,19 +374,9 @@ impl PassBuffer {
             if passes.is_empty() {
                 continue;
             }
-            let inserted = connection
-                .prepare_cached(
-                    "INSERT INTO passes (id, data) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
-                )?
-                .execute(params![blob_key(run, block), {
-                    passes.sort_unstable_by_key(|pass| pass.test);
-                    encode(block, &passes)
-                }])?;
-            if inserted == 0 {
-                passes.extend(of_block(connection, run, block)?);
-                passes.sort_unstable_by_key(|pass| pass.test);
-                store_block(connection, run, block, &passes)?;
-            }
+            passes.extend(of_block(connection, run, block)?);
+            passes.sort_unstable_by_key(|pass| pass.test);
+            store_block(connection, run, block, &passes)?;
         }
         self.count = 0;
         Ok(())
@@ -413,19 +431,10 @@ impl TestSet {
 /// The tests any stored pass is of.
 pub(crate) fn tests_of_all(connection: &Connection, packed: bool) -> Result<TestSet, StoreError> {
     let mut set = TestSet::default();
-    if !packed {
-        return Ok(set);
-    }
-    let mut statement = connection.prepare("SELECT id, data FROM passes")?;
-    let mut rows = statement.query([])?;
-    while let Some(row) = rows.next()? {
-        let block = row.get::<_, i64>(0)? & 0xFFFF_FFFF;
-        let data: Vec<u8> = row.get(1)?;
-        decode_each(block, &data, |pass| {
-            set.insert(pass.test);
-            Ok(())
-        })?;
-    }
+    for_each(connection, packed, |pass| {
+        set.insert(pass.test);
+        Ok(())
+    })?;
     Ok(set)
 }
 
