@@ -296,8 +296,7 @@ fn test_aliases(items: &[Item], out: &mut Vec<String>) {
         match use_tree {
             syn::UseTree::Path(path) => tree(&path.tree, out),
             syn::UseTree::Rename(rename) => {
-                let name = rename.ident.to_string();
-                if name == "test" || name == "rstest" || name == "test_case" || name == "test_log" {
+                if is_test_attr_name(&rename.ident.to_string()) {
                     out.push(rename.rename.to_string());
                 }
             }
@@ -417,8 +416,12 @@ fn is_test_attr(attr: &Attribute) -> bool {
     let Some(last) = path.segments.last() else {
         return false;
     };
-    let name = last.ident.to_string();
-    name == "test" || name == "rstest" || name == "test_case" || name == "test_log"
+    is_test_attr_name(&last.ident.to_string())
+}
+
+/// The last path segment of an attribute that makes a test.
+fn is_test_attr_name(name: &str) -> bool {
+    matches!(name, "test" | "rstest" | "test_case" | "test_log")
 }
 
 /// An attribute that turns a test into several cases: `test_case`, `rstest`, `case` (any path
