@@ -11,6 +11,9 @@
 # `.hourglass/cache` across commits); each commit C is checked out and
 # `hourglass select --base C^ --format json` is run in the work tree. Writes WORK_DIR/replay.tsv
 # and prints a Markdown table and the means over the commits that do not run everything.
+# REPLAY_SELECT_ARGS adds arguments to the first binary's item-level selections only, for
+# instance `--coverage /path/coverage.map` (a map from `hourglass coverage` of a commit before the
+# first one replayed); give the same binary as BASELINE_HOURGLASS to get the selections without it.
 # Needs git and jq.
 set -euo pipefail
 
@@ -38,7 +41,7 @@ if [ "${1:-}" = "--table" ] && [ $# -eq 2 ]; then
     exit 0
 fi
 if [ $# -lt 4 ]; then
-    sed -n '2,16p' "$0"
+    sed -n '2,18p' "$0"
     exit 2
 fi
 source_repo=$1
@@ -74,7 +77,8 @@ printf 'commit\ttotal\tpackage_run_all\tpackage\tafter_run_all\tafter\tafter_s\t
 for commit in $(git -C "$source_repo" rev-list --first-parent -n "$count" HEAD | tac); do
     git -C "$after_repo" -c advice.detachedHead=false checkout -q --detach "$commit"
     start=$(date +%s.%N)
-    read -r after_all total after < <(select_counts "$after_repo" "$hourglass" "$commit")
+    # shellcheck disable=SC2086 # the extra arguments are words
+    read -r after_all total after < <(select_counts "$after_repo" "$hourglass" "$commit" ${REPLAY_SELECT_ARGS:-})
     after_s=$(echo "$(date +%s.%N) - $start" | bc)
     read -r package_all _ package < <(select_counts "$after_repo" "$hourglass" "$commit" --level package)
     before_all="-" before="-" before_s="-"

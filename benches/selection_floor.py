@@ -206,6 +206,7 @@ def main():
     parser.add_argument("--skip", type=int, default=0, help="leave out the newest N candidate commits")
     parser.add_argument("--commit", action="append", default=[], help="this commit (repeatable)")
     parser.add_argument("--package", action="append", default=[], help="run only this package's tests (repeatable)")
+    parser.add_argument("--select-arg", action="append", default=[], help="an argument for `hourglass select` (repeatable), e.g. --select-arg=--coverage --select-arg=MAP")
     args = parser.parse_args()
     packages = args.package
     # nextest's binary ids start with the package name: `pkg`, `pkg::bin`, `pkg::test/name`.
@@ -228,7 +229,7 @@ def main():
         parent = commit + "^"
         run(["git", "checkout", "-q", "-f", commit], repo)
         run(["git", "clean", "-q", "-fdx", "-e", "target", "-e", ".hourglass"], repo)
-        selection = json.loads(run([hourglass, "select", "--base", parent, "--format", "json"], repo).stdout)
+        selection = json.loads(run([hourglass, "select", "--base", parent, "--format", "json", *args.select_arg], repo).stdout)
         before = failing(repo, env, packages=packages)
         if before is None:
             print(f"{commit[:10]}: does not build, skipped", file=sys.stderr)

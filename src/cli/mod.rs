@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use hourglass_history::StoreLocation;
 
 mod ci_jobs;
+mod coverage;
 mod export;
 mod flaky;
 mod graph;
@@ -50,6 +51,8 @@ pub struct Cli {
 pub enum Command {
     /// Select the tests a change can affect.
     Select(select::SelectArgs),
+    /// Record which functions each test runs (an instrumented nextest run), for `select --coverage`.
+    Coverage(coverage::CoverageArgs),
     /// Explain why a test was (or was not) selected.
     Why(why::WhyArgs),
     /// Build the workspace's test graph and show its size, or dump it.
@@ -157,6 +160,7 @@ pub fn main() -> ExitCode {
     let context = Context { cwd };
     let result = match cli.command {
         Command::Select(args) => select::run(args, &context),
+        Command::Coverage(args) => coverage::run(args, &context),
         Command::Why(args) => why::run(args, &context),
         Command::Graph(args) => graph::run(args, &context),
         Command::Ingest(args) => ingest::run(args, &context),

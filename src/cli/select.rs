@@ -41,7 +41,9 @@ Examples:
     hourglass select --base origin/main --tests-from nextest --format nextest-config > target/sel.toml
     cargo nextest run --tool-config-file hourglass:$PWD/target/sel.toml --profile hourglass
   Why each test was picked:
-    hourglass select --verbose")]
+    hourglass select --verbose
+  Leave out the tests that did not run the changed function bodies (map from `hourglass coverage`):
+    hourglass select --base origin/main --coverage .hourglass/coverage.map --format nextest")]
 pub struct SelectArgs {
     #[command(flatten)]
     pub change: ChangeArgs,
@@ -68,6 +70,11 @@ pub struct SelectArgs {
     /// The nextest profile `--format nextest-config` defines.
     #[arg(long, value_name = "NAME", default_value = "hourglass")]
     pub nextest_profile: String,
+    /// A coverage map written by `hourglass coverage`: a test that did not
+    /// run a function whose body alone changed (since the map's commit) is
+    /// left out. Item level only; everything else is selected as without it.
+    #[arg(long, value_name = "FILE", conflicts_with = "diff")]
+    pub coverage: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -474,6 +481,7 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
         level,
         tests_from,
         nextest_profile,
+        coverage,
     } = args;
     if format == SelectFormat::NextestConfig {
         check_profile(&nextest_profile)?;
@@ -498,6 +506,15 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
         }
         (SelectLevel::Item, None) => hourglass_select::selection(&prepared.graph, &impact),
     };
+    if let Some(path) = &coverage {
+        if level == SelectLevel::Package {
+            selection
+                .notes
+                .push("--coverage is not applied at the package level".to_owned());
+        } else {
+            apply_coverage(&mut selection, &prepared, &change, path, context)?;
+        }
+    }
     if level == SelectLevel::Package && list.is_some() {
         selection
             .notes
@@ -537,6 +554,71 @@ pub fn run(args: SelectArgs, context: &Context) -> CliResult {
     // The process ends here: freeing the graph's many small pieces one by one only costs time.
     std::mem::forget(prepared.graph);
     Ok(Status::Done)
+}
+
+/// Narrows `selection` with the coverage map at `path`: the change since the
+/// map's commit decides which tests can have changed at all.
+fn apply_coverage(
+    selection: &mut Selection,
+    prepared: &Prepared,
+    change: &ChangeArgs,
+    path: &Path,
+    context: &Context,
+) -> Result<(), Failure> {
+    let map = hourglass_coverage::CoverageMap::read(&context.cwd.join(path))?;
+    let repo_root = hourglass_git::discover_root(&context.cwd)?;
+    let prefix = relative_prefix(&repo_root, &prepared.workspace);
+    let head = match &change.head {
+        Some(rev) => Head::Rev(rev.clone()),
+        None => Head::WorkTree,
+    };
+    let since = hourglass_git::changes(&repo_root, &map.commit, &head).map_err(|error| {
+        Failure::input(anyhow::anyhow!(
+            "{}: the map's commit {}: {error}",
+            path.display(),
+            map.commit
+        ))
+    })?;
+    let (since, _) = rebase_paths(since, &prefix);
+    let since_context = gather_context(&repo_root, &prefix, &map.commit, &head, &since)?;
+    let in_repo = |path: &str| {
+        if prefix.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{prefix}/{path}")
+        }
+    };
+    let read = |path: &str| -> Option<String> {
+        match &head {
+            Head::WorkTree => std::fs::read_to_string(prepared.workspace.join(path)).ok(),
+            Head::Rev(rev) => hourglass_git::file_at(&repo_root, rev, &in_repo(path))
+                .ok()
+                .flatten(),
+        }
+    };
+    let read_old = |path: &str| -> Option<String> {
+        hourglass_git::file_at(&repo_root, &map.commit, &in_repo(path))
+            .ok()
+            .flatten()
+    };
+    let since = hourglass_select::coverage::without_blank_runs(&since, &read, &read_old);
+    let impact =
+        hourglass_select::analyze(&prepared.graph, &since, &rules(context)?, &since_context);
+    let changes =
+        hourglass_select::coverage::changes(&prepared.graph, &since, &map, &read, &read_old);
+    let summary =
+        hourglass_select::coverage::apply(&prepared.graph, selection, &impact, &changes, &map);
+    selection.notes.push(format!(
+        "coverage of {} ({} tests): of {} items changed since then, {} are function bodies it holds and {} are modules whose private imports alone changed; {} test(s) left out that ran none of what changed",
+        &map.commit[..map.commit.len().min(12)],
+        map.tests.len(),
+        summary.changed_items,
+        summary.body_changes,
+        summary.import_changes,
+        summary.left_out
+    ));
+    selection.coverage = Some(summary);
+    Ok(())
 }
 
 /// A profile name nextest accepts for a tool config: not `default` or

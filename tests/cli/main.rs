@@ -2,6 +2,7 @@
 //! repositories.
 
 mod ci_jobs;
+mod coverage;
 mod graph;
 mod ingest;
 mod insight;

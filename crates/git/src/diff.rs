@@ -191,8 +191,14 @@ pub(crate) fn build_change(
     whole: bool,
 ) -> FileChange {
     match kind {
-        ChangeKind::Added => ranges.old.clear(),
-        ChangeKind::Deleted => ranges.new.clear(),
+        ChangeKind::Added => {
+            ranges.old.clear();
+            ranges.counts.clear();
+        }
+        ChangeKind::Deleted => {
+            ranges.new.clear();
+            ranges.counts.clear();
+        }
         ChangeKind::Modified | ChangeKind::Renamed => {}
     }
     let whole_file =
@@ -204,6 +210,7 @@ pub(crate) fn build_change(
         old_lines: ranges.old,
         new_lines: ranges.new,
         whole_file,
+        line_counts: ranges.counts,
     }
 }
 
@@ -212,6 +219,8 @@ pub(crate) fn build_change(
 pub(crate) struct Ranges {
     pub old: Vec<LineRange>,
     pub new: Vec<LineRange>,
+    /// `(old, new)` line counts of each run.
+    pub counts: Vec<(u32, u32)>,
 }
 
 impl Ranges {
@@ -222,6 +231,7 @@ impl Ranges {
     pub fn push_run(&mut self, old_start: u32, old_count: u32, new_start: u32, new_count: u32) {
         self.old.push(side(old_start, old_count));
         self.new.push(side(new_start, new_count));
+        self.counts.push((old_count, new_count));
     }
 
     pub fn is_empty(&self) -> bool {

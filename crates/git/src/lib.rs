@@ -138,6 +138,23 @@ pub fn head(repo: &Path) -> Result<Option<HeadInfo>, GitError> {
     Ok(Some(HeadInfo { commit, branch }))
 }
 
+/// The first path (in git's order) with uncommitted changes, untracked files
+/// included and ignored ones not; `None` for a clean work tree.
+pub fn first_dirty_path(repo: &Path) -> Result<Option<String>, GitError> {
+    let repository = open(repo)?;
+    let mut options = git2::StatusOptions::new();
+    options
+        .include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .include_ignored(false)
+        .exclude_submodules(true);
+    let statuses = repository.statuses(Some(&mut options))?;
+    Ok(statuses
+        .iter()
+        .find(|entry| entry.status() != git2::Status::CURRENT)
+        .map(|entry| String::from_utf8_lossy(entry.path_bytes()).into_owned()))
+}
+
 /// The root of the work tree of the repository containing `path`.
 pub fn discover_root(path: &Path) -> Result<PathBuf, GitError> {
     let repository = open(path)?;

@@ -221,6 +221,11 @@ impl TestIndex {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    /// The test at `index` of [`Graph::tests`].
+    pub fn from_index(index: usize) -> Self {
+        Self(u32::try_from(index).expect("fewer than 2^32 tests"))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

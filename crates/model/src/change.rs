@@ -53,6 +53,11 @@ pub struct FileChange {
     /// The whole file must be treated as changed (binary file, mode change,
     /// an added or deleted file, or a diff without hunks).
     pub whole_file: bool,
+    /// `(old, new)` line counts of each run, parallel to `old_lines` and
+    /// `new_lines`: a side with no lines (a pure insertion or deletion) has
+    /// a one-line anchor in its ranges and 0 here. Empty when unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub line_counts: Vec<(u32, u32)>,
 }
 
 impl FileChange {
@@ -102,6 +107,7 @@ mod tests {
             old_lines: vec![],
             new_lines: vec![],
             whole_file: true,
+            line_counts: vec![],
         };
         assert_eq!(change.paths().collect::<Vec<_>>(), ["b.rs", "a.rs"]);
     }

@@ -123,6 +123,7 @@ use hourglass_graph::{FileStatus, Graph, ItemId, ItemKind, PackageId, TargetKind
 use hourglass_model::{ChangeKind, ChangeSet, FileChange};
 use serde::Serialize;
 
+pub mod coverage;
 mod explain;
 pub mod listed;
 pub mod output;
@@ -175,6 +176,9 @@ pub struct Selection {
     /// With the runner's list of tests ([`selection_with_list`]): how it
     /// compares with the graph; `None` without a list.
     pub listed: Option<ListedSummary>,
+    /// With a coverage map ([`coverage::apply`]): what it left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<coverage::CoverageSummary>,
     /// Every test binary with the tests known in it (the graph's, or the
     /// list's), for renderings.
     #[serde(skip)]
@@ -453,6 +457,7 @@ fn finish(graph: &Graph, impact: &Impact, reasons: BTreeMap<TestIndex, Vec<Strin
         notes: impact.notes.clone(),
         open_binaries: scope.open.keys().cloned().collect(),
         listed: None,
+        coverage: None,
         binaries,
     }
 }

@@ -325,6 +325,7 @@ pub fn selection_with_list(graph: &Graph, impact: &Impact, list: &TestList) -> S
         notes,
         open_binaries: scope.open.keys().cloned().collect(),
         listed: Some(summary),
+        coverage: None,
         binaries,
     }
 }

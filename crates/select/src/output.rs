@@ -66,6 +66,8 @@ impl serde::Serialize for JsonDocument<'_> {
         }
         #[derive(serde::Serialize)]
         struct Document<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            coverage: Option<&'a crate::coverage::CoverageSummary>,
             listed: Option<Listed<'a>>,
             notes: &'a [String],
             open_binaries: &'a [String],
@@ -76,6 +78,7 @@ impl serde::Serialize for JsonDocument<'_> {
         }
         let selection = self.0;
         Document {
+            coverage: selection.coverage.as_ref(),
             listed: selection.listed.as_ref().map(|listed| Listed {
                 not_in_graph: &listed.not_in_graph,
                 not_in_list: &listed.not_in_list,

@@ -154,6 +154,7 @@ pub fn modified(path: &str, start: u32, end: u32) -> FileChange {
         old_lines: vec![LineRange::new(start, end)],
         new_lines: vec![LineRange::new(start, end)],
         whole_file: false,
+        line_counts: vec![],
     }
 }
 
@@ -165,6 +166,7 @@ pub fn whole(kind: ChangeKind, path: &str) -> FileChange {
         old_lines: vec![],
         new_lines: vec![],
         whole_file: true,
+        line_counts: vec![],
     }
 }
 

@@ -60,6 +60,7 @@ proptest! {
                 old_lines: vec![range],
                 new_lines: vec![range],
                 whole_file: false,
+                line_counts: vec![],
             });
         }
         let selection = select(graph, &changes, &Rules::defaults(), &ChangeContext::default());
@@ -184,6 +185,7 @@ mod linker_bound {
                 old_lines: vec![range],
                 new_lines: vec![range],
                 whole_file: false,
+                line_counts: vec![],
             });
         }
         changes
