@@ -601,7 +601,7 @@ fn apply_coverage(
             .ok()
             .flatten()
     };
-    let since = hourglass_select::coverage::without_blank_runs(&since, &read, &read_old);
+    let since = hourglass_select::coverage::quiet_change(&prepared.graph, &since, &read, &read_old);
     let impact =
         hourglass_select::analyze(&prepared.graph, &since, &rules(context)?, &since_context);
     let changes =

@@ -135,6 +135,11 @@ impl Covered {
 
     /// The names of the selected tests, with and without the map.
     fn select(&self) -> (BTreeSet<String>, BTreeSet<String>, serde_json::Value) {
+        self.select_with(&self.map)
+    }
+
+    /// The same with another map.
+    fn select_with(&self, map: &str) -> (BTreeSet<String>, BTreeSet<String>, serde_json::Value) {
         let names = |args: &[&str]| {
             let output = self.repo.run(args);
             assert!(output.status.success(), "{}", stderr(&output));
@@ -147,7 +152,7 @@ impl Covered {
                 .collect::<BTreeSet<_>>();
             (names, document)
         };
-        let (with, document) = names(&["select", "--format", "json", "--coverage", &self.map]);
+        let (with, document) = names(&["select", "--format", "json", "--coverage", map]);
         let (without, _) = names(&["select", "--format", "json"]);
         (with, without, document)
     }
@@ -329,4 +334,51 @@ fn a_parameter_renamed_with_the_body_is_still_a_body_change() {
     );
     let (with, _, _) = covered.select();
     assert_eq!(with, set(&["circle_area", "square_area"]));
+}
+
+#[test]
+fn a_deleted_function_nothing_names_does_not_change_the_one_before_it() {
+    let Some(covered) = covered() else { return };
+    // The map is of a commit with `unused_helper` after `circle`; deleting
+    // it leaves the diff's anchor on `circle`'s last line.
+    let lib = std::fs::read_to_string(covered.repo.join("src/lib.rs")).unwrap();
+    let with_helper = lib.replacen(
+        "    size * 3\n}\n",
+        "    size * 3\n}\nfn unused_helper() -> u32 {\n    7\n}\n",
+        1,
+    );
+    covered.repo.write("src/lib.rs", &with_helper);
+    covered.repo.commit_all("a helper nobody calls");
+    let map = remap(&covered);
+    covered.repo.write("src/lib.rs", &lib);
+    let (with, without, document) = covered.select_with(&map);
+    assert_eq!(without, set(&["circle_area", "square_area"]));
+    assert_eq!(with, set(&[]), "{document}");
+    // A deleted function that unchanged code still names (in a comment
+    // here) may have been reached that way: the run stays, and the line it
+    // is anchored on (the end of `circle`) counts as changed.
+    covered.repo.write(
+        "src/lib.rs",
+        with_helper.replace("pub struct Grid", "// unused_helper\npub struct Grid"),
+    );
+    covered.repo.commit_all("a comment naming it");
+    let map = remap(&covered);
+    covered.repo.write(
+        "src/lib.rs",
+        lib.replace("pub struct Grid", "// unused_helper\npub struct Grid"),
+    );
+    let (with, _, document) = covered.select_with(&map);
+    assert_eq!(with, set(&["circle_area"]), "{document}");
+}
+
+/// The map of the fixture's first commit, claiming the commit checked out
+/// now (its code differs only where a test says it does not matter).
+fn remap(covered: &Covered) -> String {
+    let head = covered.repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let out = covered.target.path().join(format!("{head}.map"));
+    let mut map =
+        hourglass_coverage::CoverageMap::read(std::path::Path::new(&covered.map)).unwrap();
+    map.commit = head;
+    map.write(&out).unwrap();
+    out.display().to_string()
 }

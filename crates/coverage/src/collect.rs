@@ -23,7 +23,7 @@ use std::process::Command;
 use rustc_hash::FxHashMap;
 
 use crate::CoverageMap;
-use crate::map::{Failure, MapBuilder, Reader, put, put_set, put_str};
+use crate::map::{Failure, MapBuilder, Reader, close_frame, put, put_set, put_str};
 use crate::profraw;
 use crate::symbol;
 
@@ -204,9 +204,7 @@ pub fn exec(work: &Path, program: &OsStr, args: &[OsString]) -> Result<i32, Coll
         put(&mut out, *records as u64);
         put_set(&mut out, ran);
     }
-    let length = out.len() as u64;
-    out.extend_from_slice(b"END");
-    out.extend_from_slice(&length.to_le_bytes());
+    close_frame(&mut out);
     let hits = work.join("hits");
     let partial = hits.join(format!(".{token}"));
     std::fs::write(&partial, &out).map_err(io_error(&partial))?;
@@ -366,23 +364,7 @@ struct Hits {
 }
 
 fn decode_hits(bytes: &[u8]) -> Result<Hits, Failure> {
-    if !bytes.starts_with(HITS_MAGIC) {
-        let head = &bytes[..bytes.len().min(HITS_MAGIC.len())];
-        return Err(Failure::Magic(String::from_utf8_lossy(head).into_owned()));
-    }
-    let end = bytes
-        .len()
-        .checked_sub(11)
-        .filter(|end| {
-            *end >= HITS_MAGIC.len()
-                && &bytes[*end..*end + 3] == b"END"
-                && u64::from_le_bytes(bytes[*end + 3..].try_into().unwrap_or([0; 8])) == *end as u64
-        })
-        .ok_or_else(|| Failure::Corrupt(bytes.len(), "no end marker".to_owned()))?;
-    let mut reader = Reader {
-        bytes: &bytes[..end],
-        at: HITS_MAGIC.len(),
-    };
+    let mut reader = Reader::framed(HITS_MAGIC, bytes)?;
     let binary_id = reader.string()?;
     let name = reader.string()?;
     let passed = reader.number()? != 0;

@@ -205,36 +205,12 @@ impl CoverageMap {
             put(&mut out, u64::from(*ran));
             put(&mut out, u64::from(*held));
         }
-        let length = out.len() as u64;
-        out.extend_from_slice(TRAILER);
-        out.extend_from_slice(&length.to_le_bytes());
+        close_frame(&mut out);
         out
     }
 
     fn decode(bytes: &[u8]) -> Result<Self, Failure> {
-        if !bytes.starts_with(MAGIC) {
-            let head = &bytes[..bytes.len().min(MAGIC.len())];
-            return Err(Failure::Magic(String::from_utf8_lossy(head).into_owned()));
-        }
-        let body_end = bytes
-            .len()
-            .checked_sub(TRAILER.len() + 8)
-            .filter(|end| *end >= MAGIC.len());
-        let complete = body_end.is_some_and(|end| {
-            bytes[end..end + TRAILER.len()] == *TRAILER
-                && u64::from_le_bytes(bytes[end + TRAILER.len()..].try_into().unwrap_or([0; 8]))
-                    == end as u64
-        });
-        let Some(end) = body_end.filter(|_| complete) else {
-            return Err(Failure::Corrupt(
-                bytes.len(),
-                "the file is incomplete (no end marker): it was cut short or is still being written".to_owned(),
-            ));
-        };
-        let mut reader = Reader {
-            bytes: &bytes[..end],
-            at: MAGIC.len(),
-        };
+        let mut reader = Reader::framed(MAGIC, bytes)?;
         let commit = reader.string()?;
         let binaries = (0..reader.count()?)
             .map(|_| reader.string())
@@ -452,7 +428,44 @@ pub(crate) struct Reader<'b> {
     pub(crate) at: usize,
 }
 
-impl Reader<'_> {
+/// Ends a framed text: `END` and the length of everything before it, so
+/// that a reader tells a whole one from one cut short.
+pub(crate) fn close_frame(out: &mut Vec<u8>) {
+    let length = out.len() as u64;
+    out.extend_from_slice(TRAILER);
+    out.extend_from_slice(&length.to_le_bytes());
+}
+
+impl<'b> Reader<'b> {
+    /// A reader of the body of a framed text: it starts with `magic` and
+    /// ends as [`close_frame`] ends it.
+    pub(crate) fn framed(magic: &[u8], bytes: &'b [u8]) -> Result<Self, Failure> {
+        if !bytes.starts_with(magic) {
+            let head = &bytes[..bytes.len().min(magic.len())];
+            return Err(Failure::Magic(String::from_utf8_lossy(head).into_owned()));
+        }
+        let body_end = bytes
+            .len()
+            .checked_sub(TRAILER.len() + 8)
+            .filter(|end| *end >= magic.len());
+        let complete = body_end.is_some_and(|end| {
+            bytes[end..end + TRAILER.len()] == *TRAILER
+                && u64::from_le_bytes(bytes[end + TRAILER.len()..].try_into().unwrap_or([0; 8]))
+                    == end as u64
+        });
+        let Some(end) = body_end.filter(|_| complete) else {
+            return Err(Failure::Corrupt(
+                bytes.len(),
+                "the file is incomplete (no end marker): it was cut short or is still being written"
+                    .to_owned(),
+            ));
+        };
+        Ok(Reader {
+            bytes: &bytes[..end],
+            at: magic.len(),
+        })
+    }
+
     pub(crate) fn number(&mut self) -> Result<u64, Failure> {
         let mut value = 0u64;
         for shift in 0..10 {

@@ -110,6 +110,219 @@ pub fn without_blank_runs(
     read: &dyn Fn(&str) -> Option<String>,
     read_old: &dyn Fn(&str) -> Option<String>,
 ) -> ChangeSet {
+    blank_runs_dropped(changes, read, read_old)
+}
+
+/// [`without_blank_runs`], and without the runs that only deleted whole
+/// items nothing unchanged names: the line before such a run (where the
+/// diff anchors it) belongs to an item that did not change. A deleted
+/// function, constant, type or `macro_rules!` whose name no unchanged line
+/// of a package that can link it writes could only have been used by
+/// changed code; impls (used without being named) and items with
+/// attributes that export them are never taken out.
+pub fn quiet_change(
+    graph: &Graph,
+    changes: &ChangeSet,
+    read: &dyn Fn(&str) -> Option<String>,
+    read_old: &dyn Fn(&str) -> Option<String>,
+) -> ChangeSet {
+    let changes = blank_runs_dropped(changes, read, read_old);
+    let changed = changed_lines(&changes);
+    let mut out = ChangeSet::default();
+    for change in &changes.files {
+        let counted = !change.whole_file
+            && change.line_counts.len() == change.new_lines.len()
+            && change.line_counts.len() == change.old_lines.len();
+        let old = counted
+            .then(|| {
+                let text = read_old(change.old_path.as_deref()?)?;
+                Some((Quiet::of(&text)?, deletable_items(&text)?))
+            })
+            .flatten();
+        let (Some((quiet, items)), Some(path)) = (old, change.new_path.as_deref()) else {
+            out.files.push(change.clone());
+            continue;
+        };
+        let callers: BTreeSet<_> = graph
+            .package_of_path(path)
+            .map(|package| graph.linked_by(package).into_iter().collect())
+            .unwrap_or_default();
+        let mut kept = change.clone();
+        kept.new_lines.clear();
+        kept.old_lines.clear();
+        kept.line_counts.clear();
+        for ((new_range, old_range), count) in change
+            .new_lines
+            .iter()
+            .zip(&change.old_lines)
+            .zip(&change.line_counts)
+        {
+            let silent = count.1 == 0
+                && count.0 > 0
+                && deleted_names(*old_range, &quiet, &items).is_some_and(|names| {
+                    let names: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+                    !callers.is_empty()
+                        && mentions(graph, &names, &changed, read).is_some_and(|found| {
+                            found.values().flatten().all(|(file, _)| {
+                                graph
+                                    .package_of_path(file)
+                                    .is_some_and(|package| !callers.contains(&package))
+                            })
+                        })
+                });
+            if !silent {
+                kept.new_lines.push(*new_range);
+                kept.old_lines.push(*old_range);
+                kept.line_counts.push(*count);
+            }
+        }
+        if !kept.new_lines.is_empty() {
+            out.files.push(kept);
+        }
+    }
+    out
+}
+
+/// The names of the items a deleted run of old lines held, when every line
+/// of it is quiet or inside an item it deleted whole that may go
+/// ([`deletable_items`]).
+fn deleted_names(
+    range: hourglass_model::LineRange,
+    quiet: &Quiet,
+    items: &[Deletable],
+) -> Option<Vec<String>> {
+    let whole = |item: &&Deletable| item.start >= range.start && item.end <= range.end;
+    let inside: Vec<&Deletable> = items.iter().filter(whole).collect();
+    for line in range.start..=range.end {
+        if quiet.all_quiet(hourglass_model::LineRange::new(line, line)) {
+            continue;
+        }
+        // The line must belong to an item deleted whole, and to no item
+        // that stays (an inherent impl or a module around it may stay).
+        let holds = |item: &&Deletable| line >= item.start && line <= item.end;
+        let covered = inside.iter().any(|item| item.name.is_some() && holds(item));
+        let in_kept = items
+            .iter()
+            .any(|item| holds(&item) && !whole(&item) && !item.container);
+        if !covered || in_kept {
+            return None;
+        }
+    }
+    if inside
+        .iter()
+        .any(|item| item.name.is_none() && !item.container)
+    {
+        return None;
+    }
+    Some(inside.iter().filter_map(|item| item.name.clone()).collect())
+}
+
+/// An item of an old file, for [`deleted_names`].
+struct Deletable {
+    start: u32,
+    end: u32,
+    /// Its name, when it may be deleted without a trace but its name.
+    name: Option<String>,
+    /// An inherent impl or an inline module: it holds items, and deleting
+    /// it whole deletes just them.
+    container: bool,
+}
+
+/// Every item of a file as (first line, last line, name): the name only
+/// for an item that may be deleted without a trace but its name (a free
+/// function, an inherent method, a constant, a static, a type, a
+/// `macro_rules!`, with no attribute but plain ones, `test` and `derive`);
+/// `None` for the others (impl blocks, trait items, modules, uses).
+fn deletable_items(text: &str) -> Option<Vec<Deletable>> {
+    use syn::spanned::Spanned as _;
+    fn plain(attributes: &[syn::Attribute]) -> bool {
+        attributes.iter().all(|attribute| {
+            attribute.path().segments.first().is_some_and(|segment| {
+                let name = segment.ident.to_string();
+                PLAIN_ATTRIBUTES.contains(&name.as_str()) || name == "test" || name == "derive"
+            })
+        })
+    }
+    fn lines(span: proc_macro2::Span) -> (u32, u32) {
+        (
+            u32::try_from(span.start().line).unwrap_or(u32::MAX),
+            u32::try_from(span.end().line).unwrap_or(u32::MAX),
+        )
+    }
+    fn walk(items: &[syn::Item], out: &mut Vec<Deletable>) {
+        for item in items {
+            let (start, end) = lines(item.span());
+            let named =
+                |attributes: &[syn::Attribute], name: String| plain(attributes).then_some(name);
+            let name = match item {
+                syn::Item::Fn(function) => named(&function.attrs, function.sig.ident.to_string()),
+                syn::Item::Const(constant) => named(&constant.attrs, constant.ident.to_string()),
+                syn::Item::Static(value) => named(&value.attrs, value.ident.to_string()),
+                syn::Item::Struct(value) => named(&value.attrs, value.ident.to_string()),
+                syn::Item::Enum(value) => named(&value.attrs, value.ident.to_string()),
+                syn::Item::Union(value) => named(&value.attrs, value.ident.to_string()),
+                syn::Item::Type(value) => named(&value.attrs, value.ident.to_string()),
+                syn::Item::Macro(value) => value
+                    .ident
+                    .as_ref()
+                    .and_then(|ident| named(&value.attrs, ident.to_string())),
+                syn::Item::Impl(block) if block.trait_.is_none() && plain(&block.attrs) => {
+                    for inner in &block.items {
+                        let (start, end) = lines(inner.span());
+                        let name = match inner {
+                            syn::ImplItem::Fn(function) => {
+                                named(&function.attrs, function.sig.ident.to_string())
+                            }
+                            _ => None,
+                        };
+                        out.push(Deletable {
+                            start,
+                            end,
+                            name,
+                            container: false,
+                        });
+                    }
+                    out.push(Deletable {
+                        start,
+                        end,
+                        name: None,
+                        container: true,
+                    });
+                    continue;
+                }
+                syn::Item::Mod(module) => {
+                    if let Some((_, inner)) = &module.content {
+                        walk(inner, out);
+                    }
+                    out.push(Deletable {
+                        start,
+                        end,
+                        name: None,
+                        container: module.content.is_some(),
+                    });
+                    continue;
+                }
+                _ => None,
+            };
+            out.push(Deletable {
+                start,
+                end,
+                name,
+                container: false,
+            });
+        }
+    }
+    let file = syn::parse_file(text).ok()?;
+    let mut out = Vec::new();
+    walk(&file.items, &mut out);
+    Some(out)
+}
+
+fn blank_runs_dropped(
+    changes: &ChangeSet,
+    read: &dyn Fn(&str) -> Option<String>,
+    read_old: &dyn Fn(&str) -> Option<String>,
+) -> ChangeSet {
     let mut out = ChangeSet::default();
     for change in &changes.files {
         let counts = &change.line_counts;
@@ -437,6 +650,79 @@ fn signatures(text: &str) -> Option<Vec<Signature>> {
     Some(out)
 }
 
+/// Changed lines of the head side per file (`None`: changed whole), without
+/// the anchors of runs that only deleted lines (those lines did not change).
+fn changed_lines(changes: &ChangeSet) -> BTreeMap<&str, Option<Vec<hourglass_model::LineRange>>> {
+    let mut changed = BTreeMap::new();
+    for change in &changes.files {
+        let Some(path) = change.new_path.as_deref() else {
+            continue;
+        };
+        let whole =
+            change.whole_file || change.kind == ChangeKind::Renamed || change.new_lines.is_empty();
+        let ranges = (!whole).then(|| {
+            let counted = change.line_counts.len() == change.new_lines.len();
+            change
+                .new_lines
+                .iter()
+                .enumerate()
+                .filter(|(at, _)| !counted || change.line_counts[*at].1 > 0)
+                .map(|(_, range)| *range)
+                .collect()
+        });
+        changed.insert(path, ranges);
+    }
+    changed
+}
+
+/// Every line of the workspace's files (module trees and included files)
+/// that names one of `names` (whole identifiers, in any text), outside the
+/// changed lines: name → (file, line). A definition `fn name` is not a
+/// mention. `None` when a file cannot be read.
+fn mentions(
+    graph: &Graph,
+    names: &BTreeSet<&str>,
+    changed: &BTreeMap<&str, Option<Vec<hourglass_model::LineRange>>>,
+    read: &dyn Fn(&str) -> Option<String>,
+) -> Option<BTreeMap<String, Vec<(String, u32)>>> {
+    let mut mentioned: BTreeMap<String, Vec<(String, u32)>> = BTreeMap::new();
+    let files: BTreeSet<&str> = graph
+        .source_files()
+        .chain(graph.included_files().map(|(path, _)| path))
+        .collect();
+    for file in files {
+        let text = read(file)?;
+        if !names.iter().any(|name| text.contains(name)) {
+            continue;
+        }
+        let ranges = changed.get(file);
+        for (index, line) in text.lines().enumerate() {
+            let number = index as u32 + 1;
+            let on_changed = match ranges {
+                Some(None) => true,
+                Some(Some(ranges)) => ranges.iter().any(|range| range.contains(number)),
+                None => false,
+            };
+            if on_changed {
+                continue;
+            }
+            let mut words: Vec<&str> = identifiers(line).collect();
+            if let Some(at) = words.windows(2).position(|pair| pair[0] == "fn") {
+                words.remove(at + 1);
+            }
+            for word in words {
+                if names.contains(word) {
+                    mentioned
+                        .entry(word.to_owned())
+                        .or_default()
+                        .push((file.to_owned(), number));
+                }
+            }
+        }
+    }
+    Some(mentioned)
+}
+
 /// Attributes that do not make a function callable without its name.
 const PLAIN_ATTRIBUTES: &[&str] = &[
     "allow",
@@ -466,8 +752,7 @@ fn silent_functions(
     changes: &ChangeSet,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> BTreeSet<ItemId> {
-    // Changed lines per file; `None` for a file changed whole.
-    let mut changed: BTreeMap<&str, Option<Vec<hourglass_model::LineRange>>> = BTreeMap::new();
+    let changed = changed_lines(changes);
     let mut candidates: BTreeMap<ItemId, String> = BTreeMap::new();
     let mut texts: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
     for change in &changes.files {
@@ -476,7 +761,6 @@ fn silent_functions(
         };
         let whole =
             change.whole_file || change.kind == ChangeKind::Renamed || change.new_lines.is_empty();
-        changed.insert(path, (!whole).then(|| change.new_lines.clone()));
         let items = if whole {
             graph.items_in_file(path)
         } else {
@@ -513,47 +797,9 @@ fn silent_functions(
         return BTreeSet::new();
     }
     let names: BTreeSet<&str> = candidates.values().map(String::as_str).collect();
-    // Name → (file, line) of every mention outside changed lines.
-    let mut mentioned: BTreeMap<&str, Vec<(String, u32)>> = BTreeMap::new();
-    let files: BTreeSet<&str> = graph
-        .source_files()
-        .chain(graph.included_files().map(|(path, _)| path))
-        .collect();
-    for file in files {
-        let Some(text) = read(file) else {
-            // A file that cannot be read may mention anything.
-            return BTreeSet::new();
-        };
-        if !names.iter().any(|name| text.contains(name)) {
-            continue;
-        }
-        let ranges = changed.get(file);
-        for (index, line) in text.lines().enumerate() {
-            let number = index as u32 + 1;
-            let on_changed = match ranges {
-                Some(None) => true,
-                Some(Some(ranges)) => ranges.iter().any(|range| range.contains(number)),
-                None => false,
-            };
-            if on_changed {
-                continue;
-            }
-            // Another function's definition (`fn name(`) is not a use of
-            // this one.
-            let mut words: Vec<&str> = identifiers(line).collect();
-            if let Some(at) = words.windows(2).position(|pair| pair[0] == "fn") {
-                words.remove(at + 1);
-            }
-            for word in words {
-                if let Some(name) = names.get(word) {
-                    mentioned
-                        .entry(name)
-                        .or_default()
-                        .push((file.to_owned(), number));
-                }
-            }
-        }
-    }
+    let Some(mentioned) = mentions(graph, &names, &changed, read) else {
+        return BTreeSet::new();
+    };
     candidates
         .iter()
         .filter(|(id, name)| {
