@@ -23,7 +23,7 @@
 //!   results over time are read off one index). Plain passes (nothing but a
 //!   duration to keep, most results) are not rows: they are packed into
 //!   `passes`, one blob per run and block of 1,024 test ids, about 3 bytes
-//!   each instead of about 80 (see `sqlite::passes`). The schema is versioned
+//!   each instead of about 80 (see `packed`). The schema is versioned
 //!   with `PRAGMA user_version` and an ordered list of migrations
 //!   ([`schema::MIGRATIONS`]); opening a store applies the missing ones in
 //!   one transaction. A new file gets 16 KiB pages. Each `files` row also
@@ -103,6 +103,7 @@ mod codec;
 mod copy;
 mod location;
 pub mod outline;
+mod packed;
 pub mod pg;
 mod prune;
 pub mod schema;
