@@ -77,9 +77,8 @@
 //! - **Outlines.** [`HistoryStore::for_each_test_outline`] gives the
 //!   analyses one row per test: counts and a duration summary for a test
 //!   that only passed, the whole series for the others ([`outline`]).
-//!   SQLite derives them from the block-by-block scan, one test at a time;
-//!   PostgreSQL groups in the database, so passing tests' results never
-//!   leave the server.
+//!   Both stores derive them from their block-by-block scan, one test at a
+//!   time (PostgreSQL's passes are blobs that only the client decodes).
 //!
 //! # Limitations
 //!
@@ -485,9 +484,9 @@ pub trait HistoryStore {
 
     /// Visits the results of the selected runs grouped by test: one test's
     /// rows are contiguous, oldest first (by run time). The order of the
-    /// tests is the store's: PostgreSQL sends them by test key, SQLite by
-    /// block of test ids (see [`SqliteStore`]). A visitor error stops the
-    /// scan and is returned as [`StoreError::Visit`].
+    /// tests is the store's: both stores send them by block of test ids
+    /// (see [`SqliteStore`]), and test ids differ between stores. A visitor
+    /// error stops the scan and is returned as [`StoreError::Visit`].
     fn for_each_result(
         &self,
         filter: &ResultFilter,
@@ -554,9 +553,8 @@ pub trait HistoryStore {
     /// not spread as [`OutlineRequest::durations`] says, as counts and a
     /// duration summary; any other test with its whole series (see
     /// [`outline`]). The default computes the outlines from
-    /// [`HistoryStore::for_each_result`], one test at a time; PostgreSQL
-    /// groups in the database. A visitor error stops the scan and is
-    /// returned as [`StoreError::Visit`].
+    /// [`HistoryStore::for_each_result`], one test at a time. A visitor
+    /// error stops the scan and is returned as [`StoreError::Visit`].
     fn for_each_test_outline(
         &self,
         request: &OutlineRequest,

@@ -236,6 +236,15 @@ impl TestSet {
         let (word, bit) = ((test as u64 >> 6) as usize, test as u64 & 63);
         self.words.get(word).is_some_and(|w| w >> bit & 1 == 1)
     }
+
+    /// The tests held, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = i64> + '_ {
+        self.words.iter().enumerate().flat_map(|(word, &bits)| {
+            (0..64)
+                .filter(move |bit| bits >> bit & 1 == 1)
+                .map(move |bit| (word as i64) << 6 | bit)
+        })
+    }
 }
 
 #[cfg(test)]
@@ -325,5 +334,6 @@ mod tests {
         assert!(set.insert(70_000));
         assert!(!set.insert(70_000));
         assert!(set.contains(0) && set.contains(70_000) && !set.contains(69_999));
+        assert_eq!(set.iter().collect::<Vec<_>>(), [0, 70_000]);
     }
 }
