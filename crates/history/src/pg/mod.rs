@@ -30,16 +30,19 @@
 //!   seen twice (a rerun in the file, or a result already stored for the
 //!   run by an earlier file, as a row or a pass) is merged in Rust with
 //!   [`TestResult::absorb_rerun`], exactly as the SQLite store does, and
-//!   stored as a row. The transaction sorts and hashes in memory (`work_mem`), and a
-//!   big file joins its rows to `tests` by hash, not one index lookup each.
+//!   stored as a row. The transaction sorts and hashes in memory
+//!   (`work_mem`), and a big file joins its rows to `tests` by hash, not
+//!   one index lookup each.
 //!   A producer failing midway aborts the `COPY` and the transaction:
 //!   nothing of the file is stored.
 //! - **Reading.** Runs and their counts come from one grouped query of the
 //!   rows and the runs' blobs, decoded. Results are read as SQLite reads
 //!   them, block of test ids by block (a few blocks at a time when the
-//!   window has few runs): the rows off the `(test, run_ts, run)` index and
-//!   the blobs of the block, sorted together, so memory does not grow with
-//!   the history; outlines are made from that scan. An export decodes a
+//!   window has few runs): the rows off the primary key `(run, test,
+//!   run_ts)`, one range for each run of the window (schema version 6
+//!   drops the `(test, run_ts, run)` index that reads of one test over
+//!   time used), and the blobs of the block, sorted together, so memory
+//!   does not grow with the history; outlines are made from that scan. An export decodes a
 //!   run's blobs into a temporary table and reads them and the rows in one
 //!   query ordered by key (`"C"` collation, byte order, as in SQLite).
 //!
@@ -811,9 +814,9 @@ impl PgStore {
 
     /// [`HistoryStore::for_each_result`]: block of test ids by block (a
     /// few blocks at a time when the window has few runs), the rows of the
-    /// blocks' tests off the `(test, run_ts, run)` index and the window
-    /// runs' blobs of the blocks, sorted together by test and time. Memory
-    /// holds one such stretch, whatever the history's size.
+    /// blocks' tests off the primary key (a range for each run) and the
+    /// window runs' blobs of the blocks, sorted together by test and time.
+    /// Memory holds one such stretch, whatever the history's size.
     fn window_results(
         &self,
         filter: &ResultFilter,
@@ -842,7 +845,7 @@ impl PgStore {
         let stride = (64 / ids.len() as i64).clamp(1, 64);
         let rows_of = transaction.prepare(
             "SELECT test, run, run_ts, status, duration_s, attempt_count, file FROM results \
-             WHERE test BETWEEN $1 AND $2 AND run_ts >= $3 AND run = ANY($4)",
+             WHERE run = ANY($4) AND test BETWEEN $1 AND $2 AND run_ts >= $3",
         )?;
         let names_of = transaction.prepare(
             "SELECT t.id, c.suite, c.classname, t.name FROM tests t \
