@@ -564,34 +564,41 @@ impl PgStore {
         // Every staged result, by test: a test seen once in the file and
         // not stored for the run yet is a pass of a blob when plain (the
         // blobs are built here, block by block, as the tests come in
-        // order), else a row moved over below; the others are merged.
+        // order), else a row moved over below (by its place in the file:
+        // the only join to `tests` is this one); the others are merged.
         let (stored, existing) = if run_existed {
             passes::stored_of_run(transaction, run_row, run_ts, policy.pack)?
         } else {
             (TestSet::default(), HashSet::new())
         };
         let mut merged: Vec<i64> = Vec::new();
+        let (mut row_seqs, mut row_tests): (Vec<i32>, Vec<i64>) = (Vec::new(), Vec::new());
         let mut writer = PassWriter::new(run_row, existing.clone());
         let portal = transaction.bind(
             &format!(
-                "SELECT t.id, s.plain, s.duration_s, s.output_dropped_bytes, s.attempt_count \
-                 FROM {KEYED_STAGING} ORDER BY t.id"
+                "SELECT t.id, s.plain, s.duration_s, s.output_dropped_bytes, s.attempt_count, \
+                 s.seq FROM {KEYED_STAGING} ORDER BY t.id"
             ),
             &[],
         )?;
-        // The latest test: its pass if plain, and whether it came twice.
-        let mut current: Option<(i64, Option<Pass>, bool)> = None;
-        let mut place = |group: (i64, Option<Pass>, bool), writer: &mut PassWriter| match group {
-            (test, _, true) => merged.push(test),
-            (test, _, false) if stored.contains(test) => merged.push(test),
-            (_, Some(pass), false) => writer.push(pass),
-            (_, None, false) => {}
+        // The latest test: its place in the file, its pass if plain, and
+        // whether it came twice.
+        let mut current: Option<(i64, i32, Option<Pass>, bool)> = None;
+        let mut place = |group: (i64, i32, Option<Pass>, bool), writer: &mut PassWriter| match group
+        {
+            (test, _, _, true) => merged.push(test),
+            (test, _, _, false) if stored.contains(test) => merged.push(test),
+            (_, _, Some(pass), false) => writer.push(pass),
+            (test, seq, None, false) => {
+                row_seqs.push(seq);
+                row_tests.push(test);
+            }
         };
         loop {
             let rows = transaction.query_portal(&portal, FETCH_ROWS)?;
             for row in &rows {
                 let test: i64 = row.try_get(0)?;
-                if let Some((id, _, twice)) = &mut current
+                if let Some((id, _, _, twice)) = &mut current
                     && *id == test
                 {
                     *twice = true;
@@ -606,7 +613,7 @@ impl PgStore {
                     dropped: row.get::<_, i64>(3) as u64,
                     implied: row.get::<_, i32>(4) == 1,
                 });
-                current = Some((test, pass, false));
+                current = Some((test, row.try_get(5)?, pass, false));
             }
             if writer.has_ready() {
                 writer.store_ready(transaction)?;
@@ -619,35 +626,34 @@ impl PgStore {
             place(group, &mut writer);
         }
         writer.finish(transaction)?;
-        // The staged results that are not plain, of the tests not in `$3`,
-        // unsorted: a big file's rows come off the hash join in the order
-        // of `tests`, the order of both indexes of `results`; a small
-        // file's in file order, a class at a time. (Sorting the wide rows
-        // cost more than it saved.) The few results with a message or an
+        // The other results of the tests seen once, in test order (the
+        // order of the primary key). The results with a message or an
         // output look their blob up by index: joined to `blobs`, the
         // planner, which expects a handful of staged rows, may hash them
         // and hand them over in hash order, scattering the index inserts.
-        merged.sort_unstable();
+        // The places are hashed (the planner cannot see how many there are,
+        // and one scan of the staging table a place would be quadratic).
+        transaction.batch_execute("SET LOCAL enable_nestloop = off")?;
         transaction.execute(
             &format!(
                 "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
-                 SELECT $1, t.id, $2, s.status, s.duration_s, \
+                 SELECT $1, m.test, $2, s.status, s.duration_s, \
                  CASE WHEN s.message_hash IS NOT NULL THEN \
                      (SELECT b.id FROM blobs b WHERE b.hash = s.message_hash) END, \
                  s.failure_type, s.file, s.line, \
                  CASE WHEN s.output_hash IS NOT NULL THEN \
                      (SELECT b.id FROM blobs b WHERE b.hash = s.output_hash) END, \
                  s.output_dropped_bytes, s.attempt_count, s.attempts, s.properties \
-                 FROM {KEYED_STAGING} WHERE NOT s.plain \
-                 AND NOT EXISTS (SELECT 1 FROM unnest($3::int8[]) m (id) WHERE m.id = t.id)"
+                 FROM hourglass_staging s \
+                 JOIN unnest($3::int4[], $4::int8[]) m (seq, test) ON m.seq = s.seq \
+                 ORDER BY m.test"
             ),
-            &[&run_row, &run_ts, &merged],
+            &[&run_row, &run_ts, &row_seqs, &row_tests],
         )?;
+        drop((row_seqs, row_tests));
         if !merged.is_empty() {
             // A few tests, each looked up by index.
-            if big {
-                transaction.batch_execute("SET LOCAL enable_nestloop = on")?;
-            }
+            transaction.batch_execute("SET LOCAL enable_nestloop = on")?;
             merge(transaction, run_row, run_ts, &merged, &existing)?;
         }
         Ok(results)

@@ -260,7 +260,7 @@ fn a_connection_cut_midway_stores_nothing_of_the_file() {
     }
     let store = PgStore::open(database.url()).unwrap();
     assert_eq!(store.row_count("runs").unwrap(), 0);
-    assert_eq!(store.row_count("results").unwrap(), 0);
+    assert_eq!(store.result_count().unwrap(), 0);
     assert!(store.runs(&ResultFilter::default()).unwrap().is_empty());
 }
 
