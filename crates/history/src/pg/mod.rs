@@ -224,6 +224,12 @@ impl PgStore {
         let mut client = connect::with_retry(&target, || {
             let mut client = connect::connect(&target)?;
             schema::migrate_to(&mut client, version)?;
+            // The store's statements are short or stream their rows: the
+            // JIT compiler, which the planner calls on estimated costs
+            // (staging tables and arrays estimate badly), took a third of a
+            // second to compile for a statement that ran for a few
+            // milliseconds.
+            client.batch_execute("SET jit = off")?;
             client.batch_execute(STAGING)?;
             client.batch_execute(EXPORT_PASSES)?;
             Ok(client)
@@ -622,6 +628,7 @@ impl PgStore {
                 break;
             }
         }
+        drop(portal);
         if let Some(group) = current.take() {
             place(group, &mut writer);
         }
