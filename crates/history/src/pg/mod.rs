@@ -168,7 +168,7 @@ struct WritePolicy {
 }
 
 /// Staged results read back at a time, by test, to be packed.
-const FETCH_ROWS: i32 = 1 << 16;
+const FETCH_ROWS: i32 = 1 << 14;
 
 use passes::PassWriter;
 
