@@ -78,7 +78,9 @@
 //!   analyses one row per test: counts and a duration summary for a test
 //!   that only passed, the whole series for the others ([`outline`]).
 //!   Both stores derive them from their block-by-block scan, one test at a
-//!   time (PostgreSQL's passes are blobs that only the client decodes).
+//!   time (PostgreSQL's passes are blobs that only the client decodes);
+//!   PostgreSQL groups a window without packed passes in the database, so
+//!   that a history of rows is outlined as before.
 //!
 //! # Limitations
 //!
@@ -553,7 +555,8 @@ pub trait HistoryStore {
     /// not spread as [`OutlineRequest::durations`] says, as counts and a
     /// duration summary; any other test with its whole series (see
     /// [`outline`]). The default computes the outlines from
-    /// [`HistoryStore::for_each_result`], one test at a time. A visitor
+    /// [`HistoryStore::for_each_result`], one test at a time; PostgreSQL
+    /// groups a window without packed passes in the database. A visitor
     /// error stops the scan and is returned as [`StoreError::Visit`].
     fn for_each_test_outline(
         &self,

@@ -42,7 +42,9 @@
 //!   run_ts)`, one range for each run of the window (schema version 6
 //!   drops the `(test, run_ts, run)` index that reads of one test over
 //!   time used), and the blobs of the block, sorted together, so memory
-//!   does not grow with the history; outlines are made from that scan. An export decodes a
+//!   does not grow with the history; outlines are made from that scan
+//!   when the window has packed passes, else grouped in the database
+//!   (`aggregate`). An export decodes a
 //!   run's blobs into a temporary table and reads them and the rows in one
 //!   query ordered by key (`"C"` collation, byte order, as in SQLite).
 //!
@@ -825,6 +827,26 @@ impl PgStore {
         Ok(ImportOutcome::Copied { results })
     }
 
+    /// Whether a run of the filter's window has packed passes.
+    fn window_has_passes(&self, filter: &ResultFilter) -> Result<bool, StoreError> {
+        if !self.packed {
+            return Ok(false);
+        }
+        let ids: Vec<i64> = self
+            .selected_runs(filter)?
+            .iter()
+            .map(|(id, _, _)| *id)
+            .collect();
+        Ok(self
+            .client
+            .borrow_mut()
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM passes WHERE run = ANY($1))",
+                &[&ids],
+            )?
+            .get(0))
+    }
+
     /// [`HistoryStore::for_each_result`]: block of test ids by block (a
     /// few blocks at a time when the window has few runs), the rows of the
     /// blocks' tests off the primary key (a range for each run) and the
@@ -1323,6 +1345,23 @@ fn now_rfc3339() -> (String, i64) {
 impl HistoryStore for PgStore {
     fn set_keep_output(&mut self, keep_output: KeepOutput) {
         self.keep_output = keep_output;
+    }
+
+    /// Grouped in the database when the window has no packed passes (see
+    /// `aggregate`), else from the block-by-block scan, as SQLite does.
+    fn for_each_test_outline(
+        &self,
+        request: &crate::OutlineRequest,
+        visit: &mut dyn FnMut(crate::TestOutline) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        if self
+            .window_has_passes(&request.filter)
+            .map_err(|e| self.lost(e))?
+        {
+            crate::outline::over_results(self, request, visit)
+        } else {
+            self.outlines(request, visit).map_err(|e| self.lost(e))
+        }
     }
 
     fn ingest_file(
