@@ -79,8 +79,8 @@
 //!   that only passed, the whole series for the others ([`outline`]).
 //!   Both stores derive them from their block-by-block scan, one test at a
 //!   time (PostgreSQL's passes are blobs that only the client decodes);
-//!   PostgreSQL groups a window without packed passes in the database, so
-//!   that a history of rows is outlined as before.
+//!   PostgreSQL groups a window without packed passes in the database when
+//!   no durations are asked for (`flaky`), as before.
 //!
 //! # Limitations
 //!
@@ -556,7 +556,8 @@ pub trait HistoryStore {
     /// duration summary; any other test with its whole series (see
     /// [`outline`]). The default computes the outlines from
     /// [`HistoryStore::for_each_result`], one test at a time; PostgreSQL
-    /// groups a window without packed passes in the database. A visitor
+    /// groups a window without packed passes in the database when no
+    /// durations are asked for. A visitor
     /// error stops the scan and is returned as [`StoreError::Visit`].
     fn for_each_test_outline(
         &self,
