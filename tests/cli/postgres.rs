@@ -302,7 +302,7 @@ fn an_ingest_killed_mid_file_leaves_nothing_of_it() {
     }
     assert_eq!(store.row_count("runs").unwrap(), 0);
     assert_eq!(store.row_count("files").unwrap(), 0);
-    assert_eq!(store.row_count("results").unwrap(), 0);
+    assert_eq!(store.result_count().unwrap(), 0);
     let output = run(
         &repo,
         &[
@@ -315,7 +315,7 @@ fn an_ingest_killed_mid_file_leaves_nothing_of_it() {
         ],
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(store.row_count("results").unwrap(), 150_000);
+    assert_eq!(store.result_count().unwrap(), 150_000);
 }
 
 /// A PostgreSQL cluster of a test's own (`.ci/postgres start`), for what
@@ -436,10 +436,10 @@ fn a_server_restarted_mid_ingest_fails_the_file_cleanly() {
     let store = hourglass_history::PgStore::open(&cluster.url).unwrap();
     assert_eq!(store.row_count("runs").unwrap(), 0);
     assert_eq!(store.row_count("files").unwrap(), 0);
-    assert_eq!(store.row_count("results").unwrap(), 0);
+    assert_eq!(store.result_count().unwrap(), 0);
     let output = run(&repo, &args);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(store.row_count("results").unwrap(), 150_000);
+    assert_eq!(store.result_count().unwrap(), 150_000);
 }
 
 /// `plan` and `report` read a PostgreSQL history as they read SQLite: the same files ingested

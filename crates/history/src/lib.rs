@@ -23,7 +23,7 @@
 //!   results over time are read off one index). Plain passes (nothing but a
 //!   duration to keep, most results) are not rows: they are packed into
 //!   `passes`, one blob per run and block of 1,024 test ids, about 3 bytes
-//!   each instead of about 80 (see `sqlite::passes`). The schema is versioned
+//!   each instead of about 80 (see `packed`). The schema is versioned
 //!   with `PRAGMA user_version` and an ordered list of migrations
 //!   ([`schema::MIGRATIONS`]); opening a store applies the missing ones in
 //!   one transaction. A new file gets 16 KiB pages. Each `files` row also
@@ -77,9 +77,10 @@
 //! - **Outlines.** [`HistoryStore::for_each_test_outline`] gives the
 //!   analyses one row per test: counts and a duration summary for a test
 //!   that only passed, the whole series for the others ([`outline`]).
-//!   SQLite derives them from the block-by-block scan, one test at a time;
-//!   PostgreSQL groups in the database, so passing tests' results never
-//!   leave the server.
+//!   Both stores derive them from their block-by-block scan, one test at a
+//!   time (PostgreSQL's passes are blobs that only the client decodes);
+//!   PostgreSQL groups a window without packed passes in the database when
+//!   no durations are asked for (`flaky`), as before.
 //!
 //! # Limitations
 //!
@@ -103,6 +104,7 @@ mod codec;
 mod copy;
 mod location;
 pub mod outline;
+mod packed;
 pub mod pg;
 mod prune;
 pub mod schema;
@@ -484,9 +486,9 @@ pub trait HistoryStore {
 
     /// Visits the results of the selected runs grouped by test: one test's
     /// rows are contiguous, oldest first (by run time). The order of the
-    /// tests is the store's: PostgreSQL sends them by test key, SQLite by
-    /// block of test ids (see [`SqliteStore`]). A visitor error stops the
-    /// scan and is returned as [`StoreError::Visit`].
+    /// tests is the store's: both stores send them by block of test ids
+    /// (see [`SqliteStore`]), and test ids differ between stores. A visitor
+    /// error stops the scan and is returned as [`StoreError::Visit`].
     fn for_each_result(
         &self,
         filter: &ResultFilter,
@@ -554,8 +556,9 @@ pub trait HistoryStore {
     /// duration summary; any other test with its whole series (see
     /// [`outline`]). The default computes the outlines from
     /// [`HistoryStore::for_each_result`], one test at a time; PostgreSQL
-    /// groups in the database. A visitor error stops the scan and is
-    /// returned as [`StoreError::Visit`].
+    /// groups a window without packed passes in the database when no
+    /// durations are asked for. A visitor
+    /// error stops the scan and is returned as [`StoreError::Visit`].
     fn for_each_test_outline(
         &self,
         request: &OutlineRequest,

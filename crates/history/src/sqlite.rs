@@ -251,14 +251,14 @@ struct WindowRun {
 }
 
 /// One result of a block of tests, before it is visited.
-struct WindowPoint {
-    test: i64,
-    ts: i64,
-    run: i64,
-    outcome: Outcome,
-    duration_s: Option<f64>,
-    attempts: u32,
-    file: Option<String>,
+pub(crate) struct WindowPoint {
+    pub(crate) test: i64,
+    pub(crate) ts: i64,
+    pub(crate) run: i64,
+    pub(crate) outcome: Outcome,
+    pub(crate) duration_s: Option<f64>,
+    pub(crate) attempts: u32,
+    pub(crate) file: Option<String>,
 }
 
 /// Writes one file's results into one run, inside a write transaction.

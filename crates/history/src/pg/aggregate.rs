@@ -1,23 +1,30 @@
-//! Test outlines and run counts grouped in the database: one row per test
-//! (or per run) of the window.
+//! Run counts and test outlines grouped in the database.
 //!
-//! One statement groups the window's results by test (`count`, `min`,
-//! `max`, `bool_or`, and with durations `percentile_cont` and a sum in run
-//! order) and joins the test's key; a lateral subquery, gated on the
-//! test's own aggregates, adds the series of the tests that failed, errored
-//! or passed on a retry outside the set-aside runs, or whose durations spread as the request's rule
-//! says, off the `(test, run_ts, run)` index. The client receives one row
-//! per test, in key order (the `"C"` collation, as everywhere else), never
-//! the results of a test that only passed.
+//! Run counts: the window's result rows grouped by run (one row per run),
+//! and its packed passes counted as their blobs are decoded.
+//!
+//! Outlines of a window without packed passes (runs stored before schema
+//! version 6, or whose results are all rows): one statement groups the
+//! window's results by test (`count`, `min`, `max`, `bool_or`, and with
+//! durations `percentile_cont` and a sum in run order) and joins the test's
+//! key; a lateral subquery, gated on the test's own aggregates, adds the
+//! series of the tests that failed, errored or passed on a retry outside the
+//! set-aside runs, or whose durations spread as the request's rule says. The
+//! client receives one row per test, in key order (the `"C"` collation, as
+//! everywhere else), never the results of a test that only passed. A window
+//! with packed passes is outlined from the block-by-block scan instead
+//! (their blobs are decoded by the client).
 
+use std::collections::HashMap;
+
+use hourglass_model::TestKey;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
 
-use super::{PgStore, run_info, since_millis};
+use super::{PgStore, passes, run_info, since_millis};
 use crate::codec::parse_outcome;
 use crate::outline::{DurationSummary, OutlinePoint, OutlineRequest, TestOutline};
 use crate::{ResultFilter, RunSummary, StoreError, VisitError};
-use hourglass_model::TestKey;
 
 /// The window's runs: id, index, set aside.
 const SELECTED: &str = "sel (run, idx, aside) AS (
@@ -84,8 +91,9 @@ fn statement(durations: bool) -> String {
 }
 
 impl PgStore {
-    /// [`crate::HistoryStore::runs`]: the window's results are counted by
-    /// run (a hash aggregate of a few columns), then joined to the runs.
+    /// [`crate::HistoryStore::runs`]: the window's rows are counted by run
+    /// (a hash aggregate of a few columns), then joined to the runs; the
+    /// passes of the runs' blobs are added.
     pub(super) fn run_summaries(
         &self,
         filter: &ResultFilter,
@@ -113,35 +121,61 @@ impl PgStore {
                       (SELECT count(*) FROM files f WHERE f.run = s.id),
                       coalesce(c.tests, 0), coalesce(c.passed, 0), coalesce(c.failed, 0),
                       coalesce(c.error, 0), coalesce(c.skipped, 0), coalesce(c.flaky, 0),
-                      coalesce(c.nanos, 0)::float8
+                      coalesce(c.nanos, 0)::text, s.id
                FROM selected s LEFT JOIN counts c ON c.run = s.id
                ORDER BY s.ts, s.run_id COLLATE "C""#,
             &[&since, &filter.branch, &limit],
         )?;
-        Ok(rows
-            .iter()
+        // Passes by run: their count and whole nanoseconds.
+        let ids: Vec<i64> = rows.iter().map(|row| row.get(13)).collect();
+        let mut packed: HashMap<i64, (u64, i128)> = HashMap::new();
+        if self.packed {
+            passes::for_each(
+                &mut *self.client.borrow_mut(),
+                "SELECT run, block, data FROM passes WHERE run = ANY($1)",
+                &[&ids],
+                |run, pass| {
+                    let counts = packed.entry(run).or_default();
+                    counts.0 += 1;
+                    if let Some(n) = pass.duration_s.and_then(crate::nanos) {
+                        counts.1 += i128::from(n);
+                    }
+                    Ok(())
+                },
+            )?;
+        }
+        rows.iter()
             .enumerate()
             .map(|(index, row)| {
                 let count = |i| row.get::<_, i64>(i) as u64;
-                RunSummary {
+                let (passes, pass_nanos) = packed.get(&row.get(13)).copied().unwrap_or_default();
+                let nanos: i128 =
+                    row.get::<_, &str>(12)
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt {
+                            what: "run duration",
+                            detail: row.get::<_, String>(12),
+                        })?;
+                Ok(RunSummary {
                     index: index as u64,
                     info: run_info(row, 0),
                     files: count(5),
-                    tests: count(6),
-                    passed: count(7),
+                    tests: count(6) + passes,
+                    passed: count(7) + passes,
                     failed: count(8),
                     error: count(9),
                     skipped: count(10),
                     flaky: count(11),
                     // Whole nanoseconds, summed exactly: the same total in any
                     // order, and the same as SQLite's (`crate::nanos`).
-                    duration_s: row.get::<_, f64>(12) / 1e9,
-                }
+                    duration_s: (nanos + pass_nanos) as f64 / 1e9,
+                })
             })
-            .collect())
+            .collect()
     }
 
-    /// [`crate::HistoryStore::for_each_test_outline`], grouped in the database.
+    /// [`crate::HistoryStore::for_each_test_outline`] for a window without
+    /// packed passes, grouped in the database.
     pub(super) fn outlines(
         &self,
         request: &OutlineRequest,

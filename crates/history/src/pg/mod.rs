@@ -7,31 +7,46 @@
 //!   `classes`, `tests`, `results`), versioned in `hourglass_migrations`
 //!   and migrated on first use under an advisory lock ([`schema`]).
 //!   `results` is partitioned by the run's time, one partition a month,
-//!   created when a run first needs it. The texts of a test's key compare
+//!   created when a run first needs it. Plain passes are not rows but
+//!   entries of `passes` blobs, one per run and block of 1,024 test ids,
+//!   about 3 bytes each (schema version 6; the codec is SQLite's, see
+//!   `crate::packed`). The texts of a test's key compare
 //!   byte by byte (`COLLATE "C"`) whatever the database's locale, and
 //!   `tests` has no foreign key to `classes`: the store writes a class
 //!   before its tests, in one transaction.
 //! - **Ingest.** One transaction per file. The run's row is inserted or
 //!   locked (`FOR UPDATE`), so that files of one run are stored one after
 //!   the other and files of different runs in parallel. The file's results
-//!   stream through binary `COPY` into a temporary staging table; one
-//!   statement each then adds the new classes and tests and moves the
-//!   results into `results`. New tests and a new run's results go in with
-//!   plain inserts, each under a savepoint (`ON CONFLICT` costs a
-//!   speculative insertion a row): only when one breaks a key is it rolled
-//!   back and taken the slower way, for tests when another writer added
-//!   the same test meanwhile (`ON CONFLICT DO NOTHING`), for results when
-//!   a test came twice in the file. A test seen twice (a rerun in the file,
-//!   or a result already stored for the run by an earlier file) is merged
-//!   in Rust with [`TestResult::absorb_rerun`], exactly as the SQLite store
-//!   does. The transaction sorts and hashes in memory (`work_mem`), and a
-//!   big file joins its rows to `tests` by hash, not one index lookup each.
+//!   stream through binary `COPY` into a temporary staging table, each
+//!   flagged when it is a plain pass; one statement each then adds the new
+//!   classes and tests (a plain insert under a savepoint: `ON CONFLICT`
+//!   costs a speculative insertion a row, so only when another writer
+//!   added the same test meanwhile is it rolled back and done again with
+//!   `ON CONFLICT DO NOTHING`). The staged results come back by test id,
+//!   a batch at a time, as small rows: the plain passes of the tests seen
+//!   once become the run's blobs, block by block, written by binary `COPY`
+//!   (a block an earlier file of the run has is merged with it); the other
+//!   results of those tests move into `results` in one statement. A test
+//!   seen twice (a rerun in the file, or a result already stored for the
+//!   run by an earlier file, as a row or a pass) is merged in Rust with
+//!   [`TestResult::absorb_rerun`], exactly as the SQLite store does, and
+//!   stored as a row. The transaction sorts and hashes in memory
+//!   (`work_mem`), and a big file joins its rows to `tests` by hash, not
+//!   one index lookup each.
 //!   A producer failing midway aborts the `COPY` and the transaction:
 //!   nothing of the file is stored.
-//! - **Reading.** Runs and their counts come from one grouped query in the
-//!   database; results stream off one ordered query (text ordered with the
-//!   `"C"` collation, byte order, as in SQLite), so memory does not grow
-//!   with the history.
+//! - **Reading.** Runs and their counts come from one grouped query of the
+//!   rows and the runs' blobs, decoded. Results are read as SQLite reads
+//!   them, block of test ids by block (a few blocks at a time when the
+//!   window has few runs): the rows off the primary key `(run, test,
+//!   run_ts)`, one range for each run of the window (schema version 6
+//!   drops the `(test, run_ts, run)` index that reads of one test over
+//!   time used), and the blobs of the block, sorted together, so memory
+//!   does not grow with the history; outlines are made from that scan
+//!   when the window has packed passes or durations are asked for, else
+//!   grouped in the database (`aggregate`). An export decodes a
+//!   run's blobs into a temporary table and reads them and the rows in one
+//!   query ordered by key (`"C"` collation, byte order, as in SQLite).
 //!
 //! # Limitations
 //!
@@ -43,18 +58,20 @@
 //!   opening a store retries ([`connect::with_retry`]).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
-use hourglass_model::{Property, RunMeta, TestKey, TestResult};
+use hourglass_model::{Outcome, Property, RunMeta, TestKey, TestResult};
 use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
-use postgres::{Client, Row, Transaction};
+use postgres::{Client, IsolationLevel, Row, Transaction};
 
 use crate::blobs::{self, Encoder};
 use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
+use crate::packed::{BLOCK, Pass, TestSet, block_of};
+use crate::sqlite::WindowPoint;
 use crate::{
     CiJobsOutcome, ExportRow, FileIngest, FileWallTime, HistoryRow, HistoryStore, ImportOutcome,
     IngestOutcome, KeepOutput, Producer, PruneReport, ResultFilter, RunInfo, RunSummary,
@@ -64,6 +81,7 @@ use crate::{
 
 mod aggregate;
 pub mod connect;
+mod passes;
 pub mod schema;
 
 /// The history in a PostgreSQL database.
@@ -73,6 +91,9 @@ pub struct PgStore {
     display: String,
     /// Whose output ingests keep.
     keep_output: KeepOutput,
+    /// Plain passes are packed (the schema has `passes`: version 6 on;
+    /// tests open older ones).
+    packed: bool,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -104,10 +125,19 @@ const STAGING: &str = r#"CREATE TEMPORARY TABLE hourglass_staging (
     output_dropped_bytes  bigint NOT NULL,
     attempt_count         integer NOT NULL,
     attempts              text,
-    properties            text
+    properties            text,
+    plain                 boolean NOT NULL
 ) ON COMMIT DELETE ROWS"#;
 
-const STAGING_TYPES: [Type; 19] = [
+/// A run's passes, decoded for its export to be sorted by key with its rows.
+const EXPORT_PASSES: &str = "CREATE TEMPORARY TABLE hourglass_export_passes (
+    test        bigint NOT NULL,
+    duration_s  double precision,
+    dropped     bigint NOT NULL,
+    implied     boolean NOT NULL
+) ON COMMIT DELETE ROWS";
+
+const STAGING_TYPES: [Type; 20] = [
     Type::INT4,
     Type::TEXT,
     Type::TEXT,
@@ -127,7 +157,22 @@ const STAGING_TYPES: [Type; 19] = [
     Type::INT4,
     Type::TEXT,
     Type::TEXT,
+    Type::BOOL,
 ];
+
+/// How an ingest stores results.
+#[derive(Clone, Copy)]
+struct WritePolicy {
+    /// Whose output is kept.
+    keep_output: KeepOutput,
+    /// Plain passes are packed (else every result is a row).
+    pack: bool,
+}
+
+/// Staged results read back at a time, by test, to be packed.
+const FETCH_ROWS: i32 = 1 << 14;
+
+use passes::PassWriter;
 
 /// From how many results a file's rows are joined by hash, not by index
 /// lookups.
@@ -178,13 +223,22 @@ impl PgStore {
     #[doc(hidden)]
     pub fn open_at_version(url: &str, version: i64) -> Result<Self, StoreError> {
         let target = connect::resolve(url, &connect::Environment::process())?;
-        let client = connect::with_retry(&target, || {
+        let mut client = connect::with_retry(&target, || {
             let mut client = connect::connect(&target)?;
             schema::migrate_to(&mut client, version)?;
+            // The store's statements are short or stream their rows: the
+            // JIT compiler, which the planner calls on estimated costs
+            // (staging tables and arrays estimate badly), took a third of a
+            // second to compile for a statement that ran for a few
+            // milliseconds.
+            client.batch_execute("SET jit = off")?;
             client.batch_execute(STAGING)?;
+            client.batch_execute(EXPORT_PASSES)?;
             Ok(client)
         })?;
+        let packed = schema::version(&mut client)? >= 6;
         Ok(Self {
+            packed,
             client: RefCell::new(client),
             display: target.display,
             keep_output: KeepOutput::default(),
@@ -214,6 +268,7 @@ impl PgStore {
             Ok(bytes as u64)
         };
         let bytes_before = size(client)?;
+        let packed = self.packed;
         let mut transaction = client.transaction()?;
         transaction.batch_execute(
             "LOCK TABLE classes IN SHARE ROW EXCLUSIVE MODE;
@@ -225,11 +280,26 @@ impl PgStore {
              SELECT id, ts FROM runs WHERE ts < $1",
             &[&before_ms],
         )?;
-        let results = transaction.execute(
+        let mut results = transaction.execute(
             "DELETE FROM results r USING hourglass_pruned p \
              WHERE r.run = p.id AND r.run_ts = p.ts AND r.run_ts < $1",
             &[&before_ms],
         )?;
+        if packed {
+            passes::for_each(
+                &mut transaction,
+                "SELECT run, block, data FROM passes WHERE run IN (SELECT id FROM hourglass_pruned)",
+                &[],
+                |_, _| {
+                    results += 1;
+                    Ok(())
+                },
+            )?;
+            transaction.execute(
+                "DELETE FROM passes s USING hourglass_pruned p WHERE s.run = p.id",
+                &[],
+            )?;
+        }
         let files = transaction.execute(
             "DELETE FROM files f USING hourglass_pruned p WHERE f.run = p.id",
             &[],
@@ -246,8 +316,24 @@ impl PgStore {
                  AND NOT EXISTS (SELECT 1 FROM results r WHERE r.output_blob = b.id)",
                 &[],
             )?;
+            // The tests a pass still names are kept: the passes' tests, from
+            // a scan of every blob, into a temporary table.
+            transaction.batch_execute(
+                "CREATE TEMPORARY TABLE hourglass_kept (test bigint NOT NULL) ON COMMIT DROP",
+            )?;
+            if packed {
+                let kept = passes::tests_of_all(&mut transaction)?;
+                let copy = transaction.copy_in("COPY hourglass_kept (test) FROM STDIN BINARY")?;
+                let mut writer = BinaryCopyInWriter::new(copy, &[Type::INT8]);
+                for test in kept.iter() {
+                    writer.write(&[&test])?;
+                }
+                writer.finish()?;
+                transaction.batch_execute("ANALYZE hourglass_kept")?;
+            }
             tests = transaction.execute(
-                "DELETE FROM tests t WHERE NOT EXISTS (SELECT 1 FROM results r WHERE r.test = t.id)",
+                "DELETE FROM tests t WHERE NOT EXISTS (SELECT 1 FROM results r WHERE r.test = t.id) \
+                 AND NOT EXISTS (SELECT 1 FROM hourglass_kept k WHERE k.test = t.id)",
                 &[],
             )?;
             classes = transaction.execute(
@@ -346,6 +432,21 @@ impl PgStore {
         Ok(outcome)
     }
 
+    /// Results stored, rows and packed passes (for tests and diagnostics).
+    #[doc(hidden)]
+    pub fn result_count(&self) -> Result<u64, StoreError> {
+        let mut client = self.client.borrow_mut();
+        let rows: i64 = client
+            .query_one("SELECT count(*) FROM results", &[])?
+            .get(0);
+        let passes = if self.packed {
+            passes::count(&mut *client)?
+        } else {
+            0
+        };
+        Ok(rows as u64 + passes)
+    }
+
     /// The URL, password hidden.
     pub fn url(&self) -> &str {
         &self.display
@@ -405,7 +506,7 @@ impl PgStore {
         run_ts: i64,
         run_existed: bool,
         path: &str,
-        keep_output: KeepOutput,
+        policy: WritePolicy,
         produce: &mut Producer<'_>,
     ) -> Result<u64, StoreError> {
         let mut results = 0u64;
@@ -418,12 +519,12 @@ impl PgStore {
                 "COPY hourglass_staging (seq, suite, classname, name, status, duration_s, \
                  message_hash, message_codec, message_data, failure_type, file, line, \
                  output_hash, output_codec, output_data, output_dropped_bytes, attempt_count, \
-                 attempts, properties) FROM STDIN BINARY",
+                 attempts, properties, plain) FROM STDIN BINARY",
             )?;
             let mut writer = BinaryCopyInWriter::new(copy, &STAGING_TYPES);
             // On an error, dropping the writer unfinished aborts the COPY.
             crate::write_produced(path, produce, &mut |result| {
-                write_staging(&mut writer, &mut encoder, keep_output, results, result)?;
+                write_staging(&mut writer, &mut encoder, policy, results, result)?;
                 results += 1;
                 Ok(())
             })?;
@@ -468,74 +569,101 @@ impl PgStore {
                  ) texts (hash, codec, data)
                  ORDER BY hash ON CONFLICT (hash) DO NOTHING",
         )?;
-        // Every staged result of the tests not in `$3`, unsorted: a big
-        // file's rows come off the hash join in the order of `tests`, the
-        // order of both indexes of `results`; a small file's in file order,
-        // a class at a time. (Sorting the wide rows cost more than it
-        // saved.) The few results with a message or an output look their
-        // blob up by index: joined to `blobs`, the planner, which expects a
-        // handful of staged rows, may hash them and hand them over in hash
-        // order, scattering the index inserts.
-        let move_over = |excluding: bool| {
-            format!(
+        // Every staged result, by test: a test seen once in the file and
+        // not stored for the run yet is a pass of a blob when plain (the
+        // blobs are built here, block by block, as the tests come in
+        // order), else a row moved over below (by its place in the file:
+        // the only join to `tests` is this one); the others are merged.
+        let (stored, existing) = if run_existed {
+            passes::stored_of_run(transaction, run_row, run_ts, policy.pack)?
+        } else {
+            (TestSet::default(), HashSet::new())
+        };
+        let mut merged: Vec<i64> = Vec::new();
+        let (mut row_seqs, mut row_tests): (Vec<i32>, Vec<i64>) = (Vec::new(), Vec::new());
+        let mut writer = PassWriter::new(run_row, existing.clone());
+        let portal = transaction.bind(
+            &format!(
+                "SELECT t.id, s.plain, s.duration_s, s.output_dropped_bytes, s.attempt_count, \
+                 s.seq FROM {KEYED_STAGING} ORDER BY t.id"
+            ),
+            &[],
+        )?;
+        // The latest test: its place in the file, its pass if plain, and
+        // whether it came twice.
+        let mut current: Option<(i64, i32, Option<Pass>, bool)> = None;
+        let mut place = |group: (i64, i32, Option<Pass>, bool), writer: &mut PassWriter| match group
+        {
+            (test, _, _, true) => merged.push(test),
+            (test, _, _, false) if stored.contains(test) => merged.push(test),
+            (_, _, Some(pass), false) => writer.push(pass),
+            (test, seq, None, false) => {
+                row_seqs.push(seq);
+                row_tests.push(test);
+            }
+        };
+        loop {
+            let rows = transaction.query_portal(&portal, FETCH_ROWS)?;
+            for row in &rows {
+                let test: i64 = row.try_get(0)?;
+                if let Some((id, _, _, twice)) = &mut current
+                    && *id == test
+                {
+                    *twice = true;
+                    continue;
+                }
+                if let Some(group) = current.take() {
+                    place(group, &mut writer);
+                }
+                let pass = row.try_get::<_, bool>(1)?.then(|| Pass {
+                    test,
+                    duration_s: row.get(2),
+                    dropped: row.get::<_, i64>(3) as u64,
+                    implied: row.get::<_, i32>(4) == 1,
+                });
+                current = Some((test, row.try_get(5)?, pass, false));
+            }
+            if writer.has_ready() {
+                writer.store_ready(transaction)?;
+            }
+            if rows.len() < FETCH_ROWS as usize {
+                break;
+            }
+        }
+        drop(portal);
+        if let Some(group) = current.take() {
+            place(group, &mut writer);
+        }
+        writer.finish(transaction)?;
+        // The other results of the tests seen once, in test order (the
+        // order of the primary key). The results with a message or an
+        // output look their blob up by index: joined to `blobs`, the
+        // planner, which expects a handful of staged rows, may hash them
+        // and hand them over in hash order, scattering the index inserts.
+        // The places are hashed (the planner cannot see how many there are,
+        // and one scan of the staging table a place would be quadratic).
+        transaction.batch_execute("SET LOCAL enable_nestloop = off")?;
+        transaction.execute(
+            &format!(
                 "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
-                 SELECT $1, t.id, $2, s.status, s.duration_s, \
+                 SELECT $1, m.test, $2, s.status, s.duration_s, \
                  CASE WHEN s.message_hash IS NOT NULL THEN \
                      (SELECT b.id FROM blobs b WHERE b.hash = s.message_hash) END, \
                  s.failure_type, s.file, s.line, \
                  CASE WHEN s.output_hash IS NOT NULL THEN \
                      (SELECT b.id FROM blobs b WHERE b.hash = s.output_hash) END, \
                  s.output_dropped_bytes, s.attempt_count, s.attempts, s.properties \
-                 FROM {KEYED_STAGING} {}",
-                if excluding {
-                    "WHERE NOT EXISTS (SELECT 1 FROM unnest($3::int8[]) m (id) WHERE m.id = t.id)"
-                } else {
-                    ""
-                },
-            )
-        };
-        let duplicates = |transaction: &mut Transaction<'_>| -> Result<Vec<i64>, StoreError> {
-            Ok(transaction
-                .query(
-                    &format!("SELECT t.id FROM {KEYED_STAGING} GROUP BY t.id HAVING count(*) > 1"),
-                    &[],
-                )?
-                .iter()
-                .map(|row| row.get(0))
-                .collect())
-        };
-        if !run_existed {
-            // A new run: nothing of it is stored, and no other writer can
-            // store into it (its row is not committed). Everything moves
-            // over in one plain insert. Only when a test came twice in the
-            // file does it break the primary key; it is then rolled back,
-            // and the results go the way of a run that has some.
-            if plain_insert(transaction, &move_over(false), &[&run_row, &run_ts])?.is_some() {
-                return Ok(results);
-            }
-        }
-        // Tests seen twice in the file, or already stored for the run:
-        // these are merged in Rust, the rest move over in one statement.
-        let mut merged = duplicates(transaction)?;
-        if run_existed {
-            let stored = transaction.query(
-                &format!(
-                    "SELECT DISTINCT t.id FROM {KEYED_STAGING} \
-                     JOIN results r ON r.run = $1 AND r.run_ts = $2 AND r.test = t.id"
-                ),
-                &[&run_row, &run_ts],
-            )?;
-            merged.extend(stored.iter().map(|row| row.get::<_, i64>(0)));
-            merged.sort_unstable();
-            merged.dedup();
-        }
-        transaction.execute(&move_over(true), &[&run_row, &run_ts, &merged])?;
+                 FROM hourglass_staging s \
+                 JOIN unnest($3::int4[], $4::int8[]) m (seq, test) ON m.seq = s.seq \
+                 ORDER BY m.test"
+            ),
+            &[&run_row, &run_ts, &row_seqs, &row_tests],
+        )?;
+        drop((row_seqs, row_tests));
         if !merged.is_empty() {
             // A few tests, each looked up by index.
-            if big {
-                transaction.batch_execute("SET LOCAL enable_nestloop = on")?;
-            }
-            merge(transaction, run_row, run_ts, &merged)?;
+            transaction.batch_execute("SET LOCAL enable_nestloop = on")?;
+            merge(transaction, run_row, run_ts, &merged, &existing)?;
         }
         Ok(results)
     }
@@ -557,6 +685,7 @@ impl PgStore {
             None => now_rfc3339(),
         };
         let keep_output = self.keep_output;
+        let packed = self.packed;
         let client = self.client.get_mut();
         schema::ensure_partition(client, ts)?;
         let mut transaction = client.transaction()?;
@@ -605,7 +734,10 @@ impl PgStore {
             run_ts,
             existed,
             &file.path,
-            keep_output,
+            WritePolicy {
+                keep_output,
+                pack: packed,
+            },
             produce,
         )?;
         let (ingested_at, _) = now_rfc3339();
@@ -633,6 +765,7 @@ impl PgStore {
         let ts = timestamp_millis(&run.timestamp).ok_or_else(|| StoreError::Timestamp {
             text: run.timestamp.clone(),
         })?;
+        let packed = self.packed;
         let client = self.client.get_mut();
         let exists = client
             .query_opt("SELECT 1 FROM runs WHERE run_id = $1", &[&run.run_id])?
@@ -668,7 +801,10 @@ impl PgStore {
             ts,
             false,
             &run.run_id,
-            KeepOutput::All,
+            WritePolicy {
+                keep_output: KeepOutput::All,
+                pack: packed,
+            },
             produce,
         )?;
         for file in files {
@@ -691,6 +827,158 @@ impl PgStore {
         Ok(ImportOutcome::Copied { results })
     }
 
+    /// Whether a run of the filter's window has packed passes.
+    fn window_has_passes(&self, filter: &ResultFilter) -> Result<bool, StoreError> {
+        if !self.packed {
+            return Ok(false);
+        }
+        let ids: Vec<i64> = self
+            .selected_runs(filter)?
+            .iter()
+            .map(|(id, _, _)| *id)
+            .collect();
+        Ok(self
+            .client
+            .borrow_mut()
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM passes WHERE run = ANY($1))",
+                &[&ids],
+            )?
+            .get(0))
+    }
+
+    /// [`HistoryStore::for_each_result`]: block of test ids by block (a
+    /// few blocks at a time when the window has few runs), the rows of the
+    /// blocks' tests off the primary key (a range for each run) and the
+    /// window runs' blobs of the blocks, sorted together by test and time.
+    /// Memory holds one such stretch, whatever the history's size.
+    fn window_results(
+        &self,
+        filter: &ResultFilter,
+        visit: &mut dyn FnMut(HistoryRow) -> Result<(), VisitError>,
+    ) -> Result<(), StoreError> {
+        let selected = self.selected_runs(filter)?;
+        let Some(earliest_ts) = selected.first().map(|(_, ts, _)| *ts) else {
+            return Ok(());
+        };
+        let ids: Vec<i64> = selected.iter().map(|(id, _, _)| *id).collect();
+        let runs: HashMap<i64, (u64, i64, Rc<RunInfo>)> = selected
+            .into_iter()
+            .enumerate()
+            .map(|(index, (id, ts, info))| (id, (index as u64, ts, Rc::new(info))))
+            .collect();
+        let mut client = self.client.borrow_mut();
+        let mut transaction = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let last_test: i64 = transaction
+            .query_one("SELECT coalesce(max(id), -1) FROM tests", &[])?
+            .get(0);
+        // About 64 blocks' worth of one run at a time.
+        let stride = (64 / ids.len() as i64).clamp(1, 64);
+        let rows_of = transaction.prepare(
+            "SELECT test, run, run_ts, status, duration_s, attempt_count, file FROM results \
+             WHERE run = ANY($4) AND test BETWEEN $1 AND $2 AND run_ts >= $3",
+        )?;
+        let names_of = transaction.prepare(
+            "SELECT t.id, c.suite, c.classname, t.name FROM tests t \
+             JOIN classes c ON c.id = t.class WHERE t.id BETWEEN $1 AND $2",
+        )?;
+        let passes_of = if self.packed {
+            Some(transaction.prepare(
+                "SELECT run, block, data FROM passes \
+                 WHERE run = ANY($1) AND block BETWEEN $2 AND $3",
+            )?)
+        } else {
+            None
+        };
+        let mut points: Vec<WindowPoint> = Vec::new();
+        let mut keys: HashMap<i64, TestKey> = HashMap::new();
+        let mut first_block = 0;
+        while first_block <= block_of(last_test) {
+            let blocks = (first_block, first_block + stride - 1);
+            let (first, last) = (blocks.0 * BLOCK, (blocks.1 + 1) * BLOCK - 1);
+            first_block += stride;
+            points.clear();
+            for row in transaction.query(&rows_of, &[&first, &last, &earliest_ts, &ids])? {
+                let status: &str = row.try_get(3)?;
+                points.push(WindowPoint {
+                    test: row.try_get(0)?,
+                    ts: row.try_get(2)?,
+                    run: row.try_get(1)?,
+                    outcome: parse_outcome(status)?,
+                    duration_s: row.try_get(4)?,
+                    attempts: row.try_get::<_, i32>(5)? as u32,
+                    file: row.try_get(6)?,
+                });
+            }
+            if let Some(passes_of) = &passes_of {
+                passes::for_each(
+                    &mut transaction,
+                    passes_of,
+                    &[&ids, &blocks.0, &blocks.1],
+                    |run, pass| {
+                        let ts = runs.get(&run).map_or(0, |(_, ts, _)| *ts);
+                        points.push(WindowPoint {
+                            test: pass.test,
+                            ts,
+                            run,
+                            outcome: Outcome::Passed,
+                            duration_s: pass.duration_s,
+                            attempts: pass.attempt_count(),
+                            file: None,
+                        });
+                        Ok(())
+                    },
+                )?;
+            }
+            if points.is_empty() {
+                continue;
+            }
+            points.sort_unstable_by_key(|point| (point.test, point.ts, point.run));
+            keys.clear();
+            for row in transaction.query(&names_of, &[&first, &last])? {
+                keys.insert(
+                    row.try_get(0)?,
+                    TestKey {
+                        suite: row.try_get(1)?,
+                        classname: row.try_get(2)?,
+                        name: row.try_get(3)?,
+                    },
+                );
+            }
+            for point in points.drain(..) {
+                let Some((run_index, _, info)) = runs.get(&point.run) else {
+                    continue;
+                };
+                let key = keys.get(&point.test).ok_or_else(|| StoreError::Corrupt {
+                    what: "result",
+                    detail: format!("test {} has results but no name", point.test),
+                })?;
+                visit(HistoryRow {
+                    run_index: *run_index,
+                    run_id: info.run_id.clone(),
+                    commit: info.commit.clone(),
+                    branch: info.branch.clone(),
+                    timestamp: info.timestamp.clone(),
+                    key: key.clone(),
+                    outcome: point.outcome,
+                    duration_s: point.duration_s,
+                    attempts: point.attempts,
+                    file: point.file,
+                })
+                .map_err(StoreError::Visit)?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Visits one run's results with all their fields, by test key: its
+    /// rows and its passes (decoded into a temporary table) in one ordered
+    /// query.
     fn export_run(
         &self,
         run_row: i64,
@@ -699,15 +987,30 @@ impl PgStore {
         visit: &mut dyn FnMut(ExportRow) -> Result<(), VisitError>,
     ) -> Result<(), StoreError> {
         let mut client = self.client.borrow_mut();
-        let sql = format!(
-            r#"SELECT c.suite, c.classname, t.name, {READ_RESULTS}
-               FROM results r JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class
-               {BLOB_JOINS}
-               WHERE r.run = $1 AND r.run_ts = $2
-               ORDER BY c.suite COLLATE "C", c.classname COLLATE "C", t.name COLLATE "C""#
+        let mut transaction = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()?;
+        let mut sql = format!(
+            "SELECT c.suite, c.classname, t.name, {READ_RESULTS} \
+             FROM results r JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class \
+             {BLOB_JOINS} WHERE r.run = $1 AND r.run_ts = $2"
         );
+        if self.packed {
+            passes::decode_run(&mut transaction, run_row)?;
+            sql.push_str(
+                " UNION ALL SELECT c.suite, c.classname, t.name, 'passed', p.duration_s, \
+                 0, NULL::bytea, NULL::text, NULL::text, NULL::int8, 0, NULL::bytea, p.dropped, \
+                 CASE WHEN p.implied THEN 1 ELSE 0 END, NULL::text, NULL::text \
+                 FROM hourglass_export_passes p JOIN tests t ON t.id = p.test \
+                 JOIN classes c ON c.id = t.class",
+            );
+        }
+        // The key columns compare byte by byte (`"C"`), as SQLite's.
+        sql.push_str(" ORDER BY 1, 2, 3");
         let params: [&(dyn ToSql + Sync); 2] = [&run_row, &run_ts];
-        let mut rows = client.query_raw(&sql, params)?;
+        let mut rows = transaction.query_raw(&sql, params)?;
         while let Some(row) = rows.next()? {
             let key = TestKey {
                 suite: row.get(0),
@@ -721,6 +1024,8 @@ impl PgStore {
             })
             .map_err(StoreError::Visit)?;
         }
+        drop(rows);
+        transaction.commit()?;
         Ok(())
     }
 }
@@ -753,7 +1058,7 @@ fn encode_text<'t>(encoder: &mut Encoder, text: Option<&'t str>) -> Option<Encod
 fn write_staging(
     writer: &mut BinaryCopyInWriter<'_>,
     encoder: &mut Encoder,
-    keep_output: KeepOutput,
+    policy: WritePolicy,
     seq: u64,
     result: &TestResult,
 ) -> Result<(), StoreError> {
@@ -762,8 +1067,9 @@ fn write_staging(
         id: seq as i64,
     })?;
     let line = result.line.map(i64::from);
-    let (output, dropped_now) = keep_output.apply(result);
+    let (output, dropped_now) = policy.keep_output.apply(result);
     let dropped = (result.output_dropped_bytes + dropped_now) as i64;
+    let plain = policy.pack && Pass::of(0, result, output, dropped as u64)?.is_some();
     let message = encode_text(encoder, result.message.as_deref());
     let output = encode_text(encoder, output);
     let (message_hash, message_codec, message_data) = split(message.as_ref());
@@ -792,6 +1098,7 @@ fn write_staging(
         &attempt_count,
         &attempts,
         &properties,
+        &plain,
     ])?;
     Ok(())
 }
@@ -880,6 +1187,7 @@ fn merge(
     run_row: i64,
     run_ts: i64,
     tests: &[i64],
+    pass_blocks: &HashSet<i64>,
 ) -> Result<(), StoreError> {
     let mut merged: HashMap<i64, TestResult> = HashMap::new();
     let stored = transaction.query(
@@ -897,6 +1205,23 @@ fn merge(
             name: row.get(3),
         };
         merged.insert(row.get(0), decode(row, 4, key)?);
+    }
+    let taken = passes::take(transaction, run_row, tests, pass_blocks)?;
+    if !taken.is_empty() {
+        let ids: Vec<i64> = taken.keys().copied().collect();
+        let names = transaction.query(
+            "SELECT t.id, c.suite, c.classname, t.name FROM tests t \
+             JOIN classes c ON c.id = t.class WHERE t.id = ANY($1)",
+            &[&ids],
+        )?;
+        for row in &names {
+            let key = TestKey {
+                suite: row.get(1),
+                classname: row.get(2),
+                name: row.get(3),
+            };
+            merged.insert(row.get(0), taken[&row.get::<_, i64>(0)].result(key));
+        }
     }
     let staged = transaction.query(
         &format!(
@@ -1022,12 +1347,25 @@ impl HistoryStore for PgStore {
         self.keep_output = keep_output;
     }
 
+    /// Grouped in the database when no durations are asked for and the
+    /// window has no packed passes (see `aggregate`), else from the
+    /// block-by-block scan, as SQLite does. (With durations, the grouping
+    /// sorts every test's durations and sends most tests' series: the
+    /// scan took half its time over 1M results.)
     fn for_each_test_outline(
         &self,
         request: &crate::OutlineRequest,
         visit: &mut dyn FnMut(crate::TestOutline) -> Result<(), VisitError>,
     ) -> Result<(), StoreError> {
-        self.outlines(request, visit).map_err(|e| self.lost(e))
+        if request.durations.is_some()
+            || self
+                .window_has_passes(&request.filter)
+                .map_err(|e| self.lost(e))?
+        {
+            crate::outline::over_results(self, request, visit)
+        } else {
+            self.outlines(request, visit).map_err(|e| self.lost(e))
+        }
     }
 
     fn ingest_file(
@@ -1048,55 +1386,7 @@ impl HistoryStore for PgStore {
         filter: &ResultFilter,
         visit: &mut dyn FnMut(HistoryRow) -> Result<(), VisitError>,
     ) -> Result<(), StoreError> {
-        let selected = self.selected_runs(filter).map_err(|e| self.lost(e))?;
-        let Some(earliest_ts) = selected.first().map(|(_, ts, _)| *ts) else {
-            return Ok(());
-        };
-        let ids: Vec<i64> = selected.iter().map(|(id, _, _)| *id).collect();
-        let runs: HashMap<i64, (u64, Rc<RunInfo>)> = selected
-            .into_iter()
-            .enumerate()
-            .map(|(index, (id, _, info))| (id, (index as u64, Rc::new(info))))
-            .collect();
-        let mut client = self.client.borrow_mut();
-        let params: [&(dyn ToSql + Sync); 2] = [&earliest_ts, &ids];
-        let scan = (|| -> Result<(), StoreError> {
-            let mut rows = client.query_raw(
-                r#"SELECT c.suite, c.classname, t.name, r.run, r.status, r.duration_s,
-                          r.attempt_count, r.file
-                   FROM results r JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class
-                   WHERE r.run_ts >= $1 AND r.run = ANY($2)
-                   ORDER BY c.suite COLLATE "C", c.classname COLLATE "C", t.name COLLATE "C",
-                            r.run_ts, r.run"#,
-                params,
-            )?;
-            while let Some(row) = rows.next()? {
-                let Some((run_index, info)) = runs.get(&row.get::<_, i64>(3)) else {
-                    continue;
-                };
-                let status: &str = row.get(4);
-                visit(HistoryRow {
-                    run_index: *run_index,
-                    run_id: info.run_id.clone(),
-                    commit: info.commit.clone(),
-                    branch: info.branch.clone(),
-                    timestamp: info.timestamp.clone(),
-                    key: TestKey {
-                        suite: row.get(0),
-                        classname: row.get(1),
-                        name: row.get(2),
-                    },
-                    outcome: parse_outcome(status)?,
-                    duration_s: row.get(5),
-                    attempts: row.get::<_, i32>(6) as u32,
-                    file: row.get(7),
-                })
-                .map_err(StoreError::Visit)?;
-            }
-            Ok(())
-        })();
-        drop(client);
-        scan.map_err(|e| self.lost(e))
+        self.window_results(filter, visit).map_err(|e| self.lost(e))
     }
 
     fn for_each_export(

@@ -17,13 +17,15 @@ use crate::StoreError;
 /// `k` to `k + 1`. Version 1 is the SQLite schema at its version 3, 2 its
 /// version 4 (`ci_jobs`), 3 its version 5 (`blobs`), 4 its version 6 (the
 /// files' wall times); 5 has no SQLite counterpart (no foreign key from
-/// `tests` to `classes`, and the texts of test keys compared byte by byte).
+/// `tests` to `classes`, and the texts of test keys compared byte by byte);
+/// 6 its version 7 (plain passes packed into `passes`).
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/0001_baseline.sql"),
     include_str!("../../migrations/postgres/0002_ci_jobs.sql"),
     include_str!("../../migrations/postgres/0003_blobs.sql"),
     include_str!("../../migrations/postgres/0004_file_wall_time.sql"),
     include_str!("../../migrations/postgres/0005_bytewise_keys.sql"),
+    include_str!("../../migrations/postgres/0006_packed_passes.sql"),
 ];
 
 /// The advisory lock that migrations take.

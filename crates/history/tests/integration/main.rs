@@ -9,6 +9,7 @@ mod copying;
 mod ingest;
 mod migrations;
 mod packed;
+mod packed_pg;
 mod pg;
 mod prune;
 mod reading;

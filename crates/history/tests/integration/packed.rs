@@ -18,7 +18,7 @@ fn packed_store(dir: &tempfile::TempDir) -> SqliteStore {
 
 /// Every kind of result: plain passes of many durations, passes that are
 /// not plain, and the other outcomes.
-fn mixed(run_seed: u32) -> Vec<TestResult> {
+pub fn mixed(run_seed: u32) -> Vec<TestResult> {
     let mut results = Vec::new();
     let durations = [
         0.0,
