@@ -609,12 +609,13 @@ fn apply_coverage(
     let summary =
         hourglass_select::coverage::apply(&prepared.graph, selection, &impact, &changes, &map);
     selection.notes.push(format!(
-        "coverage of {} ({} tests): of {} items changed since then, {} are function bodies it holds and {} are modules whose private imports alone changed; {} test(s) left out that ran none of what changed",
+        "coverage of {} ({} tests): of {} items changed since then, {} are function bodies it holds, {} modules whose private imports alone changed, {} functions only changed code names; {} test(s) left out that ran none of what changed",
         &map.commit[..map.commit.len().min(12)],
         map.tests.len(),
         summary.changed_items,
         summary.body_changes,
         summary.import_changes,
+        summary.silent_functions,
         summary.left_out
     ));
     selection.coverage = Some(summary);
