@@ -147,10 +147,7 @@ pub fn quiet_change(
             .package_of_path(path)
             .map(|package| graph.linked_by(package).into_iter().collect())
             .unwrap_or_default();
-        let mut kept = change.clone();
-        kept.new_lines.clear();
-        kept.old_lines.clear();
-        kept.line_counts.clear();
+        let mut runs = Vec::new();
         for ((new_range, old_range), count) in change
             .new_lines
             .iter()
@@ -171,16 +168,32 @@ pub fn quiet_change(
                         })
                 });
             if !silent {
-                kept.new_lines.push(*new_range);
-                kept.old_lines.push(*old_range);
-                kept.line_counts.push(*count);
+                runs.push((*new_range, *old_range, *count));
             }
         }
-        if !kept.new_lines.is_empty() {
-            out.files.push(kept);
-        }
+        out.files.extend(with_runs(change, &runs));
     }
     out
+}
+
+/// `change` with only `runs` (new lines, old lines, counts); `None` when
+/// none is left.
+fn with_runs(
+    change: &hourglass_model::FileChange,
+    runs: &[(
+        hourglass_model::LineRange,
+        hourglass_model::LineRange,
+        (u32, u32),
+    )],
+) -> Option<hourglass_model::FileChange> {
+    if runs.is_empty() {
+        return None;
+    }
+    let mut kept = change.clone();
+    kept.new_lines = runs.iter().map(|run| run.0).collect();
+    kept.old_lines = runs.iter().map(|run| run.1).collect();
+    kept.line_counts = runs.iter().map(|run| run.2).collect();
+    Some(kept)
 }
 
 /// The names of the items a deleted run of old lines held, when every line
@@ -340,10 +353,7 @@ fn blank_runs_dropped(
             out.files.push(change.clone());
             continue;
         };
-        let mut kept = change.clone();
-        kept.new_lines.clear();
-        kept.old_lines.clear();
-        kept.line_counts.clear();
+        let mut runs = Vec::new();
         for ((new_range, old_range), count) in
             change.new_lines.iter().zip(&change.old_lines).zip(counts)
         {
@@ -356,19 +366,13 @@ fn blank_runs_dropped(
                 // Inserted lines only: the blank ones and comments among
                 // them insert nothing.
                 for range in new.loud_runs(*new_range) {
-                    kept.new_lines.push(range);
-                    kept.old_lines.push(*old_range);
-                    kept.line_counts.push((0, range.end - range.start + 1));
+                    runs.push((range, *old_range, (0, range.end - range.start + 1)));
                 }
             } else {
-                kept.new_lines.push(*new_range);
-                kept.old_lines.push(*old_range);
-                kept.line_counts.push(*count);
+                runs.push((*new_range, *old_range, *count));
             }
         }
-        if !kept.new_lines.is_empty() {
-            out.files.push(kept);
-        }
+        out.files.extend(with_runs(change, &runs));
     }
     out
 }
