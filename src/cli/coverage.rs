@@ -109,8 +109,12 @@ pub fn run(args: CoverageArgs, context: &Context) -> CliResult {
             ))
         })?
         .commit;
+    // hourglass's own folder (the map, the store, the cache) is not code.
+    let dirty = hourglass_git::dirty_paths(&repo_root)?
+        .into_iter()
+        .find(|path| !path.starts_with(".hourglass/"));
     if !args.allow_dirty
-        && let Some(path) = hourglass_git::first_dirty_path(&repo_root)?
+        && let Some(path) = dirty
     {
         return Err(Failure::input(anyhow::anyhow!(
             "{}: `{path}` has uncommitted changes; a coverage map speaks for a commit (commit or stash them, or pass --allow-dirty)",

@@ -382,3 +382,24 @@ fn remap(covered: &Covered) -> String {
     map.write(&out).unwrap();
     out.display().to_string()
 }
+
+#[test]
+fn files_of_hourglass_s_own_folder_do_not_make_the_tree_dirty() {
+    let repo = TempRepo::new();
+    repo.write(
+        "Cargo.toml",
+        "[package]\nname = \"a\"\nversion = \"0.1.0\"\n\n[workspace]\n",
+    );
+    repo.write("src/lib.rs", "");
+    repo.commit_all("a");
+    repo.write(".hourglass/coverage.map", "an earlier map");
+    repo.write(".hourglass/.gitignore", "*\n");
+    let output = repo.run(&["coverage", "--out", "x.map", "--", "--no-such-nextest-flag"]);
+    // Past the dirty check: nextest refuses the flag, and no test ran.
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("no test wrote a profile"),
+        "{}",
+        stderr(&output)
+    );
+}

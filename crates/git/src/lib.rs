@@ -138,9 +138,9 @@ pub fn head(repo: &Path) -> Result<Option<HeadInfo>, GitError> {
     Ok(Some(HeadInfo { commit, branch }))
 }
 
-/// The first path (in git's order) with uncommitted changes, untracked files
-/// included and ignored ones not; `None` for a clean work tree.
-pub fn first_dirty_path(repo: &Path) -> Result<Option<String>, GitError> {
+/// The paths (in git's order) with uncommitted changes, untracked files
+/// included and ignored ones not; empty for a clean work tree.
+pub fn dirty_paths(repo: &Path) -> Result<Vec<String>, GitError> {
     let repository = open(repo)?;
     let mut options = git2::StatusOptions::new();
     options
@@ -151,8 +151,9 @@ pub fn first_dirty_path(repo: &Path) -> Result<Option<String>, GitError> {
     let statuses = repository.statuses(Some(&mut options))?;
     Ok(statuses
         .iter()
-        .find(|entry| entry.status() != git2::Status::CURRENT)
-        .map(|entry| String::from_utf8_lossy(entry.path_bytes()).into_owned()))
+        .filter(|entry| entry.status() != git2::Status::CURRENT)
+        .map(|entry| String::from_utf8_lossy(entry.path_bytes()).into_owned())
+        .collect())
 }
 
 /// The root of the work tree of the repository containing `path`.
