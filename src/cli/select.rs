@@ -588,18 +588,32 @@ fn apply_coverage(
             format!("{prefix}/{path}")
         }
     };
+    // Every rule reads files of both sides, some many times: each is read
+    // once (from git, for a revision).
+    let new_files = std::cell::RefCell::new(std::collections::HashMap::new());
+    let old_files = std::cell::RefCell::new(std::collections::HashMap::new());
     let read = |path: &str| -> Option<String> {
-        match &head {
-            Head::WorkTree => std::fs::read_to_string(prepared.workspace.join(path)).ok(),
-            Head::Rev(rev) => hourglass_git::file_at(&repo_root, rev, &in_repo(path))
-                .ok()
-                .flatten(),
-        }
+        new_files
+            .borrow_mut()
+            .entry(path.to_owned())
+            .or_insert_with(|| match &head {
+                Head::WorkTree => std::fs::read_to_string(prepared.workspace.join(path)).ok(),
+                Head::Rev(rev) => hourglass_git::file_at(&repo_root, rev, &in_repo(path))
+                    .ok()
+                    .flatten(),
+            })
+            .clone()
     };
     let read_old = |path: &str| -> Option<String> {
-        hourglass_git::file_at(&repo_root, &map.commit, &in_repo(path))
-            .ok()
-            .flatten()
+        old_files
+            .borrow_mut()
+            .entry(path.to_owned())
+            .or_insert_with(|| {
+                hourglass_git::file_at(&repo_root, &map.commit, &in_repo(path))
+                    .ok()
+                    .flatten()
+            })
+            .clone()
     };
     let since = hourglass_select::coverage::quiet_change(&prepared.graph, &since, &read, &read_old);
     let impact =

@@ -242,8 +242,8 @@ fn a_map_that_is_cut_short_is_refused_with_its_path() {
     );
 }
 
-#[test]
-fn a_dirty_tree_is_not_covered_without_allow_dirty() {
+/// A committed crate with no code.
+fn empty_crate() -> TempRepo {
     let repo = TempRepo::new();
     repo.write(
         "Cargo.toml",
@@ -251,6 +251,12 @@ fn a_dirty_tree_is_not_covered_without_allow_dirty() {
     );
     repo.write("src/lib.rs", "");
     repo.commit_all("a");
+    repo
+}
+
+#[test]
+fn a_dirty_tree_is_not_covered_without_allow_dirty() {
+    let repo = empty_crate();
     repo.write("src/lib.rs", "pub fn f() {}\n");
     let output = repo.run(&["coverage", "--out", "x.map"]);
     assert_eq!(output.status.code(), Some(2));
@@ -385,13 +391,7 @@ fn remap(covered: &Covered) -> String {
 
 #[test]
 fn files_of_hourglass_s_own_folder_do_not_make_the_tree_dirty() {
-    let repo = TempRepo::new();
-    repo.write(
-        "Cargo.toml",
-        "[package]\nname = \"a\"\nversion = \"0.1.0\"\n\n[workspace]\n",
-    );
-    repo.write("src/lib.rs", "");
-    repo.commit_all("a");
+    let repo = empty_crate();
     repo.write(".hourglass/coverage.map", "an earlier map");
     repo.write(".hourglass/.gitignore", "*\n");
     let output = repo.run(&["coverage", "--out", "x.map", "--", "--no-such-nextest-flag"]);

@@ -100,20 +100,8 @@ pub struct Named {
     pub others: BTreeSet<ItemId>,
 }
 
-/// The change without its runs of blank lines and `//` comments (outside
-/// string literals; doc comments count as code): they change nothing a test
-/// can see, but a blank line between two methods belongs to their `impl`,
-/// and would make it look changed. Needs the runs' line counts
-/// (`FileChange::line_counts`); a file without them is kept whole.
-pub fn without_blank_runs(
-    changes: &ChangeSet,
-    read: &dyn Fn(&str) -> Option<String>,
-    read_old: &dyn Fn(&str) -> Option<String>,
-) -> ChangeSet {
-    blank_runs_dropped(changes, read, read_old)
-}
-
-/// [`without_blank_runs`], and without the runs that only deleted whole
+/// The change without its runs of blank lines and comments
+/// ([`blank_runs_dropped`]), and without the runs that only deleted whole
 /// items nothing unchanged names: the line before such a run (where the
 /// diff anchors it) belongs to an item that did not change. A deleted
 /// function, constant, type or `macro_rules!` whose name no unchanged line
@@ -331,6 +319,11 @@ fn deletable_items(text: &str) -> Option<Vec<Deletable>> {
     Some(out)
 }
 
+/// The change without its runs of blank lines and `//` comments (outside
+/// string literals; doc comments count as code): they change nothing a test
+/// can see, but a blank line between two methods belongs to their `impl`,
+/// and would make it look changed. Needs the runs' line counts
+/// (`FileChange::line_counts`); a file without them is kept whole.
 fn blank_runs_dropped(
     changes: &ChangeSet,
     read: &dyn Fn(&str) -> Option<String>,
@@ -1323,18 +1316,9 @@ fn body_lines(file: &[String], start: u32, end: u32) -> Option<(u32, u32)> {
 }
 
 /// The graph's tests that a change since the map's commit can reach, with
-/// function bodies reaching only the tests that ran them; `None` when the
-/// change since then runs everything.
-pub fn reached_since(
-    graph: &Graph,
-    since: &Impact,
-    changes: &CoverageChanges,
-    map: &CoverageMap,
-) -> Option<BTreeSet<TestIndex>> {
-    reach(graph, since, changes, map).0
-}
-
-/// [`reached_since`], and the changed items followed through the graph.
+/// function bodies reaching only the tests that ran them (`None` when the
+/// change since then runs everything), and the changed items followed
+/// through the graph.
 fn reach(
     graph: &Graph,
     since: &Impact,
@@ -1424,7 +1408,7 @@ fn reach(
 }
 
 /// Leaves out of `selection` the graph's tests that nothing since the map's
-/// commit reaches ([`reached_since`]). Tests the graph does not know
+/// commit reaches ([`reach`]). Tests the graph does not know
 /// (whole binaries, tests only the runner's list has) are kept.
 pub fn apply(
     graph: &Graph,
