@@ -615,21 +615,27 @@ fn apply_coverage(
             })
             .clone()
     };
-    let since = hourglass_select::coverage::quiet_change(&prepared.graph, &since, &read, &read_old);
-    let impact =
-        hourglass_select::analyze(&prepared.graph, &since, &rules(context)?, &since_context);
+    let since =
+        hourglass_select::coverage::quiet_change(&prepared.graph, &since, &map, &read, &read_old);
+    let impact = hourglass_select::analyze(
+        &prepared.graph,
+        &since.changes,
+        &rules(context)?,
+        &since_context,
+    );
     let changes =
         hourglass_select::coverage::changes(&prepared.graph, &since, &map, &read, &read_old);
     let summary =
         hourglass_select::coverage::apply(&prepared.graph, selection, &impact, &changes, &map);
     selection.notes.push(format!(
-        "coverage of {} ({} tests): of {} items changed since then, {} are function bodies it holds, {} modules whose private imports alone changed, {} functions only changed code names; {} test(s) left out that ran none of what changed",
+        "coverage of {} ({} tests): of {} items changed since then, {} are function bodies it holds, {} modules whose private imports alone changed, {} functions only changed code names; {} function(s) deleted; {} test(s) left out that ran none of what changed",
         &map.commit[..map.commit.len().min(12)],
         map.tests.len(),
         summary.changed_items,
         summary.body_changes,
         summary.import_changes,
         summary.silent_functions,
+        summary.deleted_functions,
         summary.left_out
     ));
     selection.coverage = Some(summary);

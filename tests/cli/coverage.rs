@@ -360,9 +360,8 @@ fn a_deleted_function_nothing_names_does_not_change_the_one_before_it() {
     let (with, without, document) = covered.select_with(&map);
     assert_eq!(without, set(&["circle_area", "square_area"]));
     assert_eq!(with, set(&[]), "{document}");
-    // A deleted function that unchanged code still names (in a comment
-    // here) may have been reached that way: the run stays, and the line it
-    // is anchored on (the end of `circle`) counts as changed.
+    // Unchanged code still names it (in a comment here), so it may have
+    // been called by a name the graph cannot follow; but no test ran it.
     covered.repo.write(
         "src/lib.rs",
         with_helper.replace("pub struct Grid", "// unused_helper\npub struct Grid"),
@@ -373,8 +372,45 @@ fn a_deleted_function_nothing_names_does_not_change_the_one_before_it() {
         "src/lib.rs",
         lib.replace("pub struct Grid", "// unused_helper\npub struct Grid"),
     );
-    let (with, _, document) = covered.select_with(&map);
-    assert_eq!(with, set(&["circle_area"]), "{document}");
+    let (with, without, document) = covered.select_with(&map);
+    assert_eq!(without, set(&["circle_area", "square_area"]));
+    assert_eq!(with, set(&[]), "{document}");
+    assert_eq!(document["coverage"]["deleted_functions"], 1, "{document}");
+}
+
+#[test]
+fn a_deleted_function_reaches_the_tests_that_ran_it() {
+    let Some(covered) = covered() else { return };
+    // A commit where `area` no longer calls `square`, which now follows
+    // `circle` and is still named (in a comment); the map, of the first
+    // commit, says `square_area` alone ran `square`. Deleting `square`
+    // anchors the diff on `circle`'s last line, which both tests reach.
+    let lib = std::fs::read_to_string(covered.repo.join("src/lib.rs")).unwrap();
+    let inlined = lib
+        .replacen("        square(size)\n", "        size * size\n", 1)
+        .replacen(
+            "pub fn square(size: u32) -> u32 {\n    size * size\n}\n\n",
+            "",
+            1,
+        )
+        .replacen("pub struct Grid", "// square\npub struct Grid", 1);
+    let with_square = inlined.replacen(
+        "    size * 3\n}\n",
+        "    size * 3\n}\npub fn square(size: u32) -> u32 {\n    size * size\n}\n",
+        1,
+    );
+    assert_ne!(with_square, lib);
+    covered.repo.write("src/lib.rs", &with_square);
+    covered
+        .repo
+        .commit_all("square after circle, called by nothing");
+    let map = remap(&covered);
+    covered.repo.write("src/lib.rs", &inlined);
+    let (with, without, document) = covered.select_with(&map);
+    assert_eq!(without, set(&["circle_area", "square_area"]));
+    assert_eq!(with, set(&["square_area"]), "{document}");
+    assert_eq!(document["coverage"]["deleted_functions"], 1, "{document}");
+    assert_eq!(document["coverage"]["followed_items"], 0, "{document}");
 }
 
 /// The map of the fixture's first commit, claiming the commit checked out

@@ -133,6 +133,26 @@ impl CoverageMap {
         }
     }
 
+    /// Whether the test at `test` (`None`: one the map does not have) may
+    /// have run a function of `key`: it did, or the map cannot speak for it
+    /// (not in the map, or it failed). A function that no binary the test
+    /// profiled holds (or no binary at all) did not run in it, since every
+    /// workspace binary a test starts is profiled too.
+    pub fn may_have_run(&self, key: &str, test: Option<u32>) -> bool {
+        let Some(covered) = test.and_then(|test| self.tests.get(test as usize)) else {
+            return true;
+        };
+        if !covered.passed {
+            return true;
+        }
+        self.verdict(key, test.unwrap_or_default()) == Verdict::Ran
+    }
+
+    /// The function keys, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.keys.keys().map(String::as_str)
+    }
+
     /// How many tests ran a function of `key`.
     pub fn ran_count(&self, key: &str) -> usize {
         self.keys
@@ -619,6 +639,26 @@ mod tests {
         assert_eq!(map.verdict("nowhere", a), Verdict::Unknown);
         assert_eq!(map.verdict("util::cold", broken), Verdict::Unknown);
         assert_eq!(map.ran_count("parse::next"), 2);
+    }
+
+    #[test]
+    fn a_test_may_have_run_a_key_unless_the_map_knows_it_did_not() {
+        let map = sample();
+        let a = map.test_index("tiny", "tests::a");
+        let z = map.test_index("tiny", "tests::z");
+        let broken = map.test_index("tiny", "tests::broken");
+        assert!(map.may_have_run("Lexer::bump", a));
+        assert!(!map.may_have_run("Lexer::bump", z));
+        // Held by no binary z profiled, or by none at all: it did not run.
+        assert!(!map.may_have_run("main_loop", z));
+        assert!(!map.may_have_run("nowhere", a));
+        // A failed test and one the map does not have may have run anything.
+        assert!(map.may_have_run("nowhere", broken));
+        assert!(map.may_have_run("Lexer::bump", None));
+        assert_eq!(
+            map.keys().collect::<Vec<_>>(),
+            ["Lexer::bump", "main_loop", "parse::next", "util::cold"]
+        );
     }
 
     #[test]

@@ -7,7 +7,13 @@
 //! fn`, which may run at compile time) reaches only the tests that ran a
 //! function of that key. Every other change (signatures, types, constants,
 //! statics, macros, files the graph cannot see, functions the map does not
-//! hold) is followed through the graph as without coverage.
+//! hold) is followed through the graph as without coverage. Build scripts
+//! and proc macros are never instrumented: their functions are followed
+//! too, whatever key they share with instrumented ones.
+//!
+//! A run of the diff that deletes whole plain functions or inherent
+//! methods reaches the tests that ran one of them: code that called them
+//! had to change to build without them, and is followed on its own.
 //!
 //! A module whose own changed lines are private `use` declarations (and
 //! blank lines and comments), in a file that lost no item, changes how the
@@ -62,6 +68,8 @@ pub struct CoverageSummary {
     pub import_changes: usize,
     /// Changed functions only changed code can call: these add nothing.
     pub silent_functions: usize,
+    /// Functions deleted since then: these reach the tests that ran them.
+    pub deleted_functions: usize,
     /// Tests the selection had without coverage and lost with it.
     pub left_out: usize,
     /// Changed items (or items naming a changed import) followed through
@@ -87,6 +95,11 @@ pub struct CoverageChanges {
     /// nowhere but on changed lines and in their own text: only changed
     /// code can call them, so they reach no test the rest does not.
     pub silent: BTreeSet<ItemId>,
+    /// The map's keys of the functions the change deleted
+    /// ([`Quieted::deleted`]).
+    pub deleted: BTreeSet<String>,
+    /// How many functions it deleted.
+    pub deleted_functions: usize,
 }
 
 /// The items of a module's subtree that name an identifier of its changed
@@ -100,23 +113,43 @@ pub struct Named {
     pub others: BTreeSet<ItemId>,
 }
 
+/// A change since the map's commit, without what cannot reach a test on
+/// its own ([`quiet_change`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Quieted {
+    /// The change without those runs.
+    pub changes: ChangeSet,
+    /// The map's keys of the functions whole runs of it deleted: only the
+    /// tests that ran one of them can see their loss.
+    pub deleted: BTreeSet<String>,
+    /// How many functions those runs deleted.
+    pub deleted_functions: usize,
+}
+
 /// The change without its runs of blank lines and comments
 /// ([`blank_runs_dropped`]), and without the runs that only deleted whole
-/// items nothing unchanged names: the line before such a run (where the
-/// diff anchors it) belongs to an item that did not change. A deleted
-/// function, constant, type or `macro_rules!` whose name no unchanged line
-/// of a package that can link it writes could only have been used by
-/// changed code; impls (used without being named) and items with
-/// attributes that export them are never taken out.
+/// items (the line before such a run, where the diff anchors it, belongs to
+/// an item that did not change):
+/// - a deleted function, constant, type or `macro_rules!` whose name no
+///   unchanged line of a package that can link it writes could only have
+///   been used by changed code: it reaches nothing;
+/// - a deleted function or inherent method (not a `const fn`, plain
+///   attributes only) of an instrumented crate reaches the tests that ran
+///   it: code that called it must have changed to build without it (and is
+///   followed on its own), and a test that did not run it cannot miss it.
+///
+/// Impls (used without being named) and items with attributes that export
+/// them are never taken out.
 pub fn quiet_change(
     graph: &Graph,
     changes: &ChangeSet,
+    map: &CoverageMap,
     read: &dyn Fn(&str) -> Option<String>,
     read_old: &dyn Fn(&str) -> Option<String>,
-) -> ChangeSet {
+) -> Quieted {
     let changes = blank_runs_dropped(changes, read, read_old);
     let changed = changed_lines(&changes);
-    let mut out = ChangeSet::default();
+    let mut out = Quieted::default();
     for change in &changes.files {
         let counted = !change.whole_file
             && change.line_counts.len() == change.new_lines.len()
@@ -128,13 +161,17 @@ pub fn quiet_change(
             })
             .flatten();
         let (Some((quiet, items)), Some(path)) = (old, change.new_path.as_deref()) else {
-            out.files.push(change.clone());
+            out.changes.files.push(change.clone());
             continue;
         };
         let callers: BTreeSet<_> = graph
             .package_of_path(path)
             .map(|package| graph.linked_by(package).into_iter().collect())
             .unwrap_or_default();
+        let covered = graph
+            .items_in_file(path)
+            .first()
+            .is_some_and(|id| instrumented(graph, graph.item(*id)));
         let mut runs = Vec::new();
         for ((new_range, old_range), count) in change
             .new_lines
@@ -142,26 +179,55 @@ pub fn quiet_change(
             .zip(&change.old_lines)
             .zip(&change.line_counts)
         {
-            let silent = count.1 == 0
-                && count.0 > 0
-                && deleted_names(*old_range, &quiet, &items).is_some_and(|names| {
-                    let names: BTreeSet<&str> = names.iter().map(String::as_str).collect();
-                    !callers.is_empty()
-                        && mentions(graph, &names, &changed, read).is_some_and(|found| {
-                            found.values().flatten().all(|(file, _)| {
-                                graph
-                                    .package_of_path(file)
-                                    .is_some_and(|package| !callers.contains(&package))
-                            })
-                        })
-                });
-            if !silent {
+            let deleted = (count.1 == 0 && count.0 > 0)
+                .then(|| deleted_items(*old_range, &quiet, &items))
+                .flatten();
+            let Some(deleted) = deleted else {
                 runs.push((*new_range, *old_range, *count));
+                continue;
+            };
+            let names: BTreeSet<&str> = deleted
+                .iter()
+                .filter_map(|item| item.name.as_deref())
+                .collect();
+            let silent = !callers.is_empty()
+                && mentions(graph, &names, &changed, read).is_some_and(|found| {
+                    found.values().flatten().all(|(file, _)| {
+                        graph
+                            .package_of_path(file)
+                            .is_some_and(|package| !callers.contains(&package))
+                    })
+                });
+            if silent {
+                continue;
+            }
+            let functions: Option<Vec<&DeletedFn>> =
+                deleted.iter().map(|item| item.function.as_ref()).collect();
+            match functions {
+                Some(functions) if covered => {
+                    out.deleted_functions += functions.len();
+                    for function in functions {
+                        out.deleted.extend(function.keys(map));
+                    }
+                }
+                _ => runs.push((*new_range, *old_range, *count)),
             }
         }
-        out.files.extend(with_runs(change, &runs));
+        out.changes.files.extend(with_runs(change, &runs));
     }
     out
+}
+
+/// Whether the map can speak for `item`: it is compiled with coverage
+/// instrumentation, which `hourglass coverage` leaves off for build
+/// scripts and proc macros (they run while building, not in tests).
+fn instrumented(graph: &Graph, item: &hourglass_graph::Item) -> bool {
+    let package = graph.package(item.package);
+    let proc_macro = item.krate == package.name
+        && package
+            .lib()
+            .is_some_and(|lib| lib.kind == hourglass_graph::TargetKind::ProcMacro);
+    !proc_macro && !item.krate.ends_with("::build-script")
 }
 
 /// `change` with only `runs` (new lines, old lines, counts); `None` when
@@ -184,14 +250,14 @@ fn with_runs(
     Some(kept)
 }
 
-/// The names of the items a deleted run of old lines held, when every line
-/// of it is quiet or inside an item it deleted whole that may go
+/// The named items a deleted run of old lines held, when every line of it
+/// is quiet or inside an item it deleted whole that may go
 /// ([`deletable_items`]).
-fn deleted_names(
+fn deleted_items<'a>(
     range: hourglass_model::LineRange,
     quiet: &Quiet,
-    items: &[Deletable],
-) -> Option<Vec<String>> {
+    items: &'a [Deletable],
+) -> Option<Vec<&'a Deletable>> {
     let whole = |item: &&Deletable| item.start >= range.start && item.end <= range.end;
     let inside: Vec<&Deletable> = items.iter().filter(whole).collect();
     for line in range.start..=range.end {
@@ -215,18 +281,53 @@ fn deleted_names(
     {
         return None;
     }
-    Some(inside.iter().filter_map(|item| item.name.clone()).collect())
+    Some(
+        inside
+            .into_iter()
+            .filter(|item| item.name.is_some())
+            .collect(),
+    )
 }
 
-/// An item of an old file, for [`deleted_names`].
+/// An item of an old file, for [`deleted_items`].
 struct Deletable {
     start: u32,
     end: u32,
     /// Its name, when it may be deleted without a trace but its name.
     name: Option<String>,
+    /// For a function that may be deleted so (not a `const fn`): how the
+    /// map keys it.
+    function: Option<DeletedFn>,
     /// An inherent impl or an inline module: it holds items, and deleting
     /// it whole deletes just them.
     container: bool,
+}
+
+/// How a deleted function is looked up in a coverage map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DeletedFn {
+    /// A free function: every key of its name, in any module (the old
+    /// file's module path is not at hand; more keys only add tests).
+    Free(String),
+    /// An inherent method: `Type::method`.
+    Method(String),
+}
+
+impl DeletedFn {
+    /// The map's keys for it; empty when no profiled binary held one.
+    fn keys(&self, map: &CoverageMap) -> Vec<String> {
+        match self {
+            Self::Method(key) => map.has_key(key).then(|| key.clone()).into_iter().collect(),
+            Self::Free(name) => map
+                .keys()
+                .filter(|key| {
+                    key.strip_suffix(name.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.ends_with("::"))
+                })
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
 }
 
 /// Every item of a file as (first line, last line, name): the name only
@@ -255,8 +356,15 @@ fn deletable_items(text: &str) -> Option<Vec<Deletable>> {
             let (start, end) = lines(item.span());
             let named =
                 |attributes: &[syn::Attribute], name: String| plain(attributes).then_some(name);
+            let mut deleted_fn = None;
             let name = match item {
-                syn::Item::Fn(function) => named(&function.attrs, function.sig.ident.to_string()),
+                syn::Item::Fn(function) => {
+                    let name = named(&function.attrs, function.sig.ident.to_string());
+                    if function.sig.constness.is_none() {
+                        deleted_fn = name.clone().map(DeletedFn::Free);
+                    }
+                    name
+                }
                 syn::Item::Const(constant) => named(&constant.attrs, constant.ident.to_string()),
                 syn::Item::Static(value) => named(&value.attrs, value.ident.to_string()),
                 syn::Item::Struct(value) => named(&value.attrs, value.ident.to_string()),
@@ -268,18 +376,33 @@ fn deletable_items(text: &str) -> Option<Vec<Deletable>> {
                     .as_ref()
                     .and_then(|ident| named(&value.attrs, ident.to_string())),
                 syn::Item::Impl(block) if block.trait_.is_none() && plain(&block.attrs) => {
+                    let self_type = match &*block.self_ty {
+                        syn::Type::Path(path) => path
+                            .path
+                            .segments
+                            .last()
+                            .map(|segment| segment.ident.to_string()),
+                        _ => None,
+                    };
                     for inner in &block.items {
                         let (start, end) = lines(inner.span());
-                        let name = match inner {
+                        let (name, function) = match inner {
                             syn::ImplItem::Fn(function) => {
-                                named(&function.attrs, function.sig.ident.to_string())
+                                let name = named(&function.attrs, function.sig.ident.to_string());
+                                let key = name
+                                    .as_ref()
+                                    .zip(self_type.as_ref())
+                                    .filter(|_| function.sig.constness.is_none())
+                                    .map(|(name, ty)| DeletedFn::Method(format!("{ty}::{name}")));
+                                (name, key)
                             }
-                            _ => None,
+                            _ => (None, None),
                         };
                         out.push(Deletable {
                             start,
                             end,
                             name,
+                            function,
                             container: false,
                         });
                     }
@@ -287,6 +410,7 @@ fn deletable_items(text: &str) -> Option<Vec<Deletable>> {
                         start,
                         end,
                         name: None,
+                        function: None,
                         container: true,
                     });
                     continue;
@@ -299,6 +423,7 @@ fn deletable_items(text: &str) -> Option<Vec<Deletable>> {
                         start,
                         end,
                         name: None,
+                        function: None,
                         container: module.content.is_some(),
                     });
                     continue;
@@ -309,6 +434,7 @@ fn deletable_items(text: &str) -> Option<Vec<Deletable>> {
                 start,
                 end,
                 name,
+                function: deleted_fn,
                 container: false,
             });
         }
@@ -444,11 +570,12 @@ fn mark_literals(stream: proc_macro2::TokenStream, quiet: &mut [bool]) {
 /// head side by its workspace path, `read_old` one of the map's commit.
 pub fn changes(
     graph: &Graph,
-    changes: &ChangeSet,
+    quieted: &Quieted,
     map: &CoverageMap,
     read: &dyn Fn(&str) -> Option<String>,
     read_old: &dyn Fn(&str) -> Option<String>,
 ) -> CoverageChanges {
+    let changes = &quieted.changes;
     let bodies = body_changes(graph, changes, map, read, read_old);
     let imports = import_changes(graph, changes, map, read, read_old);
     let silent = silent_functions(graph, changes, read);
@@ -456,6 +583,8 @@ pub fn changes(
         bodies,
         imports,
         silent,
+        deleted: quieted.deleted.clone(),
+        deleted_functions: quieted.deleted_functions,
     }
 }
 
@@ -509,7 +638,7 @@ fn body_changes(
             _ => continue,
         };
         let key = symbol::item_key(&item.name, method);
-        if !map.has_key(&key) {
+        if !map.has_key(&key) || !instrumented(graph, item) {
             continue;
         }
         let file = texts.entry(item.file.clone()).or_insert_with(|| {
@@ -1050,7 +1179,7 @@ fn named_items(
             };
             let key = method
                 .map(|method| symbol::item_key(&item.name, method))
-                .filter(|key| map.has_key(key));
+                .filter(|key| map.has_key(key) && instrumented(graph, item));
             let in_body = key.is_some()
                 && body_lines(lines, item.lines.start, item.lines.end).is_some_and(
                     |(open, close)| mentioned.iter().all(|line| *line > open && *line < close),
@@ -1359,6 +1488,22 @@ fn reach(
         .map(|(test, _)| test)
         .collect();
     reached.extend(since.widened.keys().copied());
+    if !changes.deleted.is_empty() {
+        for (at, test) in graph.tests().iter().enumerate() {
+            let index = if test.parameterized {
+                None
+            } else {
+                map.test_index(&test.id.binary_id, &test.id.name)
+            };
+            if changes
+                .deleted
+                .iter()
+                .any(|key| map.may_have_run(key, index))
+            {
+                reached.insert(TestIndex::from_index(at));
+            }
+        }
+    }
     if body_items.is_empty() {
         return (Some(reached), other_items);
     }
@@ -1431,6 +1576,7 @@ pub fn apply(
             .iter()
             .filter(|id| since.changed.contains_key(id))
             .count(),
+        deleted_functions: changes.deleted_functions,
         left_out: 0,
         followed_items: 0,
         followed: Vec::new(),

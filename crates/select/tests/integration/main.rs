@@ -1,6 +1,7 @@
 //! hourglass-select on real workspaces written to temporary directories:
 //! the graph is built from the files, the change sets name real lines.
 
+mod coverage;
 mod explain;
 mod listed;
 mod manifests;
