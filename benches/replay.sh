@@ -14,6 +14,10 @@
 # REPLAY_SELECT_ARGS adds arguments to the first binary's item-level selections only, for
 # instance `--coverage /path/coverage.map` (a map from `hourglass coverage` of a commit before the
 # first one replayed); give the same binary as BASELINE_HOURGLASS to get the selections without it.
+# REPLAY_MAP_PER_PARENT=MAP instead gives each commit C that map relabelled as a map of C^ (with
+# the `map_commit` example, REPLAY_MAP_COMMIT, by default target/release/examples/map_commit): an
+# estimate of a map refreshed at every merge, whose tests' coverage is still MAP's own.
+# Each selection's JSON is kept in WORK_DIR/json/COMMIT-{item,package,baseline}.json.
 # Needs git and jq.
 set -euo pipefail
 
@@ -66,26 +70,35 @@ fi
 
 # `run_all total selected` of one selection.
 select_counts() {
-    local repo=$1 binary=$2 commit=$3
-    shift 3
+    local repo=$1 binary=$2 commit=$3 label=$4
+    shift 4
     (cd "$repo" && "$binary" select --base "$commit^" --format json "$@" 2>/dev/null || true) |
+        tee "$work/json/${commit:0:10}-$label.json" |
         jq -r '"\(.run_all) \(.total_tests) \(.selected | length)"' 2>/dev/null || echo "error 0 0"
 }
 
 tsv=$work/replay.tsv
+mkdir -p "$work/json"
+map_commit=${REPLAY_MAP_COMMIT:-$(dirname "$0")/../target/release/examples/map_commit}
 printf 'commit\ttotal\tpackage_run_all\tpackage\tafter_run_all\tafter\tafter_s\tbefore_run_all\tbefore\tbefore_s\n' >"$tsv"
 for commit in $(git -C "$source_repo" rev-list --first-parent -n "$count" HEAD | tac); do
     git -C "$after_repo" -c advice.detachedHead=false checkout -q --detach "$commit"
+    extra=${REPLAY_SELECT_ARGS:-}
+    if [ -n "${REPLAY_MAP_PER_PARENT:-}" ]; then
+        "$map_commit" "$REPLAY_MAP_PER_PARENT" "$(git -C "$after_repo" rev-parse "$commit^")" \
+            "$work/parent.map" >/dev/null
+        extra="$extra --coverage $work/parent.map"
+    fi
     start=$(date +%s.%N)
     # shellcheck disable=SC2086 # the extra arguments are words
-    read -r after_all total after < <(select_counts "$after_repo" "$hourglass" "$commit" ${REPLAY_SELECT_ARGS:-})
+    read -r after_all total after < <(select_counts "$after_repo" "$hourglass" "$commit" item $extra)
     after_s=$(echo "$(date +%s.%N) - $start" | bc)
-    read -r package_all _ package < <(select_counts "$after_repo" "$hourglass" "$commit" --level package)
+    read -r package_all _ package < <(select_counts "$after_repo" "$hourglass" "$commit" package --level package)
     before_all="-" before="-" before_s="-"
     if [ -n "$before_repo" ]; then
         git -C "$before_repo" -c advice.detachedHead=false checkout -q --detach "$commit"
         start=$(date +%s.%N)
-        read -r before_all _ before < <(select_counts "$before_repo" "$baseline" "$commit")
+        read -r before_all _ before < <(select_counts "$before_repo" "$baseline" "$commit" baseline)
         before_s=$(echo "$(date +%s.%N) - $start" | bc)
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\n' "${commit:0:10}" "$total" "$package_all" \

@@ -157,10 +157,12 @@ pub fn quiet_change(
         let old = counted
             .then(|| {
                 let text = read_old(change.old_path.as_deref()?)?;
-                Some((Quiet::of(&text)?, deletable_items(&text)?))
+                let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+                Some((Quiet::of(&text)?, deletable_items(&text)?, lines))
             })
             .flatten();
-        let (Some((quiet, items)), Some(path)) = (old, change.new_path.as_deref()) else {
+        let (Some((quiet, items, old_lines)), Some(path)) = (old, change.new_path.as_deref())
+        else {
             out.changes.files.push(change.clone());
             continue;
         };
@@ -180,7 +182,11 @@ pub fn quiet_change(
             .zip(&change.line_counts)
         {
             let deleted = (count.1 == 0 && count.0 > 0)
-                .then(|| deleted_items(*old_range, &quiet, &items))
+                .then(|| {
+                    slid(*old_range, &old_lines)
+                        .into_iter()
+                        .find_map(|range| deleted_items(range, &quiet, &items))
+                })
                 .flatten();
             let Some(deleted) = deleted else {
                 runs.push((*new_range, *old_range, *count));
@@ -214,6 +220,26 @@ pub fn quiet_change(
             }
         }
         out.changes.files.extend(with_runs(change, &runs));
+    }
+    out
+}
+
+/// Every placement of a run of deleted old lines that deletes the same
+/// text: a diff puts a run whose first line equals the line after it (a
+/// blank line, an `#[inline]`) at one of several places, and only one may
+/// hold whole items. The run as the diff gives it comes first.
+fn slid(range: hourglass_model::LineRange, lines: &[String]) -> Vec<hourglass_model::LineRange> {
+    let line = |number: u32| lines.get(number as usize - 1);
+    let mut out = vec![range];
+    let mut up = range;
+    while up.start > 1 && line(up.start - 1).is_some_and(|text| Some(text) == line(up.end)) {
+        up = hourglass_model::LineRange::new(up.start - 1, up.end - 1);
+        out.push(up);
+    }
+    let mut down = range;
+    while line(down.end + 1).is_some_and(|text| Some(text) == line(down.start)) {
+        down = hourglass_model::LineRange::new(down.start + 1, down.end + 1);
+        out.push(down);
     }
     out
 }
@@ -1696,6 +1722,22 @@ mod tests {
         assert_eq!(shape.kind(7), LineKind::Free);
         assert_eq!(shape.kind(8), LineKind::Other);
         assert!(shape.items.contains("::m::fn f"), "{:?}", shape.items);
+    }
+
+    #[test]
+    fn a_deleted_run_slides_over_lines_equal_at_both_ends() {
+        let old = lines("fn a() {}\n\n#[inline]\nfn b() {}\n\n#[inline]\nfn c() {}\n");
+        let at = |start, end| hourglass_model::LineRange::new(start, end);
+        // Deleting 4..=6 (`fn b`, blank, `#[inline]`) leaves the same file as
+        // deleting 3..=5 (`#[inline]`, `fn b`, blank), which holds `b` whole.
+        assert_eq!(slid(at(4, 6), &old), [at(4, 6), at(3, 5), at(2, 4)]);
+        assert_eq!(slid(at(4, 4), &old), [at(4, 4)]);
+        let items = deletable_items(&old.join("\n")).unwrap();
+        let quiet = Quiet::of(&old.join("\n")).unwrap();
+        assert!(deleted_items(at(4, 6), &quiet, &items).is_none());
+        let found = deleted_items(at(3, 5), &quiet, &items).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].function, Some(DeletedFn::Free("b".to_owned())));
     }
 
     #[test]
