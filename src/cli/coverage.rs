@@ -163,6 +163,9 @@ pub fn run(args: CoverageArgs, context: &Context) -> CliResult {
         )));
     }
     let out = context.cwd.join(&args.out);
+    // The default map goes into hourglass's own folder, which git must not
+    // see as a change of the next selection.
+    super::select::keep_out_of_git(&repo_root.join(".hourglass"));
     let bytes = map.write(&out)?;
     let _ = std::fs::remove_dir_all(&work_root);
     let summary = Summary {

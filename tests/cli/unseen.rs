@@ -477,6 +477,60 @@ fn the_pull_request_script_selects_runs_and_ingests() {
     assert_eq!(selection["total_tests"], 6);
 }
 
+#[test]
+fn the_coverage_map_script_feeds_the_pull_request_script() {
+    if !has_nextest() {
+        eprintln!("cargo-nextest is not installed; skipping");
+        return;
+    }
+    let f = Fixture::new();
+    let bin = Path::new(env!("CARGO_BIN_EXE_hourglass"));
+    let script = |name: &str| {
+        let mut command = f.command(Command::new("sh"));
+        command
+            .arg(fixture(&format!("fixtures/ci/{name}")))
+            .env("HOURGLASS", bin)
+            .env("HOURGLASS_BASE", "main");
+        command.output().expect("run the script")
+    };
+    // On main: the map of its head.
+    let main = f.repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let covered = script("coverage-map.sh");
+    assert!(covered.status.success(), "{}", stderr(&covered));
+    let map = f.repo.join(".hourglass/coverage.map");
+    assert!(map.is_file());
+    // A pull request changes `mul`'s body: the map takes part in the
+    // selection, and the tests that ran `mul` run.
+    f.repo.git(&["checkout", "--quiet", "-b", "feature"]);
+    f.edit("calc/src/lib.rs", "a * b", "b * a");
+    f.repo.commit_all("calc: mul in the other order");
+    let run = script("pull-request.sh");
+    assert!(run.status.success(), "{}\n{}", stdout(&run), stderr(&run));
+    let selection = |f: &Fixture| -> serde_json::Value {
+        serde_json::from_slice(
+            &std::fs::read(f.repo.join("target/hourglass/selection.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let chosen = selection(&f);
+    assert_eq!(chosen["coverage"]["commit"], main.as_str(), "{chosen}");
+    assert_eq!(chosen["coverage"]["body_changes"], 1, "{chosen}");
+    let ran = passed(&run);
+    assert!(ran.contains(&"calc tests::muls".to_owned()), "{ran:?}");
+    assert!(
+        ran.contains(&"stamp written::stamped_product".to_owned()),
+        "{ran:?}"
+    );
+    // A map of a commit this clone does not have is skipped, with a warning.
+    let mut foreign = hourglass_coverage::CoverageMap::read(&map).unwrap();
+    foreign.commit = "0123456789abcdef0123456789abcdef01234567".to_owned();
+    foreign.write(&map).unwrap();
+    let run = script("pull-request.sh");
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stderr(&run).contains("is not used"), "{}", stderr(&run));
+    assert!(selection(&f)["coverage"].is_null());
+}
+
 /// The README's CI recipe quotes the script the test above runs, line for line.
 #[test]
 fn the_readme_quotes_the_pull_request_script() {
