@@ -149,7 +149,12 @@ pub fn quiet_change(
 ) -> Quieted {
     let changes = blank_runs_dropped(changes, read, read_old);
     let changed = changed_lines(&changes);
-    let mut out = Quieted::default();
+    // Each file's runs, with what each deleted run deleted whole (names,
+    // and how the map keys its functions): found first, so that the
+    // workspace is searched for all their names at once.
+    type Deleted = Vec<(String, Option<DeletedFn>)>;
+    // `None`: the file is kept as it is.
+    let mut files: Vec<(&hourglass_model::FileChange, Option<Vec<Option<Deleted>>>)> = Vec::new();
     for change in &changes.files {
         let counted = !change.whole_file
             && change.line_counts.len() == change.new_lines.len()
@@ -161,11 +166,47 @@ pub fn quiet_change(
                 Some((Quiet::of(&text)?, deletable_items(&text)?, lines))
             })
             .flatten();
-        let (Some((quiet, items, old_lines)), Some(path)) = (old, change.new_path.as_deref())
-        else {
+        let (Some((quiet, items, old_lines)), Some(_)) = (old, change.new_path.as_deref()) else {
+            files.push((change, None));
+            continue;
+        };
+        let runs = change
+            .old_lines
+            .iter()
+            .zip(&change.line_counts)
+            .map(|(old_range, count)| {
+                let deleted = (count.1 == 0 && count.0 > 0).then(|| {
+                    slid(*old_range, &old_lines)
+                        .into_iter()
+                        .find_map(|range| deleted_items(range, &quiet, &items))
+                })??;
+                Some(
+                    deleted
+                        .into_iter()
+                        .filter_map(|item| Some((item.name.clone()?, item.function.clone())))
+                        .collect(),
+                )
+            })
+            .collect();
+        files.push((change, Some(runs)));
+    }
+    let names: BTreeSet<&str> = files
+        .iter()
+        .flat_map(|(_, runs)| runs.iter().flatten().flatten().flatten())
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let found = if names.is_empty() {
+        None
+    } else {
+        mentions(graph, &names, &changed, read)
+    };
+    let mut out = Quieted::default();
+    for (change, deleted_runs) in files {
+        let Some(deleted_runs) = deleted_runs else {
             out.changes.files.push(change.clone());
             continue;
         };
+        let path = change.new_path.as_deref().unwrap_or_default();
         let callers: BTreeSet<_> = graph
             .package_of_path(path)
             .map(|package| graph.linked_by(package).into_iter().collect())
@@ -175,40 +216,37 @@ pub fn quiet_change(
             .first()
             .is_some_and(|id| instrumented(graph, graph.item(*id)));
         let mut runs = Vec::new();
-        for ((new_range, old_range), count) in change
+        for (((new_range, old_range), count), deleted) in change
             .new_lines
             .iter()
             .zip(&change.old_lines)
             .zip(&change.line_counts)
+            .zip(deleted_runs)
         {
-            let deleted = (count.1 == 0 && count.0 > 0)
-                .then(|| {
-                    slid(*old_range, &old_lines)
-                        .into_iter()
-                        .find_map(|range| deleted_items(range, &quiet, &items))
-                })
-                .flatten();
             let Some(deleted) = deleted else {
                 runs.push((*new_range, *old_range, *count));
                 continue;
             };
-            let names: BTreeSet<&str> = deleted
-                .iter()
-                .filter_map(|item| item.name.as_deref())
-                .collect();
+            // Named nowhere a package that can link it can write it.
             let silent = !callers.is_empty()
-                && mentions(graph, &names, &changed, read).is_some_and(|found| {
-                    found.values().flatten().all(|(file, _)| {
-                        graph
-                            .package_of_path(file)
-                            .is_some_and(|package| !callers.contains(&package))
-                    })
+                && found.as_ref().is_some_and(|found| {
+                    deleted
+                        .iter()
+                        .filter_map(|(name, _)| found.get(name))
+                        .flatten()
+                        .all(|(file, _)| {
+                            graph
+                                .package_of_path(file)
+                                .is_some_and(|package| !callers.contains(&package))
+                        })
                 });
             if silent {
                 continue;
             }
-            let functions: Option<Vec<&DeletedFn>> =
-                deleted.iter().map(|item| item.function.as_ref()).collect();
+            let functions: Option<Vec<&DeletedFn>> = deleted
+                .iter()
+                .map(|(_, function)| function.as_ref())
+                .collect();
             match functions {
                 Some(functions) if covered => {
                     out.deleted_functions += functions.len();
