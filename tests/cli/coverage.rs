@@ -87,6 +87,12 @@ struct Covered {
 }
 
 fn covered() -> Option<Covered> {
+    covered_crate(LIB, TESTS, 4)
+}
+
+/// A crate of this library and integration tests, committed, and a
+/// coverage map of that commit.
+fn covered_crate(lib: &str, tests: &str, count: u64) -> Option<Covered> {
     if !has_nextest() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -100,8 +106,8 @@ fn covered() -> Option<Covered> {
         "Cargo.toml",
         "[package]\nname = \"shapes\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
     );
-    repo.write("src/lib.rs", LIB);
-    repo.write("tests/area.rs", TESTS);
+    repo.write("src/lib.rs", lib);
+    repo.write("tests/area.rs", tests);
     repo.write(".gitignore", "target\n.hourglass\n");
     repo.commit_all("shapes");
     let target = tempfile::tempdir().unwrap();
@@ -121,7 +127,7 @@ fn covered() -> Option<Covered> {
         .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
-    assert_eq!(summary["tests"], 4, "{summary}");
+    assert_eq!(summary["tests"], count, "{summary}");
     assert_eq!(summary["uncovered_tests"], 0, "{summary}");
     Some(Covered { repo, map, target })
 }
@@ -340,6 +346,41 @@ fn a_parameter_renamed_with_the_body_is_still_a_body_change() {
     );
     let (with, _, _) = covered.select();
     assert_eq!(with, set(&["circle_area", "square_area"]));
+}
+
+#[test]
+fn a_signature_change_reaches_the_tests_that_ran_its_callers() {
+    // `circle` is called only through `round`, which only the circle branch
+    // of `area` takes: `square_area` runs `area` but never `round`.
+    let lib = LIB
+        .replacen("        circle(size)\n", "        round(size)\n", 1)
+        .replacen(
+            "pub fn circle(",
+            "fn round(size: u32) -> u32 {\n    circle(size)\n}\n\npub fn circle(",
+            1,
+        );
+    let Some(covered) = covered_crate(&lib, TESTS, 4) else {
+        return;
+    };
+    // Generic now: every caller still builds, and may call another function.
+    covered.edit(
+        "pub fn circle(size: u32) -> u32 {\n    size * 3\n}",
+        "pub fn circle<T: Into<u32>>(size: T) -> u32 {\n    size.into() * 3\n}",
+    );
+    let (with, without, document) = covered.select();
+    assert_eq!(without, set(&["circle_area", "square_area"]));
+    assert_eq!(with, set(&["circle_area"]), "{document}");
+    assert_eq!(document["coverage"]["followed_items"], 0, "{document}");
+    // Also named where no test can be seen running it (a static's
+    // initializer): followed through the graph, as without the map.
+    let with_static = format!("{lib}\npub static AREA: fn(u32) -> u32 = circle;\n");
+    let Some(covered) = covered_crate(&with_static, TESTS, 4) else {
+        return;
+    };
+    covered.edit("pub fn circle(", "#[inline(never)]\npub fn circle(");
+    let (with, _, document) = covered.select();
+    assert_eq!(with, set(&["circle_area", "square_area"]), "{document}");
+    assert_eq!(document["coverage"]["followed_items"], 1, "{document}");
 }
 
 #[test]

@@ -95,6 +95,10 @@ pub struct CoverageChanges {
     /// nowhere but on changed lines and in their own text: only changed
     /// code can call them, so they reach no test the rest does not.
     pub silent: BTreeSet<ItemId>,
+    /// Changed functions whose every caller the map or the graph can speak
+    /// for: each stands for the function itself (if the map holds it) and
+    /// the items that name it ([`function_changes`]).
+    pub callers: BTreeMap<ItemId, Named>,
     /// The map's keys of the functions the change deleted
     /// ([`Quieted::deleted`]).
     pub deleted: BTreeSet<String>,
@@ -642,11 +646,12 @@ pub fn changes(
     let changes = &quieted.changes;
     let bodies = body_changes(graph, changes, map, read, read_old);
     let imports = import_changes(graph, changes, map, read, read_old);
-    let silent = silent_functions(graph, changes, read);
+    let (silent, callers) = function_changes(graph, changes, map, &bodies, read);
     CoverageChanges {
         bodies,
         imports,
         silent,
+        callers,
         deleted: quieted.deleted.clone(),
         deleted_functions: quieted.deleted_functions,
     }
@@ -933,15 +938,25 @@ const PLAIN_ATTRIBUTES: &[&str] = &[
     "warn",
 ];
 
-/// Changed free functions and inherent methods that only changed code can
-/// call: no attribute that exports them or makes them a test or an entry
-/// point, and their name on no line of the files of the packages that can
-/// link them (any text, strings included) but changed lines and their own.
-fn silent_functions(
+/// Changed free functions and inherent methods (no attribute that exports
+/// them or makes them a test or an entry point) as their callers see them:
+/// - silent: their name on no line of the files of the packages that can
+///   link them (any text, strings included) but changed lines and their own;
+/// - otherwise, when every such line is a `use` that does not rename them,
+///   a `//` comment, or inside the body of a function the map holds: the
+///   tests that ran the function or one of those ([`Named::bodies`]; no
+///   [`Named::others`]). Whatever the change to
+///   the function (its signature, its generics, a new function), only code
+///   that names it can call it, and only a test that runs that code (or the
+///   function) can see it. Not for a body change already held, a `const fn`
+///   or a function of code the map cannot speak for.
+fn function_changes(
     graph: &Graph,
     changes: &ChangeSet,
+    map: &CoverageMap,
+    bodies: &BTreeMap<ItemId, String>,
     read: &dyn Fn(&str) -> Option<String>,
-) -> BTreeSet<ItemId> {
+) -> (BTreeSet<ItemId>, BTreeMap<ItemId, Named>) {
     let changed = changed_lines(changes);
     let mut candidates: BTreeMap<ItemId, String> = BTreeMap::new();
     let mut texts: BTreeMap<String, Option<Vec<String>>> = BTreeMap::new();
@@ -984,29 +999,109 @@ fn silent_functions(
         }
     }
     if candidates.is_empty() {
-        return BTreeSet::new();
+        return Default::default();
     }
     let names: BTreeSet<&str> = candidates.values().map(String::as_str).collect();
     let Some(mentioned) = mentions(graph, &names, &changed, read) else {
-        return BTreeSet::new();
+        return Default::default();
     };
-    candidates
-        .iter()
-        .filter(|(id, name)| {
-            let item = graph.item(**id);
-            // Only a package whose binaries can link the function can call it.
-            let callers: BTreeSet<_> = graph.linked_by(item.package).into_iter().collect();
-            mentioned.get(name.as_str()).is_none_or(|places| {
-                places.iter().all(|(file, line)| {
-                    (*file == item.file && item.lines.contains(*line))
-                        || graph
-                            .package_of_path(file)
-                            .is_some_and(|package| !callers.contains(&package))
-                })
+    let mut shapes: BTreeMap<String, Option<(FileShape, Vec<String>)>> = BTreeMap::new();
+    let mut braces: BTreeMap<ItemId, Option<(u32, u32)>> = BTreeMap::new();
+    let mut silent = BTreeSet::new();
+    let mut callers = BTreeMap::new();
+    for (id, name) in &candidates {
+        let item = graph.item(*id);
+        // Only a package whose binaries can link the function can call it.
+        let linking: BTreeSet<_> = graph.linked_by(item.package).into_iter().collect();
+        let places: Vec<&(String, u32)> = mentioned
+            .get(name.as_str())
+            .into_iter()
+            .flatten()
+            .filter(|(file, line)| {
+                !(*file == item.file && item.lines.contains(*line))
+                    && graph
+                        .package_of_path(file)
+                        .is_some_and(|package| linking.contains(&package))
             })
-        })
-        .map(|(id, _)| *id)
-        .collect()
+            .collect();
+        if places.is_empty() {
+            silent.insert(*id);
+            continue;
+        }
+        if bodies.contains_key(id) || !instrumented(graph, item) {
+            continue;
+        }
+        let own = texts
+            .get(&item.file)
+            .cloned()
+            .flatten()
+            .and_then(|lines| body_lines(&lines, item.lines.start, item.lines.end));
+        if own.is_none() {
+            continue;
+        }
+        let mut named = Named::default();
+        let key = symbol::item_key(&item.name, item.kind == ItemKind::Method);
+        if map.has_key(&key) {
+            named.bodies.insert(*id, key);
+        }
+        let all_seen = places.iter().all(|(file, line)| {
+            let Some((shape, lines)) = shapes
+                .entry(file.clone())
+                .or_insert_with(|| {
+                    let text = read(file)?;
+                    Some((
+                        FileShape::of(&text)?,
+                        text.lines().map(str::to_owned).collect(),
+                    ))
+                })
+                .as_ref()
+            else {
+                return false;
+            };
+            let text = lines.get(*line as usize - 1).map_or("", String::as_str);
+            match shape.kind(*line) {
+                LineKind::Free => return true,
+                // An import names it where it is; a rename would make its
+                // callers name it otherwise.
+                LineKind::PrivateUse | LineKind::Other => return !renames(text, name),
+                LineKind::InItem => {}
+            }
+            let at = hourglass_model::LineRange::new(*line, *line);
+            let Some(&holder) = graph.items_at(file, at).iter().min_by_key(|other| {
+                let other = graph.item(**other);
+                other.lines.end - other.lines.start
+            }) else {
+                return false;
+            };
+            let outer = graph.item(holder);
+            if !matches!(outer.kind, ItemKind::Fn | ItemKind::Method) || !instrumented(graph, outer)
+            {
+                return false;
+            }
+            let key = symbol::item_key(&outer.name, outer.kind == ItemKind::Method);
+            let inside = map.has_key(&key)
+                && braces
+                    .entry(holder)
+                    .or_insert_with(|| body_lines(lines, outer.lines.start, outer.lines.end))
+                    .is_some_and(|(open, close)| *line > open && *line < close);
+            if inside {
+                named.bodies.insert(holder, key);
+            }
+            inside
+        });
+        if all_seen {
+            callers.insert(*id, named);
+        }
+    }
+    (silent, callers)
+}
+
+/// Whether `line` imports `name` under another name (`name as other`).
+fn renames(line: &str, name: &str) -> bool {
+    let words: Vec<&str> = identifiers(line).collect();
+    words
+        .windows(2)
+        .any(|pair| pair[0] == name && pair[1] == "as")
 }
 
 /// A free function or inherent method (not in a trait impl) whose
@@ -1525,6 +1620,8 @@ fn reach(
     // the functions naming an imported name in their body: item → key.
     let mut bodies: BTreeMap<ItemId, String> = BTreeMap::new();
     let mut other_items: Vec<ItemId> = Vec::new();
+    // Changed functions seen through their callers.
+    let mut through_callers: Vec<(ItemId, &Named)> = Vec::new();
     for id in since.changed.keys() {
         if changes.silent.contains(id) {
             continue;
@@ -1536,6 +1633,8 @@ fn reach(
             }
         } else if let Some(key) = changes.bodies.get(id) {
             bodies.insert(*id, key.clone());
+        } else if let Some(named) = changes.callers.get(id) {
+            through_callers.push((*id, named));
         } else {
             other_items.push(*id);
         }
@@ -1544,8 +1643,6 @@ fn reach(
     other_items.dedup();
     // An item that also changed otherwise is followed through the graph.
     bodies.retain(|id, _| other_items.binary_search(id).is_err());
-    let body_items: Vec<ItemId> = bodies.keys().copied().collect();
-    let bodies = &bodies;
     let mut reached: BTreeSet<TestIndex> = graph
         .affected_tests(&other_items)
         .into_iter()
@@ -1568,10 +1665,45 @@ fn reach(
             }
         }
     }
-    if body_items.is_empty() {
-        return (Some(reached), other_items);
-    }
     let mut item_reach: BTreeMap<ItemId, BTreeSet<TestIndex>> = BTreeMap::new();
+    let from_bodies = ran_bodies(graph, map, &bodies, &reached, &mut item_reach);
+    reached.extend(from_bodies);
+    // A function seen through its callers reaches the tests that ran it or
+    // one of them, and no test the graph does not reach from it: both are
+    // sound, so their common part is.
+    for (id, named) in through_callers {
+        if other_items.binary_search(&id).is_ok() {
+            continue;
+        }
+        let callers = ran_bodies(graph, map, &named.bodies, &reached, &mut item_reach);
+        let followed = item_reach.entry(id).or_insert_with(|| {
+            graph
+                .affected_tests(&[id])
+                .into_iter()
+                .map(|(test, _)| test)
+                .collect()
+        });
+        let both: Vec<TestIndex> = callers.intersection(followed).copied().collect();
+        reached.extend(both);
+    }
+    (Some(reached), other_items)
+}
+
+/// The graph's tests, not already in `reached`, that the changed `bodies`
+/// (item → key) reach: those that ran one, and for a test the map cannot
+/// speak for, those the graph reaches from the item.
+fn ran_bodies(
+    graph: &Graph,
+    map: &CoverageMap,
+    bodies: &BTreeMap<ItemId, String>,
+    reached: &BTreeSet<TestIndex>,
+    item_reach: &mut BTreeMap<ItemId, BTreeSet<TestIndex>>,
+) -> BTreeSet<TestIndex> {
+    let mut out = BTreeSet::new();
+    if bodies.is_empty() {
+        return out;
+    }
+    let body_items: Vec<ItemId> = bodies.keys().copied().collect();
     for (test, _) in graph.affected_tests(&body_items) {
         if reached.contains(&test) {
             continue;
@@ -1610,10 +1742,10 @@ fn reach(
                     .contains(&test)
             });
         if keep {
-            reached.insert(test);
+            out.insert(test);
         }
     }
-    (Some(reached), other_items)
+    out
 }
 
 /// Leaves out of `selection` the graph's tests that nothing since the map's
