@@ -156,7 +156,6 @@ pub fn quiet_change(
     // Each file's runs, with what each deleted run deleted whole (names,
     // and how the map keys its functions): found first, so that the
     // workspace is searched for all their names at once.
-    type Deleted = Vec<(String, Option<DeletedFn>)>;
     // `None`: the file is kept as it is.
     let mut files: Vec<(&hourglass_model::FileChange, Option<Vec<Option<Deleted>>>)> = Vec::new();
     for change in &changes.files {
@@ -265,6 +264,10 @@ pub fn quiet_change(
     }
     out
 }
+
+/// What a deleted run deleted whole: each item's name, and how the map
+/// keys it when it is a function.
+type Deleted = Vec<(String, Option<DeletedFn>)>;
 
 /// Every placement of a run of deleted old lines that deletes the same
 /// text: a diff puts a run whose first line equals the line after it (a
