@@ -1914,6 +1914,13 @@ mod tests {
     }
 
     #[test]
+    fn an_import_renames_a_name_only_with_as_after_it() {
+        assert!(renames("use crate::shapes::{circle as round, square};", "circle"));
+        assert!(!renames("use crate::shapes::{circle, square as box_};", "circle"));
+        assert!(!renames("use crate::circle_as::circle;", "circle"));
+    }
+
+    #[test]
     fn names_match_whole_identifiers_only() {
         let names = Names {
             names: ["Foo".to_owned()].into(),
