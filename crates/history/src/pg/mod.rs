@@ -69,8 +69,8 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, IsolationLevel, Row, Transaction};
 
 use crate::blobs::{self, Encoder};
-use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
-use crate::packed::{BLOCK, Pass, TestSet, block_of};
+use crate::codec::{implied_attempt, parse_json_list, parse_outcome};
+use crate::packed::{BLOCK, TestSet, block_of};
 use crate::sqlite::WindowPoint;
 use crate::{
     CiJobsOutcome, ExportRow, FileIngest, FileWallTime, HistoryRow, HistoryStore, ImportOutcome,
@@ -80,6 +80,7 @@ use crate::{
 };
 
 mod aggregate;
+mod chunks;
 pub mod connect;
 mod passes;
 pub mod schema;
@@ -104,31 +105,6 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// The staging table; its key texts compare byte by byte, as those of
-/// `classes` and `tests` (schema version 5).
-const STAGING: &str = r#"CREATE TEMPORARY TABLE hourglass_staging (
-    seq                   integer NOT NULL,
-    suite                 text COLLATE "C" NOT NULL,
-    classname             text COLLATE "C" NOT NULL,
-    name                  text COLLATE "C" NOT NULL,
-    status                text NOT NULL,
-    duration_s            double precision,
-    message_hash          bytea,
-    message_codec         integer,
-    message_data          bytea,
-    failure_type          text,
-    file                  text,
-    line                  bigint,
-    output_hash           bytea,
-    output_codec          integer,
-    output_data           bytea,
-    output_dropped_bytes  bigint NOT NULL,
-    attempt_count         integer NOT NULL,
-    attempts              text,
-    properties            text,
-    plain                 boolean NOT NULL
-) ON COMMIT DELETE ROWS"#;
-
 /// A run's passes, decoded for its export to be sorted by key with its rows.
 const EXPORT_PASSES: &str = "CREATE TEMPORARY TABLE hourglass_export_passes (
     test        bigint NOT NULL,
@@ -136,29 +112,6 @@ const EXPORT_PASSES: &str = "CREATE TEMPORARY TABLE hourglass_export_passes (
     dropped     bigint NOT NULL,
     implied     boolean NOT NULL
 ) ON COMMIT DELETE ROWS";
-
-const STAGING_TYPES: [Type; 20] = [
-    Type::INT4,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::FLOAT8,
-    Type::BYTEA,
-    Type::INT4,
-    Type::BYTEA,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::BYTEA,
-    Type::INT4,
-    Type::BYTEA,
-    Type::INT8,
-    Type::INT4,
-    Type::TEXT,
-    Type::TEXT,
-    Type::BOOL,
-];
 
 /// How an ingest stores results.
 #[derive(Clone, Copy)]
@@ -168,8 +121,6 @@ struct WritePolicy {
     /// Plain passes are packed (else every result is a row).
     pack: bool,
 }
-
-use passes::PassWriter;
 
 /// The stored columns of a result, as written.
 const RESULT_COLUMNS: &str = "status, duration_s, message_blob, failure_type, file, line, \
@@ -186,16 +137,6 @@ const READ_RESULTS: &str = "r.status, r.duration_s, coalesce(mb.codec, 0), \
 /// The blobs of a result `r`'s message and output.
 const BLOB_JOINS: &str = "LEFT JOIN blobs mb ON mb.id = r.message_blob \
      LEFT JOIN blobs ob ON ob.id = r.output_blob";
-
-/// A staged result `s` as [`decode`] reads it.
-const READ_STAGING: &str = "s.status, s.duration_s, s.message_codec, s.message_data, \
-     s.failure_type, s.file, s.line, s.output_codec, s.output_data, s.output_dropped_bytes, \
-     s.attempt_count, s.attempts, s.properties";
-
-/// Staging rows joined to their test ids.
-const KEYED_STAGING: &str = "hourglass_staging s \
-     JOIN classes c ON c.suite = s.suite AND c.classname = s.classname \
-     JOIN tests t ON t.class = c.id AND t.name = s.name";
 
 impl PgStore {
     /// Connects to the database at `url` (resolved with the process's
@@ -218,7 +159,12 @@ impl PgStore {
             // second to compile for a statement that ran for a few
             // milliseconds.
             client.batch_execute("SET jit = off")?;
-            client.batch_execute(STAGING)?;
+            // A chunk of staged rows (a few MB) stays in the session's
+            // buffers for the statements that read it, instead of going
+            // out to a temporary file and back (the default is 8 MB;
+            // only what is used is allocated).
+            client.batch_execute("SET temp_buffers = '64MB'")?;
+            client.batch_execute(chunks::STAGING)?;
             client.batch_execute(EXPORT_PASSES)?;
             Ok(client)
         })?;
@@ -513,21 +459,14 @@ impl PgStore {
         } else {
             (TestSet::default(), HashSet::new())
         };
-        let mut file = FileState {
-            run_row,
-            run_ts,
-            stored,
-            writer: PassWriter::new(run_row, existing),
-            chunks: 0,
-            lock: KeyLock::None,
-        };
-        let (send, chunks) = std::sync::mpsc::sync_channel::<Chunk>(1);
+        let mut file = chunks::FileState::new(run_row, run_ts, stored, existing);
+        let (send, received) = std::sync::mpsc::sync_channel::<chunks::Chunk>(1);
         let mut encoder = Encoder::new()?;
         std::thread::scope(|scope| {
             let writer = scope.spawn(move || -> Result<(), StoreError> {
-                for chunk in chunks {
+                for chunk in received {
                     let last = chunk.last;
-                    store_chunk(transaction, &mut file, chunk)?;
+                    chunks::store_chunk(transaction, &mut file, chunk)?;
                     if last {
                         return Ok(());
                     }
@@ -536,22 +475,22 @@ impl PgStore {
                 Ok(())
             });
             let mut results = 0u64;
-            let mut rows = CopyRows::new();
+            let mut chunk = chunks::ChunkBuilder::new();
             let stopped = || StoreError::Corrupt {
                 what: "ingest",
                 detail: "the store's writer stopped".into(),
             };
             let produced = crate::write_produced(path, produce, &mut |result| {
-                write_staging(&mut rows, &mut encoder, policy, results, result)?;
+                chunk.push(&mut encoder, policy, results, result)?;
                 results += 1;
-                if rows.count >= CHUNK_RESULTS || rows.buf.len() >= CHUNK_BYTES {
-                    let full = std::mem::replace(&mut rows, CopyRows::new());
+                if chunk.is_full() {
+                    let full = std::mem::replace(&mut chunk, chunks::ChunkBuilder::new());
                     send.send(full.finish(false)).map_err(|_| stopped())?;
                 }
                 Ok(())
             });
             let sent = match produced {
-                Ok(()) => send.send(rows.finish(true)).map_err(|_| stopped()),
+                Ok(()) => send.send(chunk.finish(true)).map_err(|_| stopped()),
                 Err(error) => Err(error),
             };
             drop(send);
@@ -941,444 +880,6 @@ fn connection_lost(error: &postgres::Error) -> bool {
         .is_some()
 }
 
-/// Results a chunk of a file holds at most, and bytes of staged rows: the
-/// server stores one chunk while the client reads the next.
-const CHUNK_RESULTS: usize = 50_000;
-const CHUNK_BYTES: usize = 16 << 20;
-
-/// The advisory lock under which writers add classes, tests and blobs: a
-/// writer that adds keys in one chunk takes it shared, one that may add
-/// keys in several (a file of several chunks) exclusive. Each chunk adds
-/// its keys in key order, so writers of one chunk wait for each other
-/// in one order; a writer of several chunks would break that order (its
-/// second chunk's keys may sort before its first's) and is alone instead.
-const NEW_KEYS_LOCK: i64 = 0x686f_7572_676c_0003;
-
-/// A chunk's staged rows, as the payload of one binary `COPY`.
-struct Chunk {
-    rows: bytes::Bytes,
-    /// The file ends with this chunk.
-    last: bool,
-}
-
-/// Binary `COPY` rows being encoded.
-struct CopyRows {
-    buf: bytes::BytesMut,
-    count: usize,
-}
-
-impl CopyRows {
-    fn new() -> Self {
-        let mut buf = bytes::BytesMut::with_capacity(1 << 20);
-        buf.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
-        buf.extend_from_slice(&[0; 8]);
-        Self { buf, count: 0 }
-    }
-
-    /// Appends one row of `values` of `types`.
-    fn row(&mut self, types: &[Type], values: &[&(dyn ToSql + Sync)]) -> Result<(), StoreError> {
-        use bytes::BufMut;
-        self.buf.put_i16(values.len() as i16);
-        for (value, ty) in values.iter().zip(types) {
-            let at = self.buf.len();
-            self.buf.put_i32(0);
-            let written =
-                value
-                    .to_sql_checked(ty, &mut self.buf)
-                    .map_err(|error| StoreError::Corrupt {
-                        what: "staged result",
-                        detail: error.to_string(),
-                    })?;
-            let length = match written {
-                postgres::types::IsNull::Yes => {
-                    self.buf.truncate(at + 4);
-                    -1
-                }
-                postgres::types::IsNull::No => {
-                    i32::try_from(self.buf.len() - at - 4).map_err(|_| StoreError::Corrupt {
-                        what: "staged result",
-                        detail: "a value of more than 2 GB".into(),
-                    })?
-                }
-            };
-            self.buf[at..at + 4].copy_from_slice(&length.to_be_bytes());
-        }
-        self.count += 1;
-        Ok(())
-    }
-
-    fn finish(mut self, last: bool) -> Chunk {
-        self.buf.extend_from_slice(&(-1i16).to_be_bytes());
-        Chunk {
-            rows: self.buf.freeze(),
-            last,
-        }
-    }
-}
-
-/// Which [`NEW_KEYS_LOCK`] a writer holds.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum KeyLock {
-    None,
-    Shared,
-    Exclusive,
-}
-
-/// What the chunks of one file share.
-struct FileState {
-    run_row: i64,
-    run_ts: i64,
-    /// The tests with a result in the run: stored before this file, or by
-    /// an earlier chunk of it.
-    stored: TestSet,
-    writer: PassWriter,
-    chunks: u64,
-    lock: KeyLock,
-}
-
-/// A staged result as read back: its place in the file, its class and
-/// test (none yet when new), and what a pass keeps.
-struct Staged {
-    seq: i32,
-    class: Option<i64>,
-    test: Option<i64>,
-    name: Option<String>,
-    plain: bool,
-    duration_s: Option<f64>,
-    dropped: i64,
-    attempt_count: i32,
-}
-
-/// The chunk's staged rows with their class and test ids, the test's
-/// name when it is not stored yet. `tests` is looked up by index, one key
-/// at a time (a hash of `tests` a chunk would cost what the store holds),
-/// and not at all for the classes the chunk added (`$1`): they have no
-/// tests yet.
-const READ_CHUNK: &str = "SELECT seq, class, test, CASE WHEN test IS NULL THEN name END, \
-     plain, duration_s, output_dropped_bytes, attempt_count FROM ( \
-         SELECT s.seq, c.id AS class, s.name, s.plain, s.duration_s, s.output_dropped_bytes, \
-         s.attempt_count, CASE WHEN c.id = ANY($1::int8[]) THEN NULL ELSE \
-             (SELECT t.id FROM tests t WHERE t.class = c.id AND t.name = s.name) END AS test \
-         FROM hourglass_staging s \
-         JOIN classes c ON c.suite = s.suite AND c.classname = s.classname \
-         OFFSET 0) keyed";
-
-/// Takes [`NEW_KEYS_LOCK`] before the chunk adds keys.
-fn lock_new_keys(
-    transaction: &mut Transaction<'_>,
-    file: &mut FileState,
-    last: bool,
-) -> Result<(), StoreError> {
-    if file.lock != KeyLock::None {
-        return Ok(());
-    }
-    if last && file.chunks == 1 {
-        transaction.execute("SELECT pg_advisory_xact_lock_shared($1)", &[&NEW_KEYS_LOCK])?;
-        file.lock = KeyLock::Shared;
-    } else {
-        transaction.execute("SELECT pg_advisory_xact_lock($1)", &[&NEW_KEYS_LOCK])?;
-        file.lock = KeyLock::Exclusive;
-    }
-    Ok(())
-}
-
-/// Stores one chunk of a file: stages it, adds the classes, tests and
-/// blobs the store lacks, then places each result as `store_results`
-/// describes. A test of an earlier chunk is merged as one of an earlier
-/// file of the run is.
-fn store_chunk(
-    transaction: &mut Transaction<'_>,
-    file: &mut FileState,
-    chunk: Chunk,
-) -> Result<(), StoreError> {
-    use std::io::Write;
-    if file.chunks > 0 {
-        transaction.batch_execute("TRUNCATE hourglass_staging")?;
-    }
-    file.chunks += 1;
-    transaction.batch_execute("SET LOCAL enable_nestloop = on")?;
-    let mut copy = transaction.copy_in(
-        "COPY hourglass_staging (seq, suite, classname, name, status, duration_s, \
-         message_hash, message_codec, message_data, failure_type, file, line, \
-         output_hash, output_codec, output_data, output_dropped_bytes, attempt_count, \
-         attempts, properties, plain) FROM STDIN BINARY",
-    )?;
-    if let Err(error) = copy.write_all(&chunk.rows) {
-        return Err(copy_error(error));
-    }
-    copy.finish()?;
-    drop(chunk.rows);
-    let added = add_classes(transaction, file, chunk.last)?;
-    let mut staged = Vec::new();
-    for row in transaction.query(READ_CHUNK, &[&added])? {
-        staged.push(Staged {
-            seq: row.try_get(0)?,
-            class: row.try_get(1)?,
-            test: row.try_get(2)?,
-            name: row.try_get(3)?,
-            plain: row.try_get(4)?,
-            duration_s: row.try_get(5)?,
-            dropped: row.try_get(6)?,
-            attempt_count: row.try_get(7)?,
-        });
-    }
-    add_tests(transaction, file, chunk.last, &mut staged)?;
-    let new_blobs: bool = transaction
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM hourglass_staging s WHERE \
-             (s.message_hash IS NOT NULL \
-                 AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.hash = s.message_hash)) \
-             OR (s.output_hash IS NOT NULL \
-                 AND NOT EXISTS (SELECT 1 FROM blobs b WHERE b.hash = s.output_hash)))",
-            &[],
-        )?
-        .try_get(0)?;
-    if new_blobs {
-        lock_new_keys(transaction, file, chunk.last)?;
-        transaction.batch_execute(
-            "INSERT INTO blobs (hash, codec, data)
-                 SELECT DISTINCT ON (hash) hash, codec, data FROM (
-                     SELECT message_hash, message_codec, message_data FROM hourglass_staging
-                         WHERE message_hash IS NOT NULL
-                     UNION ALL
-                     SELECT output_hash, output_codec, output_data FROM hourglass_staging
-                         WHERE output_hash IS NOT NULL
-                 ) texts (hash, codec, data)
-                 ORDER BY hash ON CONFLICT (hash) DO NOTHING",
-        )?;
-    }
-    place_chunk(transaction, file, staged)
-}
-
-/// The error of a failed `COPY` write: the driver's, when it is one.
-fn copy_error(error: std::io::Error) -> StoreError {
-    let detail = error.to_string();
-    match error.into_inner().and_then(|inner| inner.downcast().ok()) {
-        Some(postgres) => StoreError::Postgres(*postgres),
-        _ => StoreError::Corrupt {
-            what: "staged results",
-            detail,
-        },
-    }
-}
-
-/// Adds the classes of the chunk the store lacks, in key order, and
-/// returns their ids.
-fn add_classes(
-    transaction: &mut Transaction<'_>,
-    file: &mut FileState,
-    last: bool,
-) -> Result<Vec<i64>, StoreError> {
-    let missing: bool = transaction
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM hourglass_staging s WHERE NOT EXISTS \
-             (SELECT 1 FROM classes c WHERE c.suite = s.suite AND c.classname = s.classname))",
-            &[],
-        )?
-        .try_get(0)?;
-    if !missing {
-        return Ok(Vec::new());
-    }
-    lock_new_keys(transaction, file, last)?;
-    transaction
-        .query(
-            "INSERT INTO classes (suite, classname) \
-             SELECT DISTINCT suite, classname FROM hourglass_staging s WHERE NOT EXISTS \
-             (SELECT 1 FROM classes c WHERE c.suite = s.suite AND c.classname = s.classname) \
-             ORDER BY 1, 2 ON CONFLICT DO NOTHING RETURNING id",
-            &[],
-        )?
-        .iter()
-        .map(|row| row.try_get(0).map_err(StoreError::from))
-        .collect()
-}
-
-/// Adds the tests of the chunk the store lacks, in key order, under ids
-/// drawn from `tests`' sequence, by binary `COPY`, and fills in their
-/// ids. Only when another writer added one of them meanwhile does the
-/// `COPY` break the key: it is then rolled back and the tests go in with
-/// `ON CONFLICT DO NOTHING`, then are looked up.
-fn add_tests(
-    transaction: &mut Transaction<'_>,
-    file: &mut FileState,
-    last: bool,
-    staged: &mut [Staged],
-) -> Result<(), StoreError> {
-    let mut keys: Vec<(i64, &str)> = Vec::new();
-    for row in staged.iter().filter(|row| row.test.is_none()) {
-        let (Some(class), Some(name)) = (row.class, row.name.as_deref()) else {
-            return Err(StoreError::Corrupt {
-                what: "staged result",
-                detail: format!("result {} has no class or name", row.seq),
-            });
-        };
-        keys.push((class, name));
-    }
-    if keys.is_empty() {
-        return Ok(());
-    }
-    keys.sort_unstable();
-    keys.dedup();
-    lock_new_keys(transaction, file, last)?;
-    let mut ids: Vec<i64> = transaction
-        .query(
-            "SELECT nextval((SELECT pg_get_serial_sequence('tests', 'id'))::regclass) \
-             FROM generate_series(1::int8, $1::int8)",
-            &[&(keys.len() as i64)],
-        )?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()?;
-    ids.sort_unstable();
-    let copied = {
-        let mut savepoint = transaction.savepoint("hourglass_new_tests")?;
-        let copy = savepoint.copy_in("COPY tests (id, class, name) FROM STDIN BINARY")?;
-        let mut writer = BinaryCopyInWriter::new(copy, &[Type::INT8, Type::INT8, Type::TEXT]);
-        let mut written = Ok(());
-        for ((class, name), id) in keys.iter().zip(&ids) {
-            written = writer.write(&[id, class, name]);
-            if written.is_err() {
-                break;
-            }
-        }
-        match written.and_then(|()| writer.finish()) {
-            Ok(_) => {
-                savepoint.commit()?;
-                true
-            }
-            Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                savepoint.rollback()?;
-                false
-            }
-            Err(error) => return Err(error.into()),
-        }
-    };
-    let mut by_key: HashMap<(i64, String), i64> = HashMap::with_capacity(keys.len());
-    if copied {
-        for ((class, name), id) in keys.iter().zip(&ids) {
-            by_key.insert((*class, (*name).to_owned()), *id);
-        }
-    } else {
-        let (classes, names): (Vec<i64>, Vec<&str>) = keys.iter().copied().unzip();
-        transaction.execute(
-            "INSERT INTO tests (class, name) \
-             SELECT * FROM unnest($1::int8[], $2::text[]) ORDER BY 1, 2 \
-             ON CONFLICT DO NOTHING",
-            &[&classes, &names],
-        )?;
-        for row in transaction.query(
-            "SELECT t.class, t.name, t.id FROM tests t \
-             JOIN unnest($1::int8[], $2::text[]) k (class, name) \
-             ON t.class = k.class AND t.name = k.name",
-            &[&classes, &names],
-        )? {
-            by_key.insert((row.try_get(0)?, row.try_get(1)?), row.try_get(2)?);
-        }
-    }
-    drop(keys);
-    for row in staged.iter_mut().filter(|row| row.test.is_none()) {
-        if let (Some(class), Some(name)) = (row.class, row.name.take()) {
-            row.test = by_key.get(&(class, name)).copied();
-        }
-    }
-    Ok(())
-}
-
-/// Places every result of the chunk, by test: a test seen once in the
-/// file so far and not stored for the run is a pass of a blob when plain,
-/// else a row moved over from the staging table (by its place in the
-/// file); the others are merged.
-fn place_chunk(
-    transaction: &mut Transaction<'_>,
-    file: &mut FileState,
-    mut staged: Vec<Staged>,
-) -> Result<(), StoreError> {
-    let mut keyed = Vec::with_capacity(staged.len());
-    for row in staged.drain(..) {
-        let Some(test) = row.test else {
-            return Err(StoreError::Corrupt {
-                what: "staged result",
-                detail: format!("result {} has no test id", row.seq),
-            });
-        };
-        keyed.push((test, row));
-    }
-    drop(staged);
-    keyed.sort_unstable_by_key(|(test, row)| (*test, row.seq));
-    let mut merged: Vec<i64> = Vec::new();
-    let (mut row_seqs, mut row_tests): (Vec<i32>, Vec<i64>) = (Vec::new(), Vec::new());
-    let mut at = 0;
-    while at < keyed.len() {
-        let (test, first) = &keyed[at];
-        let test = *test;
-        let mut end = at + 1;
-        while end < keyed.len() && keyed[end].0 == test {
-            end += 1;
-        }
-        if end - at > 1 || file.stored.contains(test) {
-            merged.push(test);
-        } else if first.plain {
-            file.writer.push(Pass {
-                test,
-                duration_s: first.duration_s,
-                dropped: first.dropped as u64,
-                implied: first.attempt_count == 1,
-            });
-            if file.writer.has_ready() {
-                file.writer.store_ready(transaction)?;
-            }
-        } else {
-            row_seqs.push(first.seq);
-            row_tests.push(test);
-        }
-        at = end;
-    }
-    file.writer.finish(transaction)?;
-    for (test, _) in &keyed {
-        file.stored.insert(*test);
-    }
-    drop(keyed);
-    // The other results of the tests seen once, in test order (the
-    // order of the primary key). The results with a message or an
-    // output look their blob up by index: joined to `blobs`, the
-    // planner, which expects a handful of staged rows, may hash them
-    // and hand them over in hash order, scattering the index inserts.
-    // The places are hashed (the planner cannot see how many there are,
-    // and one scan of the staging table a place would be quadratic).
-    if !row_seqs.is_empty() {
-        transaction.batch_execute("SET LOCAL enable_nestloop = off")?;
-        transaction.execute(
-            &format!(
-                "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
-                 SELECT $1, m.test, $2, s.status, s.duration_s, \
-                 CASE WHEN s.message_hash IS NOT NULL THEN \
-                     (SELECT b.id FROM blobs b WHERE b.hash = s.message_hash) END, \
-                 s.failure_type, s.file, s.line, \
-                 CASE WHEN s.output_hash IS NOT NULL THEN \
-                     (SELECT b.id FROM blobs b WHERE b.hash = s.output_hash) END, \
-                 s.output_dropped_bytes, s.attempt_count, s.attempts, s.properties \
-                 FROM hourglass_staging s \
-                 JOIN unnest($3::int4[], $4::int8[]) m (seq, test) ON m.seq = s.seq \
-                 ORDER BY m.test"
-            ),
-            &[&file.run_row, &file.run_ts, &row_seqs, &row_tests],
-        )?;
-    }
-    drop((row_seqs, row_tests));
-    if !merged.is_empty() {
-        // A few tests, each looked up by index.
-        transaction.batch_execute("SET LOCAL enable_nestloop = on")?;
-        merge(
-            transaction,
-            file.run_row,
-            file.run_ts,
-            &merged,
-            file.writer.blocks(),
-        )?;
-    }
-    Ok(())
-}
-
 /// A text's key, codec and bytes for `blobs`.
 type Encoded<'t> = (Vec<u8>, i32, std::borrow::Cow<'t, [u8]>);
 
@@ -1387,67 +888,6 @@ fn encode_text<'t>(encoder: &mut Encoder, text: Option<&'t str>) -> Option<Encod
         let (codec, data) = encoder.encode(text);
         (blobs::hash(text).to_vec(), codec as i32, data)
     })
-}
-
-fn write_staging(
-    rows: &mut CopyRows,
-    encoder: &mut Encoder,
-    policy: WritePolicy,
-    seq: u64,
-    result: &TestResult,
-) -> Result<(), StoreError> {
-    let seq = i32::try_from(seq).map_err(|_| StoreError::KeySpace {
-        what: "result in one file",
-        id: seq as i64,
-    })?;
-    let line = result.line.map(i64::from);
-    let (output, dropped_now) = policy.keep_output.apply(result);
-    let dropped = (result.output_dropped_bytes + dropped_now) as i64;
-    let plain = policy.pack && Pass::of(0, result, output, dropped as u64)?.is_some();
-    let message = encode_text(encoder, result.message.as_deref());
-    let output = encode_text(encoder, output);
-    let (message_hash, message_codec, message_data) = split(message.as_ref());
-    let (output_hash, output_codec, output_data) = split(output.as_ref());
-    let attempt_count = result.attempts.len() as i32;
-    let attempts = attempts_json(result)?;
-    let properties = json_list(&result.properties)?;
-    let status = result.outcome.as_str();
-    rows.row(
-        &STAGING_TYPES,
-        &[
-            &seq,
-            &result.key.suite,
-            &result.key.classname,
-            &result.key.name,
-            &status,
-            &result.duration_s,
-            &message_hash,
-            &message_codec,
-            &message_data,
-            &result.failure_type,
-            &result.file,
-            &line,
-            &output_hash,
-            &output_codec,
-            &output_data,
-            &dropped,
-            &attempt_count,
-            &attempts,
-            &properties,
-            &plain,
-        ],
-    )?;
-    Ok(())
-}
-
-/// An encoded text's columns, each `None` when there is no text.
-fn split<'a>(
-    encoded: Option<&'a Encoded<'_>>,
-) -> (Option<&'a [u8]>, Option<i32>, Option<&'a [u8]>) {
-    match encoded {
-        Some((hash, codec, data)) => (Some(hash), Some(*codec), Some(data)),
-        None => (None, None, None),
-    }
 }
 
 /// Stores the messages and outputs of `results` in `blobs` in one
@@ -1493,108 +933,6 @@ fn intern_all<'r>(
         .iter()
         .map(|row| (row.get(0), row.get(1)))
         .collect())
-}
-
-/// Folds the staged results of `tests` (in file order) into what is
-/// stored for them in the run, and writes the merged results back.
-fn merge(
-    transaction: &mut Transaction<'_>,
-    run_row: i64,
-    run_ts: i64,
-    tests: &[i64],
-    pass_blocks: &HashSet<i64>,
-) -> Result<(), StoreError> {
-    let mut merged: HashMap<i64, TestResult> = HashMap::new();
-    let stored = transaction.query(
-        &format!(
-            "SELECT r.test, c.suite, c.classname, t.name, {READ_RESULTS} FROM results r \
-             JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class {BLOB_JOINS} \
-             WHERE r.run = $1 AND r.run_ts = $2 AND r.test = ANY($3)"
-        ),
-        &[&run_row, &run_ts, &tests],
-    )?;
-    for row in &stored {
-        let key = TestKey {
-            suite: row.get(1),
-            classname: row.get(2),
-            name: row.get(3),
-        };
-        merged.insert(row.get(0), decode(row, 4, key)?);
-    }
-    let taken = passes::take(transaction, run_row, tests, pass_blocks)?;
-    if !taken.is_empty() {
-        let ids: Vec<i64> = taken.keys().copied().collect();
-        let names = transaction.query(
-            "SELECT t.id, c.suite, c.classname, t.name FROM tests t \
-             JOIN classes c ON c.id = t.class WHERE t.id = ANY($1)",
-            &[&ids],
-        )?;
-        for row in &names {
-            let key = TestKey {
-                suite: row.get(1),
-                classname: row.get(2),
-                name: row.get(3),
-            };
-            merged.insert(row.get(0), taken[&row.get::<_, i64>(0)].result(key));
-        }
-    }
-    let staged = transaction.query(
-        &format!(
-            "SELECT t.id, s.suite, s.classname, s.name, {READ_STAGING} FROM {KEYED_STAGING} \
-             WHERE t.id = ANY($1) ORDER BY s.seq"
-        ),
-        &[&tests],
-    )?;
-    for row in &staged {
-        let key = TestKey {
-            suite: row.get(1),
-            classname: row.get(2),
-            name: row.get(3),
-        };
-        let later = decode(row, 4, key)?;
-        match merged.entry(row.get(0)) {
-            std::collections::hash_map::Entry::Occupied(mut earlier) => {
-                earlier.get_mut().absorb_rerun(later);
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(later);
-            }
-        }
-    }
-    transaction.execute(
-        "DELETE FROM results WHERE run = $1 AND run_ts = $2 AND test = ANY($3)",
-        &[&run_row, &run_ts, &tests],
-    )?;
-    let insert = transaction.prepare(&format!(
-        "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    ))?;
-    let ids = intern_all(transaction, merged.values())?;
-    let id_of = |text: Option<&str>| text.and_then(|text| ids.get(&blobs::hash(text)[..]).copied());
-    for (test, result) in &merged {
-        let message = id_of(result.message.as_deref());
-        let output = id_of(result.output.as_deref());
-        transaction.execute(
-            &insert,
-            &[
-                &run_row,
-                test,
-                &run_ts,
-                &result.outcome.as_str(),
-                &result.duration_s,
-                &message,
-                &result.failure_type,
-                &result.file,
-                &result.line.map(i64::from),
-                &output,
-                &(result.output_dropped_bytes as i64),
-                &(result.attempts.len() as i32),
-                &attempts_json(result)?,
-                &json_list(&result.properties)?,
-            ],
-        )?;
-    }
-    Ok(())
 }
 
 /// Reads the [`RESULT_COLUMNS`] starting at column `first`.
