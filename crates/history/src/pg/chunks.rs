@@ -108,6 +108,8 @@ pub(super) struct Chunk {
 
 /// A chunk being read.
 pub(super) struct ChunkBuilder {
+    /// Results the chunk holds at most.
+    capacity: usize,
     classes: Vec<(String, String)>,
     class_index: HashMap<(String, String), u32>,
     results: Vec<ChunkResult>,
@@ -117,11 +119,12 @@ pub(super) struct ChunkBuilder {
 }
 
 impl ChunkBuilder {
-    pub(super) fn new() -> Self {
+    pub(super) fn new(capacity: usize) -> Self {
         Self {
+            capacity,
             classes: Vec::new(),
             class_index: HashMap::new(),
-            results: Vec::with_capacity(CHUNK_RESULTS),
+            results: Vec::with_capacity(capacity.min(CHUNK_RESULTS)),
             rows: CopyRows::new(),
             texts: Vec::new(),
             text_seen: HashSet::new(),
@@ -130,7 +133,7 @@ impl ChunkBuilder {
 
     /// Whether the chunk is full.
     pub(super) fn is_full(&self) -> bool {
-        self.results.len() >= CHUNK_RESULTS || self.rows.buf.len() >= CHUNK_BYTES
+        self.results.len() >= self.capacity || self.rows.buf.len() >= CHUNK_BYTES
     }
 
     /// Adds the result at `seq` of the file.

@@ -95,6 +95,8 @@ pub struct PgStore {
     /// Plain passes are packed (the schema has `passes`: version 6 on;
     /// tests open older ones).
     packed: bool,
+    /// Results a chunk of an ingested file holds at most.
+    chunk_results: usize,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -120,6 +122,8 @@ struct WritePolicy {
     keep_output: KeepOutput,
     /// Plain passes are packed (else every result is a row).
     pack: bool,
+    /// Results a chunk of a file holds at most.
+    chunk_results: usize,
 }
 
 /// The stored columns of a result, as written.
@@ -174,7 +178,15 @@ impl PgStore {
             client: RefCell::new(client),
             display: target.display,
             keep_output: KeepOutput::default(),
+            chunk_results: chunks::CHUNK_RESULTS,
         })
+    }
+
+    /// Sets how many results a chunk of an ingested file holds at most
+    /// (for tests of files of several chunks; at least one).
+    #[doc(hidden)]
+    pub fn set_chunk_results(&mut self, results: usize) {
+        self.chunk_results = results.max(1);
     }
 
     /// Drops every run strictly before `before` (RFC 3339; a zoneless
@@ -475,7 +487,7 @@ impl PgStore {
                 Ok(())
             });
             let mut results = 0u64;
-            let mut chunk = chunks::ChunkBuilder::new();
+            let mut chunk = chunks::ChunkBuilder::new(policy.chunk_results);
             let stopped = || StoreError::Corrupt {
                 what: "ingest",
                 detail: "the store's writer stopped".into(),
@@ -484,7 +496,10 @@ impl PgStore {
                 chunk.push(&mut encoder, policy, results, result)?;
                 results += 1;
                 if chunk.is_full() {
-                    let full = std::mem::replace(&mut chunk, chunks::ChunkBuilder::new());
+                    let full = std::mem::replace(
+                        &mut chunk,
+                        chunks::ChunkBuilder::new(policy.chunk_results),
+                    );
                     send.send(full.finish(false)).map_err(|_| stopped())?;
                 }
                 Ok(())
@@ -521,6 +536,7 @@ impl PgStore {
         };
         let keep_output = self.keep_output;
         let packed = self.packed;
+        let chunk_results = self.chunk_results;
         let client = self.client.get_mut();
         schema::ensure_partition(client, ts)?;
         let mut transaction = client.transaction()?;
@@ -572,6 +588,7 @@ impl PgStore {
             WritePolicy {
                 keep_output,
                 pack: packed,
+                chunk_results,
             },
             produce,
         )?;
@@ -601,6 +618,7 @@ impl PgStore {
             text: run.timestamp.clone(),
         })?;
         let packed = self.packed;
+        let chunk_results = self.chunk_results;
         let client = self.client.get_mut();
         let exists = client
             .query_opt("SELECT 1 FROM runs WHERE run_id = $1", &[&run.run_id])?
@@ -639,6 +657,7 @@ impl PgStore {
             WritePolicy {
                 keep_output: KeepOutput::All,
                 pack: packed,
+                chunk_results,
             },
             produce,
         )?;
