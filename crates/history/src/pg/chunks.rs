@@ -33,7 +33,7 @@ use crate::packed::{Pass, TestSet};
 
 /// Results a chunk of a file holds at most, and bytes of staged rows: the
 /// server stores one chunk while the client reads the next.
-pub(super) const CHUNK_RESULTS: usize = 50_000;
+pub(super) const CHUNK_RESULTS: usize = 25_000;
 pub(super) const CHUNK_BYTES: usize = 16 << 20;
 
 /// The advisory lock under which writers add classes, tests and blobs: a
