@@ -16,25 +16,31 @@
 //!   before its tests, in one transaction.
 //! - **Ingest.** One transaction per file. The run's row is inserted or
 //!   locked (`FOR UPDATE`), so that files of one run are stored one after
-//!   the other and files of different runs in parallel. The file's results
-//!   stream through binary `COPY` into a temporary staging table, each
-//!   flagged when it is a plain pass; one statement each then adds the new
-//!   classes and tests (a plain insert under a savepoint: `ON CONFLICT`
-//!   costs a speculative insertion a row, so only when another writer
-//!   added the same test meanwhile is it rolled back and done again with
-//!   `ON CONFLICT DO NOTHING`). The staged results come back by test id,
-//!   a batch at a time, as small rows: the plain passes of the tests seen
-//!   once become the run's blobs, block by block, written by binary `COPY`
-//!   (a block an earlier file of the run has is merged with it); the other
-//!   results of those tests move into `results` in one statement. A test
-//!   seen twice (a rerun in the file, or a result already stored for the
-//!   run by an earlier file, as a row or a pass) is merged in Rust with
+//!   the other and files of different runs in parallel. The file goes in
+//!   chunk by chunk (`chunks`, 25,000 results): the reading thread makes
+//!   a chunk (its classes, each result's class and name, the plain passes
+//!   as they will be packed, the other results as binary `COPY` rows, the
+//!   distinct texts) while a second thread, which holds the transaction,
+//!   stores the one before. A chunk's missing classes go in (in key
+//!   order); its tests are looked up by index, except those of a class the
+//!   chunk added, which are new; the new tests go in by binary `COPY` in
+//!   key order under ids drawn from `tests`' sequence (only when another
+//!   writer added one of them meanwhile is the `COPY` rolled back to a
+//!   savepoint and done again with `ON CONFLICT DO NOTHING`); the new
+//!   texts go into `blobs` in hash order. Writers add these keys under an
+//!   advisory lock, shared for a file of one chunk and exclusive for a
+//!   file of several (whose chunks would not add keys in one order). Then,
+//!   by test: the plain passes of the tests seen once become the run's
+//!   blobs, block by block, written by binary `COPY` (a block the run has
+//!   already, from an earlier file or chunk, is merged with it); the other
+//!   results of those tests move from the staging table into `results` in
+//!   one statement. A test seen twice (a rerun in the chunk, in an earlier
+//!   chunk, or a result already stored for the run by an earlier file, as
+//!   a row or a pass) is merged in Rust with
 //!   [`TestResult::absorb_rerun`], exactly as the SQLite store does, and
-//!   stored as a row. The transaction sorts and hashes in memory
-//!   (`work_mem`), and a big file joins its rows to `tests` by hash, not
-//!   one index lookup each.
-//!   A producer failing midway aborts the `COPY` and the transaction:
-//!   nothing of the file is stored.
+//!   stored as a row.
+//!   A producer failing midway stops the chunks and rolls the
+//!   transaction back: nothing of the file is stored.
 //! - **Reading.** Runs and their counts come from one grouped query of the
 //!   rows and the runs' blobs, decoded. Results are read as SQLite reads
 //!   them, block of test ids by block (a few blocks at a time when the
@@ -52,6 +58,10 @@
 //!
 //! - Two files of the same run are written one after the other (the run's
 //!   row is locked for the file's transaction).
+//! - A file of more than one chunk that adds classes, tests or texts holds
+//!   the advisory lock for them exclusively until it commits: other
+//!   writers that add keys meanwhile wait for it (those that add none do
+//!   not).
 //! - A connection lost midway fails the file with
 //!   [`StoreError::PgConnectionLost`]; its transaction never committed, so
 //!   nothing of it is stored, and the store does not reconnect. Only
