@@ -292,8 +292,72 @@ enum KeyLock {
     Exclusive,
 }
 
+/// The statements every chunk runs, prepared once a file (a statement
+/// given as text is prepared, then run: two round trips).
+#[derive(Default)]
+struct Prepared(HashMap<&'static str, postgres::Statement>);
+
+impl Prepared {
+    fn get(
+        &mut self,
+        transaction: &mut Transaction<'_>,
+        sql: &'static str,
+    ) -> Result<postgres::Statement, StoreError> {
+        if let Some(statement) = self.0.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = transaction.prepare(sql)?;
+        self.0.insert(sql, statement.clone());
+        Ok(statement)
+    }
+}
+
+/// The chunk's classes that are stored, by place in the chunk.
+const FIND_CLASSES: &str = "SELECT k.i, c.id \
+     FROM unnest($1::text[], $2::text[]) WITH ORDINALITY k (suite, classname, i) \
+     JOIN classes c ON c.suite = k.suite COLLATE \"C\" AND c.classname = k.classname COLLATE \"C\"";
+
+/// The tests of the keys `$1`, `$2` that are stored, by place.
+const FIND_TESTS: &str = "SELECT k.i, t.id \
+     FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY k (class, name, i) \
+     JOIN tests t ON t.class = k.class AND t.name = k.name COLLATE \"C\"";
+
+/// `$1` ids for new tests.
+const DRAW_TEST_IDS: &str = "SELECT array_agg(nextval( \
+     (SELECT pg_get_serial_sequence('tests', 'id'))::regclass)) \
+     FROM generate_series(1::int8, $1::int8)";
+
+const FIND_TEXTS: &str = "SELECT hash FROM blobs WHERE hash = ANY($1)";
+
+const ADD_TEXTS: &str = "INSERT INTO blobs (hash, codec, data) \
+     SELECT * FROM unnest($1::bytea[], $2::int4[], $3::bytea[]) ORDER BY 1 \
+     ON CONFLICT (hash) DO NOTHING";
+
+/// The staged results move into `results` as those of their tests: the
+/// test of the result at place `p` is `$3[p - $4 + 1]` (none when 0; no
+/// join, whose plan the staging table's missing statistics could make
+/// quadratic), in test order (the order of the primary key), their
+/// texts' blobs looked up by index.
+static MOVE_ROWS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
+         SELECT $1, m.test, $2, s.status, s.duration_s, \
+         CASE WHEN s.message_hash IS NOT NULL THEN \
+             (SELECT b.id FROM blobs b WHERE b.hash = s.message_hash) END, \
+         s.failure_type, s.file, s.line, \
+         CASE WHEN s.output_hash IS NOT NULL THEN \
+             (SELECT b.id FROM blobs b WHERE b.hash = s.output_hash) END, \
+         s.output_dropped_bytes, s.attempt_count, s.attempts, s.properties \
+         FROM hourglass_staging s \
+         CROSS JOIN LATERAL (SELECT ($3::int8[])[s.seq - $4::int4 + 1] AS test) m \
+         WHERE m.test <> 0 \
+         ORDER BY m.test"
+    )
+});
+
 /// What the chunks of one file share.
 pub(super) struct FileState {
+    prepared: Prepared,
     run_row: i64,
     run_ts: i64,
     /// The tests with a result in the run: stored before this file, or by
@@ -312,6 +376,7 @@ impl FileState {
             run_row,
             run_ts,
             stored,
+            prepared: Prepared::default(),
             writer: PassWriter::new(run_row, blocks),
             chunks: 0,
             lock: KeyLock::None,
@@ -400,13 +465,10 @@ fn add_classes(
         .iter()
         .map(|(suite, classname)| (suite.as_str(), classname.as_str()))
         .unzip();
+    let find = file.prepared.get(transaction, FIND_CLASSES)?;
     let lookup = |transaction: &mut Transaction<'_>| -> Result<Vec<Option<i64>>, StoreError> {
         let mut ids = vec![None; classes.len()];
-        for row in transaction.query(
-            "SELECT k.i, c.id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY k (suite, classname, i) \
-             JOIN classes c ON c.suite = k.suite COLLATE \"C\" AND c.classname = k.classname COLLATE \"C\"",
-            &[&suites, &names],
-        )? {
+        for row in transaction.query(&find, &[&suites, &names])? {
             let at: i64 = row.try_get(0)?;
             ids[at as usize - 1] = Some(row.try_get(1)?);
         }
@@ -473,11 +535,8 @@ fn add_tests(
     probe.dedup();
     if !probe.is_empty() {
         let (probe_classes, probe_names): (Vec<i64>, Vec<&str>) = probe.iter().copied().unzip();
-        for row in transaction.query(
-            "SELECT k.i, t.id FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY k (class, name, i) \
-             JOIN tests t ON t.class = k.class AND t.name = k.name COLLATE \"C\"",
-            &[&probe_classes, &probe_names],
-        )? {
+        let find = file.prepared.get(transaction, FIND_TESTS)?;
+        for row in transaction.query(&find, &[&probe_classes, &probe_names])? {
             let at: i64 = row.try_get(0)?;
             known.insert(probe[at as usize - 1], row.try_get(1)?);
         }
@@ -492,12 +551,9 @@ fn add_tests(
         new.sort_unstable();
         new.dedup();
         lock_new_keys(transaction, file, chunk.last)?;
+        let draw = file.prepared.get(transaction, DRAW_TEST_IDS)?;
         let mut ids: Vec<i64> = transaction
-            .query_one(
-                "SELECT array_agg(nextval((SELECT pg_get_serial_sequence('tests', 'id'))::regclass)) \
-                 FROM generate_series(1::int8, $1::int8)",
-                &[&(new.len() as i64)],
-            )?
+            .query_one(&draw, &[&(new.len() as i64)])?
             .try_get(0)?;
         ids.sort_unstable();
         let mut rows = CopyRows::new();
@@ -569,8 +625,9 @@ fn add_texts(
         return Ok(());
     }
     let hashes: Vec<&[u8]> = texts.iter().map(|(hash, _, _)| hash.as_slice()).collect();
+    let find = file.prepared.get(transaction, FIND_TEXTS)?;
     let stored: HashSet<Vec<u8>> = transaction
-        .query("SELECT hash FROM blobs WHERE hash = ANY($1)", &[&hashes])?
+        .query(&find, &[&hashes])?
         .iter()
         .map(|row| row.try_get(0))
         .collect::<Result<_, _>>()?;
@@ -586,12 +643,8 @@ fn add_texts(
     let hashes: Vec<&[u8]> = missing.iter().map(|(hash, _, _)| hash.as_slice()).collect();
     let codecs: Vec<i32> = missing.iter().map(|(_, codec, _)| *codec).collect();
     let datas: Vec<&[u8]> = missing.iter().map(|(_, _, data)| data.as_slice()).collect();
-    transaction.execute(
-        "INSERT INTO blobs (hash, codec, data) \
-         SELECT * FROM unnest($1::bytea[], $2::int4[], $3::bytea[]) ORDER BY 1 \
-         ON CONFLICT (hash) DO NOTHING",
-        &[&hashes, &codecs, &datas],
-    )?;
+    let add = file.prepared.get(transaction, ADD_TEXTS)?;
+    transaction.execute(&add, &[&hashes, &codecs, &datas])?;
     Ok(())
 }
 
@@ -612,7 +665,11 @@ fn place_chunk(
         .collect();
     keyed.sort_unstable_by_key(|(test, seq, _)| (*test, *seq));
     let mut merged: Vec<(i64, i32, Option<Pass>)> = Vec::new();
-    let (mut row_seqs, mut row_tests): (Vec<i32>, Vec<i64>) = (Vec::new(), Vec::new());
+    // The test of each result that moves over as a row, by place in the
+    // chunk (its places are consecutive), else 0.
+    let first_seq = keyed.iter().map(|(_, seq, _)| *seq).min().unwrap_or(0);
+    let mut moved = vec![0i64; keyed.len()];
+    let mut rows = 0usize;
     let mut at = 0;
     while at < keyed.len() {
         let test = keyed[at].0;
@@ -628,8 +685,8 @@ fn place_chunk(
                 file.writer.store_ready(transaction)?;
             }
         } else {
-            row_seqs.push(keyed[at].1);
-            row_tests.push(test);
+            moved[(keyed[at].1 - first_seq) as usize] = test;
+            rows += 1;
         }
         at = end;
     }
@@ -638,27 +695,15 @@ fn place_chunk(
         file.stored.insert(*test);
     }
     drop(keyed);
-    // The other results of the tests seen once, in test order (the order
-    // of the primary key), their texts' blobs looked up by index.
-    if !row_seqs.is_empty() {
+    // The other results of the tests seen once.
+    if rows > 0 {
+        let move_rows = file.prepared.get(transaction, MOVE_ROWS.as_str())?;
         transaction.execute(
-            &format!(
-                "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
-                 SELECT $1, m.test, $2, s.status, s.duration_s, \
-                 CASE WHEN s.message_hash IS NOT NULL THEN \
-                     (SELECT b.id FROM blobs b WHERE b.hash = s.message_hash) END, \
-                 s.failure_type, s.file, s.line, \
-                 CASE WHEN s.output_hash IS NOT NULL THEN \
-                     (SELECT b.id FROM blobs b WHERE b.hash = s.output_hash) END, \
-                 s.output_dropped_bytes, s.attempt_count, s.attempts, s.properties \
-                 FROM hourglass_staging s \
-                 JOIN unnest($3::int4[], $4::int8[]) m (seq, test) ON m.seq = s.seq \
-                 ORDER BY m.test"
-            ),
-            &[&file.run_row, &file.run_ts, &row_seqs, &row_tests],
+            &move_rows,
+            &[&file.run_row, &file.run_ts, &moved, &first_seq],
         )?;
     }
-    drop((row_seqs, row_tests));
+    drop(moved);
     if !merged.is_empty() {
         merge(transaction, file, &merged)?;
     }
