@@ -290,7 +290,8 @@ fn an_ingest_killed_mid_file_leaves_nothing_of_it() {
     while store
         .client()
         .query_one(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY hourglass_staging%'",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND xact_start IS NOT NULL",
             &[],
         )
         .unwrap()
@@ -368,15 +369,17 @@ impl Drop for OwnCluster {
     }
 }
 
-/// Waits until an ingest streams a file into the server (its `COPY` is
-/// under way); false when `child` ended first.
+/// Waits until an ingest streams a file into the server (a transaction
+/// open after one of its `COPY`s of a chunk: the staged rows, the new
+/// tests, the packed passes); false when `child` ended first.
 fn wait_for_copy(store: &hourglass_history::PgStore, child: &mut std::process::Child) -> bool {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let copying: i64 = store
             .client()
             .query_one(
-                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY hourglass_staging%' AND state = 'active'",
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND query LIKE 'COPY %'",
                 &[],
             )
             .unwrap()

@@ -16,25 +16,31 @@
 //!   before its tests, in one transaction.
 //! - **Ingest.** One transaction per file. The run's row is inserted or
 //!   locked (`FOR UPDATE`), so that files of one run are stored one after
-//!   the other and files of different runs in parallel. The file's results
-//!   stream through binary `COPY` into a temporary staging table, each
-//!   flagged when it is a plain pass; one statement each then adds the new
-//!   classes and tests (a plain insert under a savepoint: `ON CONFLICT`
-//!   costs a speculative insertion a row, so only when another writer
-//!   added the same test meanwhile is it rolled back and done again with
-//!   `ON CONFLICT DO NOTHING`). The staged results come back by test id,
-//!   a batch at a time, as small rows: the plain passes of the tests seen
-//!   once become the run's blobs, block by block, written by binary `COPY`
-//!   (a block an earlier file of the run has is merged with it); the other
-//!   results of those tests move into `results` in one statement. A test
-//!   seen twice (a rerun in the file, or a result already stored for the
-//!   run by an earlier file, as a row or a pass) is merged in Rust with
+//!   the other and files of different runs in parallel. The file goes in
+//!   chunk by chunk (`chunks`, 25,000 results): the reading thread makes
+//!   a chunk (its classes, each result's class and name, the plain passes
+//!   as they will be packed, the other results as binary `COPY` rows, the
+//!   distinct texts) while a second thread, which holds the transaction,
+//!   stores the one before. A chunk's missing classes go in (in key
+//!   order); its tests are looked up by index, except those of a class the
+//!   chunk added, which are new; the new tests go in by binary `COPY` in
+//!   key order under ids drawn from `tests`' sequence (only when another
+//!   writer added one of them meanwhile is the `COPY` rolled back to a
+//!   savepoint and done again with `ON CONFLICT DO NOTHING`); the new
+//!   texts go into `blobs` in hash order. Writers add these keys under an
+//!   advisory lock, shared for a file of one chunk and exclusive for a
+//!   file of several (whose chunks would not add keys in one order). Then,
+//!   by test: the plain passes of the tests seen once become the run's
+//!   blobs, block by block, written by binary `COPY` (a block the run has
+//!   already, from an earlier file or chunk, is merged with it); the other
+//!   results of those tests move from the staging table into `results` in
+//!   one statement. A test seen twice (a rerun in the chunk, in an earlier
+//!   chunk, or a result already stored for the run by an earlier file, as
+//!   a row or a pass) is merged in Rust with
 //!   [`TestResult::absorb_rerun`], exactly as the SQLite store does, and
-//!   stored as a row. The transaction sorts and hashes in memory
-//!   (`work_mem`), and a big file joins its rows to `tests` by hash, not
-//!   one index lookup each.
-//!   A producer failing midway aborts the `COPY` and the transaction:
-//!   nothing of the file is stored.
+//!   stored as a row.
+//!   A producer failing midway stops the chunks and rolls the
+//!   transaction back: nothing of the file is stored.
 //! - **Reading.** Runs and their counts come from one grouped query of the
 //!   rows and the runs' blobs, decoded. Results are read as SQLite reads
 //!   them, block of test ids by block (a few blocks at a time when the
@@ -52,6 +58,10 @@
 //!
 //! - Two files of the same run are written one after the other (the run's
 //!   row is locked for the file's transaction).
+//! - A file of more than one chunk that adds classes, tests or texts holds
+//!   the advisory lock for them exclusively until it commits: other
+//!   writers that add keys meanwhile wait for it (those that add none do
+//!   not).
 //! - A connection lost midway fails the file with
 //!   [`StoreError::PgConnectionLost`]; its transaction never committed, so
 //!   nothing of it is stored, and the store does not reconnect. Only
@@ -69,8 +79,8 @@ use postgres::types::{ToSql, Type};
 use postgres::{Client, IsolationLevel, Row, Transaction};
 
 use crate::blobs::{self, Encoder};
-use crate::codec::{attempts_json, implied_attempt, json_list, parse_json_list, parse_outcome};
-use crate::packed::{BLOCK, Pass, TestSet, block_of};
+use crate::codec::{implied_attempt, parse_json_list, parse_outcome};
+use crate::packed::{BLOCK, TestSet, block_of};
 use crate::sqlite::WindowPoint;
 use crate::{
     CiJobsOutcome, ExportRow, FileIngest, FileWallTime, HistoryRow, HistoryStore, ImportOutcome,
@@ -80,6 +90,7 @@ use crate::{
 };
 
 mod aggregate;
+mod chunks;
 pub mod connect;
 mod passes;
 pub mod schema;
@@ -94,6 +105,8 @@ pub struct PgStore {
     /// Plain passes are packed (the schema has `passes`: version 6 on;
     /// tests open older ones).
     packed: bool,
+    /// Results a chunk of an ingested file holds at most.
+    chunk_results: usize,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -104,31 +117,6 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// The staging table; its key texts compare byte by byte, as those of
-/// `classes` and `tests` (schema version 5).
-const STAGING: &str = r#"CREATE TEMPORARY TABLE hourglass_staging (
-    seq                   integer NOT NULL,
-    suite                 text COLLATE "C" NOT NULL,
-    classname             text COLLATE "C" NOT NULL,
-    name                  text COLLATE "C" NOT NULL,
-    status                text NOT NULL,
-    duration_s            double precision,
-    message_hash          bytea,
-    message_codec         integer,
-    message_data          bytea,
-    failure_type          text,
-    file                  text,
-    line                  bigint,
-    output_hash           bytea,
-    output_codec          integer,
-    output_data           bytea,
-    output_dropped_bytes  bigint NOT NULL,
-    attempt_count         integer NOT NULL,
-    attempts              text,
-    properties            text,
-    plain                 boolean NOT NULL
-) ON COMMIT DELETE ROWS"#;
-
 /// A run's passes, decoded for its export to be sorted by key with its rows.
 const EXPORT_PASSES: &str = "CREATE TEMPORARY TABLE hourglass_export_passes (
     test        bigint NOT NULL,
@@ -137,29 +125,6 @@ const EXPORT_PASSES: &str = "CREATE TEMPORARY TABLE hourglass_export_passes (
     implied     boolean NOT NULL
 ) ON COMMIT DELETE ROWS";
 
-const STAGING_TYPES: [Type; 20] = [
-    Type::INT4,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::FLOAT8,
-    Type::BYTEA,
-    Type::INT4,
-    Type::BYTEA,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::BYTEA,
-    Type::INT4,
-    Type::BYTEA,
-    Type::INT8,
-    Type::INT4,
-    Type::TEXT,
-    Type::TEXT,
-    Type::BOOL,
-];
-
 /// How an ingest stores results.
 #[derive(Clone, Copy)]
 struct WritePolicy {
@@ -167,16 +132,9 @@ struct WritePolicy {
     keep_output: KeepOutput,
     /// Plain passes are packed (else every result is a row).
     pack: bool,
+    /// Results a chunk of a file holds at most.
+    chunk_results: usize,
 }
-
-/// Staged results read back at a time, by test, to be packed.
-const FETCH_ROWS: i32 = 1 << 14;
-
-use passes::PassWriter;
-
-/// From how many results a file's rows are joined by hash, not by index
-/// lookups.
-const BIG_FILE: u64 = 20_000;
 
 /// The stored columns of a result, as written.
 const RESULT_COLUMNS: &str = "status, duration_s, message_blob, failure_type, file, line, \
@@ -193,23 +151,6 @@ const READ_RESULTS: &str = "r.status, r.duration_s, coalesce(mb.codec, 0), \
 /// The blobs of a result `r`'s message and output.
 const BLOB_JOINS: &str = "LEFT JOIN blobs mb ON mb.id = r.message_blob \
      LEFT JOIN blobs ob ON ob.id = r.output_blob";
-
-/// A staged result `s` as [`decode`] reads it.
-const READ_STAGING: &str = "s.status, s.duration_s, s.message_codec, s.message_data, \
-     s.failure_type, s.file, s.line, s.output_codec, s.output_data, s.output_dropped_bytes, \
-     s.attempt_count, s.attempts, s.properties";
-
-/// Staging rows joined to their test ids.
-const KEYED_STAGING: &str = "hourglass_staging s \
-     JOIN classes c ON c.suite = s.suite AND c.classname = s.classname \
-     JOIN tests t ON t.class = c.id AND t.name = s.name";
-
-/// Adds the staged tests that `tests` lacks, in key order.
-const NEW_TESTS: &str = "INSERT INTO tests (class, name) \
-     SELECT DISTINCT c.id, s.name FROM hourglass_staging s \
-     JOIN classes c ON c.suite = s.suite AND c.classname = s.classname \
-     WHERE NOT EXISTS (SELECT 1 FROM tests t WHERE t.class = c.id AND t.name = s.name) \
-     ORDER BY 1, 2";
 
 impl PgStore {
     /// Connects to the database at `url` (resolved with the process's
@@ -232,7 +173,12 @@ impl PgStore {
             // second to compile for a statement that ran for a few
             // milliseconds.
             client.batch_execute("SET jit = off")?;
-            client.batch_execute(STAGING)?;
+            // A chunk of staged rows (a few MB) stays in the session's
+            // buffers for the statements that read it, instead of going
+            // out to a temporary file and back (the default is 8 MB;
+            // only what is used is allocated).
+            client.batch_execute("SET temp_buffers = '64MB'")?;
+            client.batch_execute(chunks::STAGING)?;
             client.batch_execute(EXPORT_PASSES)?;
             Ok(client)
         })?;
@@ -242,7 +188,15 @@ impl PgStore {
             client: RefCell::new(client),
             display: target.display,
             keep_output: KeepOutput::default(),
+            chunk_results: chunks::CHUNK_RESULTS,
         })
+    }
+
+    /// Sets how many results a chunk of an ingested file holds at most
+    /// (for tests of files of several chunks; at least one).
+    #[doc(hidden)]
+    pub fn set_chunk_results(&mut self, results: usize) {
+        self.chunk_results = results.max(1);
     }
 
     /// Drops every run strictly before `before` (RFC 3339; a zoneless
@@ -500,6 +454,12 @@ impl PgStore {
 
     /// Stores one file's results (or one copied run's) into `run_row`
     /// inside `transaction`; returns how many results the producer gave.
+    ///
+    /// The file goes in chunk by chunk ([`CHUNK_RESULTS`]): this thread
+    /// encodes the producer's results into binary `COPY` rows while a
+    /// second thread, which holds the transaction, stores the chunk
+    /// before (see [`store_chunk`]), so that the server's work overlaps
+    /// with the reading of the file.
     fn store_results(
         transaction: &mut Transaction<'_>,
         run_row: i64,
@@ -509,163 +469,63 @@ impl PgStore {
         policy: WritePolicy,
         produce: &mut Producer<'_>,
     ) -> Result<u64, StoreError> {
-        let mut results = 0u64;
-        let mut encoder = Encoder::new()?;
-        // The sorts and hashes over a big file's staged rows stay in
-        // memory (the server's default, 4 MB, spills them to disk).
-        transaction.batch_execute("SET LOCAL work_mem = '64MB'")?;
-        {
-            let copy = transaction.copy_in(
-                "COPY hourglass_staging (seq, suite, classname, name, status, duration_s, \
-                 message_hash, message_codec, message_data, failure_type, file, line, \
-                 output_hash, output_codec, output_data, output_dropped_bytes, attempt_count, \
-                 attempts, properties, plain) FROM STDIN BINARY",
-            )?;
-            let mut writer = BinaryCopyInWriter::new(copy, &STAGING_TYPES);
-            // On an error, dropping the writer unfinished aborts the COPY.
-            crate::write_produced(path, produce, &mut |result| {
-                write_staging(&mut writer, &mut encoder, policy, results, result)?;
-                results += 1;
-                Ok(())
-            })?;
-            writer.finish()?;
-        }
-        let big = results >= BIG_FILE;
-        if big {
-            // The statistics of the columns joined on, from a sample of
-            // 3,000 rows (not 30,000, which reads every page of a big file).
-            transaction.batch_execute("SET LOCAL default_statistics_target = 10")?;
-        }
+        // The sorts and hashes over a chunk's staged rows stay in memory
+        // (the server's default, 4 MB, spills them to disk). The tables a
+        // writer adds keys to are locked in the order `prune` locks them.
         transaction.batch_execute(
-            "ANALYZE hourglass_staging (suite, classname, name, message_hash, output_hash);
-             INSERT INTO classes (suite, classname)
-                 SELECT DISTINCT suite, classname FROM hourglass_staging
-                 ORDER BY 1, 2 ON CONFLICT DO NOTHING;",
+            "SET LOCAL work_mem = '64MB';
+             LOCK TABLE classes, tests, blobs IN ROW EXCLUSIVE MODE;",
         )?;
-        // The statements below join every staged row to its test. The
-        // planner cannot see that the staged (suite, classname) pairs are
-        // few, underestimates the rows, and looks each test up by index;
-        // for a big file one hash join is much cheaper.
-        if big {
-            transaction.batch_execute("SET LOCAL enable_nestloop = off")?;
-        }
-        // The tests the store lacks, in key order (so that writers adding
-        // the same new tests wait for each other in one order). A plain
-        // insert: `ON CONFLICT` would pay a speculative insertion for every
-        // row. Only when another writer stored one of them meanwhile does
-        // the insert break the key; it is then rolled back and done again
-        // with `ON CONFLICT DO NOTHING`.
-        if plain_insert(transaction, NEW_TESTS, &[])?.is_none() {
-            transaction.batch_execute(&format!("{NEW_TESTS} ON CONFLICT DO NOTHING"))?;
-        }
-        transaction.batch_execute(
-            "INSERT INTO blobs (hash, codec, data)
-                 SELECT DISTINCT ON (hash) hash, codec, data FROM (
-                     SELECT message_hash, message_codec, message_data FROM hourglass_staging
-                         WHERE message_hash IS NOT NULL
-                     UNION ALL
-                     SELECT output_hash, output_codec, output_data FROM hourglass_staging
-                         WHERE output_hash IS NOT NULL
-                 ) texts (hash, codec, data)
-                 ORDER BY hash ON CONFLICT (hash) DO NOTHING",
-        )?;
-        // Every staged result, by test: a test seen once in the file and
-        // not stored for the run yet is a pass of a blob when plain (the
-        // blobs are built here, block by block, as the tests come in
-        // order), else a row moved over below (by its place in the file:
-        // the only join to `tests` is this one); the others are merged.
         let (stored, existing) = if run_existed {
             passes::stored_of_run(transaction, run_row, run_ts, policy.pack)?
         } else {
             (TestSet::default(), HashSet::new())
         };
-        let mut merged: Vec<i64> = Vec::new();
-        let (mut row_seqs, mut row_tests): (Vec<i32>, Vec<i64>) = (Vec::new(), Vec::new());
-        let mut writer = PassWriter::new(run_row, existing.clone());
-        let portal = transaction.bind(
-            &format!(
-                "SELECT t.id, s.plain, s.duration_s, s.output_dropped_bytes, s.attempt_count, \
-                 s.seq FROM {KEYED_STAGING} ORDER BY t.id"
-            ),
-            &[],
-        )?;
-        // The latest test: its place in the file, its pass if plain, and
-        // whether it came twice.
-        let mut current: Option<(i64, i32, Option<Pass>, bool)> = None;
-        let mut place = |group: (i64, i32, Option<Pass>, bool), writer: &mut PassWriter| match group
-        {
-            (test, _, _, true) => merged.push(test),
-            (test, _, _, false) if stored.contains(test) => merged.push(test),
-            (_, _, Some(pass), false) => writer.push(pass),
-            (test, seq, None, false) => {
-                row_seqs.push(seq);
-                row_tests.push(test);
-            }
-        };
-        loop {
-            let rows = transaction.query_portal(&portal, FETCH_ROWS)?;
-            for row in &rows {
-                let test: i64 = row.try_get(0)?;
-                if let Some((id, _, _, twice)) = &mut current
-                    && *id == test
-                {
-                    *twice = true;
-                    continue;
+        let mut file = chunks::FileState::new(run_row, run_ts, stored, existing);
+        let (send, received) = std::sync::mpsc::sync_channel::<chunks::Chunk>(1);
+        let mut encoder = Encoder::new()?;
+        std::thread::scope(|scope| {
+            let writer = scope.spawn(move || -> Result<(), StoreError> {
+                for chunk in received {
+                    let last = chunk.last;
+                    chunks::store_chunk(transaction, &mut file, chunk)?;
+                    if last {
+                        return Ok(());
+                    }
                 }
-                if let Some(group) = current.take() {
-                    place(group, &mut writer);
+                // The producer failed: its error is the caller's.
+                Ok(())
+            });
+            let mut results = 0u64;
+            let mut chunk = chunks::ChunkBuilder::new(policy.chunk_results);
+            let stopped = || StoreError::Corrupt {
+                what: "ingest",
+                detail: "the store's writer stopped".into(),
+            };
+            let produced = crate::write_produced(path, produce, &mut |result| {
+                chunk.push(&mut encoder, policy, results, result)?;
+                results += 1;
+                if chunk.is_full() {
+                    let full = std::mem::replace(
+                        &mut chunk,
+                        chunks::ChunkBuilder::new(policy.chunk_results),
+                    );
+                    send.send(full.finish(false)).map_err(|_| stopped())?;
                 }
-                let pass = row.try_get::<_, bool>(1)?.then(|| Pass {
-                    test,
-                    duration_s: row.get(2),
-                    dropped: row.get::<_, i64>(3) as u64,
-                    implied: row.get::<_, i32>(4) == 1,
-                });
-                current = Some((test, row.try_get(5)?, pass, false));
-            }
-            if writer.has_ready() {
-                writer.store_ready(transaction)?;
-            }
-            if rows.len() < FETCH_ROWS as usize {
-                break;
-            }
-        }
-        drop(portal);
-        if let Some(group) = current.take() {
-            place(group, &mut writer);
-        }
-        writer.finish(transaction)?;
-        // The other results of the tests seen once, in test order (the
-        // order of the primary key). The results with a message or an
-        // output look their blob up by index: joined to `blobs`, the
-        // planner, which expects a handful of staged rows, may hash them
-        // and hand them over in hash order, scattering the index inserts.
-        // The places are hashed (the planner cannot see how many there are,
-        // and one scan of the staging table a place would be quadratic).
-        transaction.batch_execute("SET LOCAL enable_nestloop = off")?;
-        transaction.execute(
-            &format!(
-                "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
-                 SELECT $1, m.test, $2, s.status, s.duration_s, \
-                 CASE WHEN s.message_hash IS NOT NULL THEN \
-                     (SELECT b.id FROM blobs b WHERE b.hash = s.message_hash) END, \
-                 s.failure_type, s.file, s.line, \
-                 CASE WHEN s.output_hash IS NOT NULL THEN \
-                     (SELECT b.id FROM blobs b WHERE b.hash = s.output_hash) END, \
-                 s.output_dropped_bytes, s.attempt_count, s.attempts, s.properties \
-                 FROM hourglass_staging s \
-                 JOIN unnest($3::int4[], $4::int8[]) m (seq, test) ON m.seq = s.seq \
-                 ORDER BY m.test"
-            ),
-            &[&run_row, &run_ts, &row_seqs, &row_tests],
-        )?;
-        drop((row_seqs, row_tests));
-        if !merged.is_empty() {
-            // A few tests, each looked up by index.
-            transaction.batch_execute("SET LOCAL enable_nestloop = on")?;
-            merge(transaction, run_row, run_ts, &merged, &existing)?;
-        }
-        Ok(results)
+                Ok(())
+            });
+            let sent = match produced {
+                Ok(()) => send.send(chunk.finish(true)).map_err(|_| stopped()),
+                Err(error) => Err(error),
+            };
+            drop(send);
+            let stored = writer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            // The writer's own failure is the cause when it stopped first.
+            stored?;
+            sent.map(|()| results)
+        })
     }
 
     fn ingest(
@@ -686,6 +546,7 @@ impl PgStore {
         };
         let keep_output = self.keep_output;
         let packed = self.packed;
+        let chunk_results = self.chunk_results;
         let client = self.client.get_mut();
         schema::ensure_partition(client, ts)?;
         let mut transaction = client.transaction()?;
@@ -737,6 +598,7 @@ impl PgStore {
             WritePolicy {
                 keep_output,
                 pack: packed,
+                chunk_results,
             },
             produce,
         )?;
@@ -766,6 +628,7 @@ impl PgStore {
             text: run.timestamp.clone(),
         })?;
         let packed = self.packed;
+        let chunk_results = self.chunk_results;
         let client = self.client.get_mut();
         let exists = client
             .query_opt("SELECT 1 FROM runs WHERE run_id = $1", &[&run.run_id])?
@@ -804,6 +667,7 @@ impl PgStore {
             WritePolicy {
                 keep_output: KeepOutput::All,
                 pack: packed,
+                chunk_results,
             },
             produce,
         )?;
@@ -1055,64 +919,6 @@ fn encode_text<'t>(encoder: &mut Encoder, text: Option<&'t str>) -> Option<Encod
     })
 }
 
-fn write_staging(
-    writer: &mut BinaryCopyInWriter<'_>,
-    encoder: &mut Encoder,
-    policy: WritePolicy,
-    seq: u64,
-    result: &TestResult,
-) -> Result<(), StoreError> {
-    let seq = i32::try_from(seq).map_err(|_| StoreError::KeySpace {
-        what: "result in one file",
-        id: seq as i64,
-    })?;
-    let line = result.line.map(i64::from);
-    let (output, dropped_now) = policy.keep_output.apply(result);
-    let dropped = (result.output_dropped_bytes + dropped_now) as i64;
-    let plain = policy.pack && Pass::of(0, result, output, dropped as u64)?.is_some();
-    let message = encode_text(encoder, result.message.as_deref());
-    let output = encode_text(encoder, output);
-    let (message_hash, message_codec, message_data) = split(message.as_ref());
-    let (output_hash, output_codec, output_data) = split(output.as_ref());
-    let attempt_count = result.attempts.len() as i32;
-    let attempts = attempts_json(result)?;
-    let properties = json_list(&result.properties)?;
-    let status = result.outcome.as_str();
-    writer.write(&[
-        &seq,
-        &result.key.suite,
-        &result.key.classname,
-        &result.key.name,
-        &status,
-        &result.duration_s,
-        &message_hash,
-        &message_codec,
-        &message_data,
-        &result.failure_type,
-        &result.file,
-        &line,
-        &output_hash,
-        &output_codec,
-        &output_data,
-        &dropped,
-        &attempt_count,
-        &attempts,
-        &properties,
-        &plain,
-    ])?;
-    Ok(())
-}
-
-/// An encoded text's columns, each `None` when there is no text.
-fn split<'a>(
-    encoded: Option<&'a Encoded<'_>>,
-) -> (Option<&'a [u8]>, Option<i32>, Option<&'a [u8]>) {
-    match encoded {
-        Some((hash, codec, data)) => (Some(hash), Some(*codec), Some(data)),
-        None => (None, None, None),
-    }
-}
-
 /// Stores the messages and outputs of `results` in `blobs` in one
 /// statement, in hash order (so that writers storing the same new texts
 /// take their locks in the same order), and returns hash → id.
@@ -1156,130 +962,6 @@ fn intern_all<'r>(
         .iter()
         .map(|row| (row.get(0), row.get(1)))
         .collect())
-}
-
-/// Runs `insert` under a savepoint and returns the rows it wrote, or
-/// `None` when it broke a unique key: the savepoint is then rolled back,
-/// and nothing of the statement is left.
-fn plain_insert(
-    transaction: &mut Transaction<'_>,
-    insert: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Option<u64>, StoreError> {
-    let mut savepoint = transaction.savepoint("hourglass_plain_insert")?;
-    match savepoint.execute(insert, params) {
-        Ok(rows) => {
-            savepoint.commit()?;
-            Ok(Some(rows))
-        }
-        Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-            savepoint.rollback()?;
-            Ok(None)
-        }
-        Err(error) => Err(error.into()),
-    }
-}
-
-/// Folds the staged results of `tests` (in file order) into what is
-/// stored for them in the run, and writes the merged results back.
-fn merge(
-    transaction: &mut Transaction<'_>,
-    run_row: i64,
-    run_ts: i64,
-    tests: &[i64],
-    pass_blocks: &HashSet<i64>,
-) -> Result<(), StoreError> {
-    let mut merged: HashMap<i64, TestResult> = HashMap::new();
-    let stored = transaction.query(
-        &format!(
-            "SELECT r.test, c.suite, c.classname, t.name, {READ_RESULTS} FROM results r \
-             JOIN tests t ON t.id = r.test JOIN classes c ON c.id = t.class {BLOB_JOINS} \
-             WHERE r.run = $1 AND r.run_ts = $2 AND r.test = ANY($3)"
-        ),
-        &[&run_row, &run_ts, &tests],
-    )?;
-    for row in &stored {
-        let key = TestKey {
-            suite: row.get(1),
-            classname: row.get(2),
-            name: row.get(3),
-        };
-        merged.insert(row.get(0), decode(row, 4, key)?);
-    }
-    let taken = passes::take(transaction, run_row, tests, pass_blocks)?;
-    if !taken.is_empty() {
-        let ids: Vec<i64> = taken.keys().copied().collect();
-        let names = transaction.query(
-            "SELECT t.id, c.suite, c.classname, t.name FROM tests t \
-             JOIN classes c ON c.id = t.class WHERE t.id = ANY($1)",
-            &[&ids],
-        )?;
-        for row in &names {
-            let key = TestKey {
-                suite: row.get(1),
-                classname: row.get(2),
-                name: row.get(3),
-            };
-            merged.insert(row.get(0), taken[&row.get::<_, i64>(0)].result(key));
-        }
-    }
-    let staged = transaction.query(
-        &format!(
-            "SELECT t.id, s.suite, s.classname, s.name, {READ_STAGING} FROM {KEYED_STAGING} \
-             WHERE t.id = ANY($1) ORDER BY s.seq"
-        ),
-        &[&tests],
-    )?;
-    for row in &staged {
-        let key = TestKey {
-            suite: row.get(1),
-            classname: row.get(2),
-            name: row.get(3),
-        };
-        let later = decode(row, 4, key)?;
-        match merged.entry(row.get(0)) {
-            std::collections::hash_map::Entry::Occupied(mut earlier) => {
-                earlier.get_mut().absorb_rerun(later);
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(later);
-            }
-        }
-    }
-    transaction.execute(
-        "DELETE FROM results WHERE run = $1 AND run_ts = $2 AND test = ANY($3)",
-        &[&run_row, &run_ts, &tests],
-    )?;
-    let insert = transaction.prepare(&format!(
-        "INSERT INTO results (run, test, run_ts, {RESULT_COLUMNS}) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    ))?;
-    let ids = intern_all(transaction, merged.values())?;
-    let id_of = |text: Option<&str>| text.and_then(|text| ids.get(&blobs::hash(text)[..]).copied());
-    for (test, result) in &merged {
-        let message = id_of(result.message.as_deref());
-        let output = id_of(result.output.as_deref());
-        transaction.execute(
-            &insert,
-            &[
-                &run_row,
-                test,
-                &run_ts,
-                &result.outcome.as_str(),
-                &result.duration_s,
-                &message,
-                &result.failure_type,
-                &result.file,
-                &result.line.map(i64::from),
-                &output,
-                &(result.output_dropped_bytes as i64),
-                &(result.attempts.len() as i32),
-                &attempts_json(result)?,
-                &json_list(&result.properties)?,
-            ],
-        )?;
-    }
-    Ok(())
 }
 
 /// Reads the [`RESULT_COLUMNS`] starting at column `first`.

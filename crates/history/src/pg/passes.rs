@@ -169,7 +169,8 @@ impl PassWriter {
         }
     }
 
-    /// Adds the next pass (of a later test than the one before).
+    /// Adds the next pass (of a later test than the one before, until
+    /// [`PassWriter::finish`]; a block stored already is merged).
     pub(super) fn push(&mut self, pass: Pass) {
         let block = block_of(pass.test);
         if block != self.block {
@@ -217,8 +218,15 @@ impl PassWriter {
                 writer.write(&[&self.run, block, &data])?;
             }
             writer.finish()?;
+            self.existing.extend(new.iter().map(|(block, _)| *block));
         }
         Ok(())
+    }
+
+    /// The blocks the run has blobs of: before this writer, and those it
+    /// stored.
+    pub(super) fn blocks(&self) -> &HashSet<i64> {
+        &self.existing
     }
 
     /// Stores everything still held.

@@ -617,3 +617,189 @@ fn a_history_of_version_4_keeps_its_tests_under_bytewise_keys() {
     // Byte order, as SQLite exports.
     assert_eq!(names, ["Zeta.b", "alpha.B", "alpha.a", "Ärger.ß"]);
 }
+
+/// A file of several chunks (of 7 results here): its classes and new
+/// tests arrive across chunks, a test comes back in a later chunk (a
+/// failure then a pass, two passes, a pass then a failure), texts repeat
+/// across chunks. It is stored as SQLite stores it, a second file of the
+/// run merges with it, the same file again is stored once, and the same
+/// file in another run (its tests known) is stored again.
+#[test]
+fn a_file_of_several_chunks_is_stored_as_sqlite_stores_it() {
+    let Some(database) =
+        TestDatabase::create("pg::a_file_of_several_chunks_is_stored_as_sqlite_stores_it")
+    else {
+        return;
+    };
+    let mut first = Vec::new();
+    for n in 0..60 {
+        let outcome = match n % 9 {
+            4 => Outcome::Failed,
+            7 => Outcome::Skipped,
+            _ => Outcome::Passed,
+        };
+        let mut one = result(&format!("c{}", n / 5), &format!("t{n}"), outcome, 0.5);
+        if outcome == Outcome::Failed {
+            one.message = Some(format!("expected {}", n % 2));
+            one.output = Some("the same output in every chunk".into());
+        }
+        first.push(one);
+    }
+    first.push(result("c0", "t4", Outcome::Passed, 0.25));
+    first.push(result("c1", "t5", Outcome::Passed, 0.75));
+    first.push(result("c2", "t10", Outcome::Failed, 0.5));
+    // A class seen before, with a test new to it.
+    first.push(result("c0", "late", Outcome::Passed, 0.5));
+    let second = vec![
+        result("c3", "t15", Outcome::Failed, 1.0),
+        result("c9", "new", Outcome::Passed, 1.0),
+    ];
+    let mut pg = PgStore::open(database.url()).unwrap();
+    pg.set_chunk_results(7);
+    let (_dir, mut sqlite) = crate::support::temp_store();
+    feed_chunked_runs(&mut pg, &first, &second);
+    feed_chunked_runs(&mut sqlite, &first, &second);
+    let pg_rows = crate::support::exported(&pg);
+    assert_eq!(
+        pg_rows.len(),
+        2 * 61 + 1,
+        "61 tests in r1 and r2, one more in r1"
+    );
+    let of = |run: &str, name: &str| {
+        pg_rows
+            .iter()
+            .find(|row| row.run.run_id == run && row.result.key.name == name)
+            .map(|row| row.result.outcome)
+    };
+    assert_eq!(of("r1", "t4"), Some(Outcome::Flaky), "failed, then passed");
+    assert_eq!(of("r2", "t4"), Some(Outcome::Flaky));
+    assert_eq!(of("r1", "t10"), Some(Outcome::Flaky), "passed, then failed");
+    assert_eq!(of("r2", "t10"), Some(Outcome::Flaky));
+    assert_eq!(
+        of("r1", "t15"),
+        Some(Outcome::Flaky),
+        "the second file's rerun"
+    );
+    assert_eq!(of("r2", "t15"), Some(Outcome::Passed));
+    let show = |rows: &[hourglass_history::ExportRow]| -> Vec<String> {
+        rows.iter().map(|row| format!("{row:?}")).collect()
+    };
+    assert_eq!(show(&pg_rows), show(&crate::support::exported(&sqlite)));
+    assert_eq!(pg.row_count("tests").unwrap(), 62);
+    assert_eq!(pg.row_count("classes").unwrap(), 12);
+}
+
+fn feed_chunked_runs(
+    store: &mut impl HistoryStore,
+    first: &[hourglass_model::TestResult],
+    second: &[hourglass_model::TestResult],
+) {
+    let run = run("r1", "2026-03-01T10:00:00Z");
+    assert_eq!(
+        ingest(store, &run, &file("first.xml"), first).unwrap(),
+        IngestOutcome::Stored {
+            results: first.len() as u64
+        }
+    );
+    ingest(store, &run, &file("second.xml"), second).unwrap();
+    assert_eq!(
+        ingest(store, &run, &file("first.xml"), first).unwrap(),
+        IngestOutcome::AlreadyStored
+    );
+    ingest(
+        store,
+        &crate::support::run("r2", "2026-03-02T10:00:00Z"),
+        &file("first.xml"),
+        first,
+    )
+    .unwrap();
+}
+
+/// A file of several chunks failing in a later chunk leaves nothing: not
+/// the tests, classes and texts its first chunks added, nor their results.
+#[test]
+fn a_file_of_several_chunks_failing_late_stores_nothing() {
+    let Some(database) =
+        TestDatabase::create("pg::a_file_of_several_chunks_failing_late_stores_nothing")
+    else {
+        return;
+    };
+    let mut store = PgStore::open(database.url()).unwrap();
+    store.set_chunk_results(4);
+    let outcome = store.ingest_file(
+        &run("r1", "2026-03-01T10:00:00Z"),
+        &file("truncated.xml"),
+        &mut |sink| {
+            for n in 0..30 {
+                let mut one = result(
+                    &format!("c{}", n / 3),
+                    &format!("t{n}"),
+                    Outcome::Failed,
+                    0.1,
+                );
+                one.message = Some(format!("message {n}"));
+                sink(&one)?;
+            }
+            Err("truncated".into())
+        },
+    );
+    assert!(
+        matches!(outcome, Err(StoreError::Produce { .. })),
+        "{outcome:?}"
+    );
+    for table in [
+        "runs", "files", "classes", "tests", "results", "passes", "blobs",
+    ] {
+        assert_eq!(store.row_count(table).unwrap(), 0, "rows left in {table}");
+    }
+}
+
+/// Writers whose files are of several chunks and add the same new tests,
+/// classes and texts in opposite orders (each chunk adds its own keys in
+/// key order, but a later chunk's keys sort before an earlier one's) do
+/// not deadlock: one waits for the other, and each test is stored once.
+#[test]
+fn writers_adding_the_same_tests_over_several_chunks_in_other_orders_both_store() {
+    let Some(database) = TestDatabase::create(
+        "pg::writers_adding_the_same_tests_over_several_chunks_in_other_orders_both_store",
+    ) else {
+        return;
+    };
+    let forward: Vec<_> = (0..200)
+        .map(|n| {
+            let mut one = result(
+                &format!("c{:03}", n / 10),
+                &format!("t{n:03}"),
+                Outcome::Failed,
+                0.1,
+            );
+            one.message = Some(format!("message {}", n % 50));
+            one
+        })
+        .collect();
+    let backward: Vec<_> = forward.iter().rev().cloned().collect();
+    for round in 0..3 {
+        std::thread::scope(|scope| {
+            for (writer, results) in [&forward, &backward].into_iter().enumerate() {
+                let url = database.url().to_owned();
+                scope.spawn(move || {
+                    let mut store = PgStore::open(&url).unwrap();
+                    store.set_chunk_results(16);
+                    let run = run(
+                        &format!("round{round}-writer{writer}"),
+                        "2026-03-01T10:00:00Z",
+                    );
+                    assert_eq!(
+                        ingest(&mut store, &run, &file("a.xml"), results).unwrap(),
+                        IngestOutcome::Stored { results: 200 }
+                    );
+                });
+            }
+        });
+    }
+    let store = PgStore::open(database.url()).unwrap();
+    assert_eq!(store.row_count("tests").unwrap(), 200);
+    assert_eq!(store.row_count("classes").unwrap(), 20);
+    assert_eq!(store.row_count("blobs").unwrap(), 50);
+    assert_eq!(store.row_count("results").unwrap(), 6 * 200);
+}
