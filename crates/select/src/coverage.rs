@@ -1915,8 +1915,14 @@ mod tests {
 
     #[test]
     fn an_import_renames_a_name_only_with_as_after_it() {
-        assert!(renames("use crate::shapes::{circle as round, square};", "circle"));
-        assert!(!renames("use crate::shapes::{circle, square as box_};", "circle"));
+        assert!(renames(
+            "use crate::shapes::{circle as round, square};",
+            "circle"
+        ));
+        assert!(!renames(
+            "use crate::shapes::{circle, square as box_};",
+            "circle"
+        ));
         assert!(!renames("use crate::circle_as::circle;", "circle"));
     }
 

@@ -25,7 +25,9 @@ use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
 
 use super::passes::{self, PassWriter};
-use super::{BLOB_JOINS, READ_RESULTS, RESULT_COLUMNS, WritePolicy, decode, intern_all};
+use super::{
+    BLOB_JOINS, READ_RESULTS, RESULT_COLUMNS, WritePolicy, decode, intern_all, keyed_test,
+};
 use crate::StoreError;
 use crate::blobs::{self, Encoder};
 use crate::codec::{attempts_json, json_list};
@@ -728,14 +730,8 @@ fn merge(
          JOIN classes c ON c.id = t.class WHERE t.id = ANY($1)",
         &[&tests],
     )? {
-        keys.insert(
-            row.try_get(0)?,
-            TestKey {
-                suite: row.try_get(1)?,
-                classname: row.try_get(2)?,
-                name: row.try_get(3)?,
-            },
-        );
+        let (id, key) = keyed_test(&row)?;
+        keys.insert(id, key);
     }
     let key_of = |test: i64| {
         keys.get(&test).cloned().ok_or_else(|| StoreError::Corrupt {

@@ -804,14 +804,8 @@ impl PgStore {
             points.sort_unstable_by_key(|point| (point.test, point.ts, point.run));
             keys.clear();
             for row in transaction.query(&names_of, &[&first, &last])? {
-                keys.insert(
-                    row.try_get(0)?,
-                    TestKey {
-                        suite: row.try_get(1)?,
-                        classname: row.try_get(2)?,
-                        name: row.try_get(3)?,
-                    },
-                );
+                let (id, key) = keyed_test(&row)?;
+                keys.insert(id, key);
             }
             for point in points.drain(..) {
                 let Some((run_index, _, info)) = runs.get(&point.run) else {
@@ -994,6 +988,18 @@ fn text(row: &Row, at: usize) -> Result<Option<String>, StoreError> {
     let data: Option<Vec<u8>> = row.try_get(at + 1)?;
     data.map(|data| blobs::decode(i64::from(codec.unwrap_or(0)), data))
         .transpose()
+}
+
+/// A row of (test id, suite, classname, name).
+fn keyed_test(row: &Row) -> Result<(i64, TestKey), postgres::Error> {
+    Ok((
+        row.try_get(0)?,
+        TestKey {
+            suite: row.try_get(1)?,
+            classname: row.try_get(2)?,
+            name: row.try_get(3)?,
+        },
+    ))
 }
 
 fn run_info(row: &Row, first: usize) -> RunInfo {
