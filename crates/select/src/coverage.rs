@@ -1036,9 +1036,8 @@ fn function_changes(
         }
         let own = texts
             .get(&item.file)
-            .cloned()
-            .flatten()
-            .and_then(|lines| body_lines(&lines, item.lines.start, item.lines.end));
+            .and_then(Option::as_ref)
+            .and_then(|lines| body_lines(lines, item.lines.start, item.lines.end));
         if own.is_none() {
             continue;
         }
