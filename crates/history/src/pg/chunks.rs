@@ -84,13 +84,23 @@ const READ_STAGING: &str = "s.status, s.duration_s, mb.codec, mb.data, s.failure
      s.line, ob.codec, ob.data, s.output_dropped_bytes, s.attempt_count, s.attempts, \
      s.properties";
 
+/// One result of a chunk being read.
+struct ReadResult {
+    /// Its place in the file.
+    seq: i32,
+    /// Its class, an index into [`ChunkBuilder::classes`].
+    class: u32,
+    name: String,
+    /// The pass it is, when plain (its test not known yet).
+    pass: Option<Pass>,
+}
+
 /// One result of a chunk.
 pub(super) struct ChunkResult {
     /// Its place in the file.
     seq: i32,
-    /// Its class, an index into [`Chunk::classes`].
-    class: u32,
-    name: String,
+    /// Its test, an index into [`Chunk::keys`].
+    key: u32,
     /// The pass it is, when plain (its test not known yet).
     pass: Option<Pass>,
 }
@@ -99,6 +109,10 @@ pub(super) struct ChunkResult {
 pub(super) struct Chunk {
     /// The distinct classes of the chunk (suite, classname).
     classes: Vec<(String, String)>,
+    /// The distinct tests of the chunk, a class (an index into `classes`)
+    /// and a name each, sorted: the reading thread sorts them, so that the
+    /// writer's thread, which the server waits on, does not.
+    keys: Vec<(u32, String)>,
     results: Vec<ChunkResult>,
     /// The results that are not plain passes, as a binary `COPY` payload.
     rows: Option<bytes::Bytes>,
@@ -114,7 +128,7 @@ pub(super) struct ChunkBuilder {
     capacity: usize,
     classes: Vec<(String, String)>,
     class_index: HashMap<(String, String), u32>,
-    results: Vec<ChunkResult>,
+    results: Vec<ReadResult>,
     rows: CopyRows,
     texts: Vec<(Vec<u8>, i32, Vec<u8>)>,
     text_seen: HashSet<Vec<u8>>,
@@ -181,7 +195,7 @@ impl ChunkBuilder {
                 ],
             )?;
         }
-        self.results.push(ChunkResult {
+        self.results.push(ReadResult {
             seq,
             class,
             name: result.key.name.clone(),
@@ -223,10 +237,38 @@ impl ChunkBuilder {
         Some(hash)
     }
 
-    pub(super) fn finish(self, last: bool) -> Chunk {
+    pub(super) fn finish(mut self, last: bool) -> Chunk {
+        let mut order: Vec<u32> = (0..self.results.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&self.results[a as usize], &self.results[b as usize]);
+            (a.class, &a.name).cmp(&(b.class, &b.name))
+        });
+        let mut keys: Vec<(u32, String)> = Vec::new();
+        let mut key_of = vec![0u32; self.results.len()];
+        for at in order {
+            let result = &mut self.results[at as usize];
+            let repeated = keys
+                .last()
+                .is_some_and(|(class, name)| *class == result.class && *name == result.name);
+            if !repeated {
+                keys.push((result.class, std::mem::take(&mut result.name)));
+            }
+            key_of[at as usize] = (keys.len() - 1) as u32;
+        }
+        let results = self
+            .results
+            .into_iter()
+            .zip(key_of)
+            .map(|(result, key)| ChunkResult {
+                seq: result.seq,
+                key,
+                pass: result.pass,
+            })
+            .collect();
         Chunk {
             classes: self.classes,
-            results: self.results,
+            keys,
+            results,
             rows: (self.rows.count > 0).then(|| self.rows.finish()),
             texts: self.texts,
             last,
@@ -324,10 +366,17 @@ const FIND_TESTS: &str = "SELECT k.i, t.id \
      FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY k (class, name, i) \
      JOIN tests t ON t.class = k.class AND t.name = k.name COLLATE \"C\"";
 
-/// `$1` ids for new tests.
+/// `$1` ids for new tests, drawn one by one: writers under the shared
+/// [`NEW_KEYS_LOCK`] draw at once.
 const DRAW_TEST_IDS: &str = "SELECT array_agg(nextval( \
      (SELECT pg_get_serial_sequence('tests', 'id'))::regclass)) \
      FROM generate_series(1::int8, $1::int8)";
+
+/// The last of `$1` consecutive ids for new tests, reserved in one call:
+/// only under the exclusive [`NEW_KEYS_LOCK`], when no other writer draws
+/// ids meanwhile.
+const RESERVE_TEST_IDS: &str = "WITH s (name) AS (SELECT pg_get_serial_sequence('tests', 'id')) \
+     SELECT setval(s.name, nextval(s.name) + $1::int8 - 1) FROM s";
 
 const FIND_TEXTS: &str = "SELECT hash FROM blobs WHERE hash = ANY($1)";
 
@@ -521,46 +570,41 @@ fn add_tests(
     chunk: &Chunk,
     classes: &[(i64, bool)],
 ) -> Result<Vec<i64>, StoreError> {
-    fn key_in<'c>(classes: &[(i64, bool)], result: &'c ChunkResult) -> (i64, &'c str) {
-        (classes[result.class as usize].0, result.name.as_str())
-    }
-    let key = |result| key_in(classes, result);
-    let mut known: HashMap<(i64, &str), i64> = HashMap::new();
+    let keys = &chunk.keys;
+    let class_id = |key: u32| classes[keys[key as usize].0 as usize].0;
+    let columns = |keys_at: &[u32]| -> (Vec<i64>, Vec<&str>) {
+        keys_at
+            .iter()
+            .map(|&key| (class_id(key), keys[key as usize].1.as_str()))
+            .unzip()
+    };
+    // The id of each key of the chunk; 0 while not known.
+    let mut ids = vec![0i64; keys.len()];
     // The tests of the classes the store had, looked up by index.
-    let mut probe: Vec<(i64, &str)> = chunk
-        .results
-        .iter()
-        .filter(|result| !classes[result.class as usize].1)
-        .map(key)
+    let probe: Vec<u32> = (0..keys.len() as u32)
+        .filter(|&key| !classes[keys[key as usize].0 as usize].1)
         .collect();
-    probe.sort_unstable();
-    probe.dedup();
     if !probe.is_empty() {
-        let (probe_classes, probe_names): (Vec<i64>, Vec<&str>) = probe.iter().copied().unzip();
+        let (probe_classes, probe_names) = columns(&probe);
         let find = file.prepared.get(transaction, FIND_TESTS)?;
         for row in transaction.query(&find, &[&probe_classes, &probe_names])? {
             let at: i64 = row.try_get(0)?;
-            known.insert(probe[at as usize - 1], row.try_get(1)?);
+            ids[probe[at as usize - 1] as usize] = row.try_get(1)?;
         }
     }
-    let mut new: Vec<(i64, &str)> = chunk
-        .results
-        .iter()
-        .map(key)
-        .filter(|key| !known.contains_key(key))
+    // The others, in key order: the keys are sorted by class and name, and
+    // a stable sort by the class's id keeps each class's names in order.
+    let mut new: Vec<u32> = (0..keys.len() as u32)
+        .filter(|&key| ids[key as usize] == 0)
         .collect();
     if !new.is_empty() {
-        new.sort_unstable();
-        new.dedup();
+        new.sort_by_key(|&key| class_id(key));
         lock_new_keys(transaction, file, chunk.last)?;
-        let draw = file.prepared.get(transaction, DRAW_TEST_IDS)?;
-        let mut ids: Vec<i64> = transaction
-            .query_one(&draw, &[&(new.len() as i64)])?
-            .try_get(0)?;
-        ids.sort_unstable();
+        let drawn = draw_test_ids(transaction, file, new.len())?;
         let mut rows = CopyRows::new();
-        for ((class, name), id) in new.iter().zip(&ids) {
-            rows.row(&[Type::INT8, Type::INT8, Type::TEXT], &[id, class, name])?;
+        for (&key, id) in new.iter().zip(&drawn) {
+            let (class, name) = (class_id(key), keys[key as usize].1.as_str());
+            rows.row(&[Type::INT8, Type::INT8, Type::TEXT], &[id, &class, &name])?;
         }
         let rows = rows.finish();
         let mut savepoint = transaction.savepoint("hourglass_new_tests")?;
@@ -582,38 +626,57 @@ fn add_tests(
             Err(error) => return Err(error),
         };
         if copied {
-            known.extend(new.iter().copied().zip(ids));
+            for (&key, id) in new.iter().zip(drawn) {
+                ids[key as usize] = id;
+            }
         } else {
-            let (new_classes, new_names): (Vec<i64>, Vec<&str>) = new.iter().copied().unzip();
+            let (new_classes, new_names) = columns(&new);
             transaction.execute(
                 "INSERT INTO tests (class, name) \
                  SELECT * FROM unnest($1::int8[], $2::text[]) ORDER BY 1, 2 \
                  ON CONFLICT DO NOTHING",
                 &[&new_classes, &new_names],
             )?;
-            for row in transaction.query(
-                "SELECT k.i, t.id FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY k (class, name, i) \
-                 JOIN tests t ON t.class = k.class AND t.name = k.name COLLATE \"C\"",
-                &[&new_classes, &new_names],
-            )? {
+            let find = file.prepared.get(transaction, FIND_TESTS)?;
+            for row in transaction.query(&find, &[&new_classes, &new_names])? {
                 let at: i64 = row.try_get(0)?;
-                known.insert(new[at as usize - 1], row.try_get(1)?);
+                ids[new[at as usize - 1] as usize] = row.try_get(1)?;
             }
         }
     }
     chunk
         .results
         .iter()
-        .map(|result| {
-            known
-                .get(&key(result))
-                .copied()
-                .ok_or_else(|| StoreError::Corrupt {
-                    what: "test",
-                    detail: format!("{} is neither stored nor insertable", result.name),
-                })
+        .map(|result| match ids[result.key as usize] {
+            0 => Err(StoreError::Corrupt {
+                what: "test",
+                detail: format!(
+                    "{} is neither stored nor insertable",
+                    keys[result.key as usize].1
+                ),
+            }),
+            id => Ok(id),
         })
         .collect()
+}
+
+/// `count` ids for new tests, in ascending order: a block reserved in one
+/// call under the exclusive lock, else drawn one by one.
+fn draw_test_ids(
+    transaction: &mut Transaction<'_>,
+    file: &mut FileState,
+    count: usize,
+) -> Result<Vec<i64>, StoreError> {
+    let count = count as i64;
+    if file.lock == KeyLock::Exclusive {
+        let reserve = file.prepared.get(transaction, RESERVE_TEST_IDS)?;
+        let last: i64 = transaction.query_one(&reserve, &[&count])?.try_get(0)?;
+        return Ok((last - count + 1..=last).collect());
+    }
+    let draw = file.prepared.get(transaction, DRAW_TEST_IDS)?;
+    let mut ids: Vec<i64> = transaction.query_one(&draw, &[&count])?.try_get(0)?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Adds the texts of the chunk `blobs` lacks, in hash order.

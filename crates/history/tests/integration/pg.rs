@@ -803,3 +803,65 @@ fn writers_adding_the_same_tests_over_several_chunks_in_other_orders_both_store(
     assert_eq!(store.row_count("blobs").unwrap(), 50);
     assert_eq!(store.row_count("results").unwrap(), 6 * 200);
 }
+
+/// A file of several chunks reserves its new tests' ids a block per chunk
+/// (it alone adds keys meanwhile): each chunk's tests take consecutive
+/// ids in key order, and the sequence moves past them, so that the next
+/// writer, which draws its ids one by one, takes the ids after them.
+#[test]
+fn a_file_of_several_chunks_reserves_its_new_tests_ids_in_blocks() {
+    let Some(database) =
+        TestDatabase::create("pg::a_file_of_several_chunks_reserves_its_new_tests_ids_in_blocks")
+    else {
+        return;
+    };
+    // Chunks of 10: c1's ten tests, then c0's ten (a chunk's keys sort
+    // before the one before's).
+    let several: Vec<_> = ["c1", "c0"]
+        .iter()
+        .flat_map(|class| {
+            (0..10)
+                .rev()
+                .map(move |n| result(class, &format!("t{n}"), Outcome::Passed, 0.1))
+        })
+        .collect();
+    let mut store = PgStore::open(database.url()).unwrap();
+    store.set_chunk_results(10);
+    ingest(
+        &mut store,
+        &run("r1", "2026-03-01T10:00:00Z"),
+        &file("a.xml"),
+        &several,
+    )
+    .unwrap();
+    let mut one = PgStore::open(database.url()).unwrap();
+    ingest(
+        &mut one,
+        &run("r2", "2026-03-02T10:00:00Z"),
+        &file("b.xml"),
+        &[
+            result("c0", "t0", Outcome::Passed, 0.1),
+            result("c0", "u1", Outcome::Passed, 0.1),
+            result("c0", "u0", Outcome::Passed, 0.1),
+        ],
+    )
+    .unwrap();
+    let ids: Vec<(String, i64)> = store
+        .client()
+        .query(
+            "SELECT c.classname || '.' || t.name, t.id FROM tests t \
+             JOIN classes c ON c.id = t.class ORDER BY t.id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect();
+    let expected: Vec<(String, i64)> = ["c1", "c0"]
+        .iter()
+        .flat_map(|class| (0..10).map(move |n| format!("{class}.t{n}")))
+        .chain(["c0.u0".to_owned(), "c0.u1".to_owned()])
+        .zip(1..)
+        .collect();
+    assert_eq!(ids, expected);
+}
