@@ -102,3 +102,8 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// The key under which the stores keep `text` in `blobs`.
+pub fn text_key(text: &str) -> Vec<u8> {
+    crate::blobs::hash(text).to_vec()
+}

@@ -9,7 +9,10 @@
 //! adds those the store lacks and looks up the tests of the others by
 //! index; a test of a class the chunk added is new without a look-up.
 //! The new tests go in by binary `COPY`, in key order, under ids drawn
-//! from `tests`' sequence; the new texts into `blobs`, in hash order. Then
+//! from `tests`' sequence (a block reserved in one call when the writer is
+//! the only one adding keys); the new texts into `blobs` by binary `COPY`,
+//! in hash order (with `ON CONFLICT`, when another writer added one of
+//! either meanwhile). Then
 //! each result is placed: a plain pass into its run's blob, another result
 //! a row moved over from the staging table, a test seen twice (in the
 //! chunk, an earlier chunk or an earlier file of the run) merged.
@@ -492,6 +495,30 @@ fn copy_rows(
     Ok(())
 }
 
+/// Runs the binary `COPY` `sql` of new keys with the rows `rows` under a
+/// savepoint; when another writer added one of them meanwhile, the key
+/// breaks, the savepoint is rolled back and the answer is false (nothing
+/// copied).
+fn copy_new_keys(
+    transaction: &mut Transaction<'_>,
+    sql: &str,
+    rows: CopyRows,
+) -> Result<bool, StoreError> {
+    let rows = rows.finish();
+    let mut savepoint = transaction.savepoint("hourglass_new_keys")?;
+    match copy_rows(&mut savepoint, sql, &rows) {
+        Ok(()) => {
+            savepoint.commit()?;
+            Ok(true)
+        }
+        Err(StoreError::Postgres(error)) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            savepoint.rollback()?;
+            Ok(false)
+        }
+        Err(error) => Err(error),
+    }
+}
+
 /// The error of a failed `COPY` write: the driver's, when it is one.
 fn copy_error(error: std::io::Error) -> StoreError {
     let detail = error.to_string();
@@ -606,25 +633,11 @@ fn add_tests(
             let (class, name) = (class_id(key), keys[key as usize].1.as_str());
             rows.row(&[Type::INT8, Type::INT8, Type::TEXT], &[id, &class, &name])?;
         }
-        let rows = rows.finish();
-        let mut savepoint = transaction.savepoint("hourglass_new_tests")?;
-        let copied = match copy_rows(
-            &mut savepoint,
+        let copied = copy_new_keys(
+            transaction,
             "COPY tests (id, class, name) FROM STDIN BINARY",
-            &rows,
-        ) {
-            Ok(()) => {
-                savepoint.commit()?;
-                true
-            }
-            Err(StoreError::Postgres(error))
-                if error.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
-            {
-                savepoint.rollback()?;
-                false
-            }
-            Err(error) => return Err(error),
-        };
+            rows,
+        )?;
         if copied {
             for (&key, id) in new.iter().zip(drawn) {
                 ids[key as usize] = id;
@@ -679,7 +692,8 @@ fn draw_test_ids(
     Ok(ids)
 }
 
-/// Adds the texts of the chunk `blobs` lacks, in hash order.
+/// Adds the texts of the chunk `blobs` lacks, in hash order: by `COPY`,
+/// or with `ON CONFLICT` when another writer added one meanwhile.
 fn add_texts(
     transaction: &mut Transaction<'_>,
     file: &mut FileState,
@@ -705,6 +719,20 @@ fn add_texts(
     }
     missing.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     lock_new_keys(transaction, file, last)?;
+    let mut rows = CopyRows::new();
+    for (hash, codec, data) in &missing {
+        rows.row(
+            &[Type::BYTEA, Type::INT4, Type::BYTEA],
+            &[hash, codec, data],
+        )?;
+    }
+    if copy_new_keys(
+        transaction,
+        "COPY blobs (hash, codec, data) FROM STDIN BINARY",
+        rows,
+    )? {
+        return Ok(());
+    }
     let hashes: Vec<&[u8]> = missing.iter().map(|(hash, _, _)| hash.as_slice()).collect();
     let codecs: Vec<i32> = missing.iter().map(|(_, codec, _)| *codec).collect();
     let datas: Vec<&[u8]> = missing.iter().map(|(_, _, data)| data.as_slice()).collect();

@@ -539,6 +539,89 @@ fn a_test_another_writer_adds_meanwhile_is_shared() {
     );
 }
 
+/// A text that another writer adds while an ingest adds it too: the
+/// ingest's `COPY` of its new texts waits for the other writer and, once
+/// that commits, breaks the key; the texts go in again with `ON CONFLICT`
+/// and the result reads the other writer's copy.
+#[test]
+fn a_text_another_writer_adds_meanwhile_is_shared() {
+    let Some(database) = TestDatabase::create("pg::a_text_another_writer_adds_meanwhile_is_shared")
+    else {
+        return;
+    };
+    let mut store = PgStore::open(database.url()).unwrap();
+    ingest(
+        &mut store,
+        &run("r0", "2026-03-01T10:00:00Z"),
+        &file("first.xml"),
+        &[result("c", "t", Outcome::Passed, 1.0)],
+    )
+    .unwrap();
+    let other = PgStore::open(database.url()).unwrap();
+    other.client().batch_execute("BEGIN").unwrap();
+    other
+        .client()
+        .execute(
+            "INSERT INTO blobs (hash, codec, data) VALUES ($1, 0, $2)",
+            &[
+                &hourglass_history::testing::text_key("boom"),
+                &b"boom".as_slice(),
+            ],
+        )
+        .unwrap();
+    let url = database.url().to_owned();
+    let writer = std::thread::spawn(move || {
+        let mut store = PgStore::open(&url).unwrap();
+        let mut failed = result("c", "t", Outcome::Failed, 2.0);
+        failed.message = Some("boom".into());
+        let mut other_failure = result("c", "u", Outcome::Failed, 2.0);
+        other_failure.message = Some("bang".into());
+        ingest(
+            &mut store,
+            &run("r1", "2026-03-02T10:00:00Z"),
+            &file("second.xml"),
+            &[failed, other_failure],
+        )
+    });
+    let waiting = || -> bool {
+        store
+            .client()
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !waiting() {
+        assert!(
+            std::time::Instant::now() < deadline && !writer.is_finished(),
+            "the writer never waited for the other's text"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    other.client().batch_execute("COMMIT").unwrap();
+    assert_eq!(
+        writer.join().unwrap().unwrap(),
+        IngestOutcome::Stored { results: 2 }
+    );
+    assert_eq!(store.row_count("blobs").unwrap(), 2);
+    let messages: Vec<(String, Option<String>)> = crate::support::exported(&store)
+        .iter()
+        .filter(|row| row.run.run_id == "r1")
+        .map(|row| (row.result.key.name.clone(), row.result.message.clone()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            ("t".to_owned(), Some("boom".to_owned())),
+            ("u".to_owned(), Some("bang".to_owned())),
+        ]
+    );
+}
+
 /// Schema version 5 drops the foreign key from `tests` to `classes` and
 /// compares the key texts byte by byte; a history written before reads
 /// back the same, and later files find its tests.
