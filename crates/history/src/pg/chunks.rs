@@ -6,8 +6,10 @@
 //! plain passes as they will be packed, the other results as binary
 //! `COPY` rows for the staging table (their texts by hash only), and the
 //! distinct texts themselves. The writer looks the chunk's classes up,
-//! adds those the store lacks and looks up the tests of the others by
-//! index; a test of a class the chunk added is new without a look-up.
+//! adds those the store lacks and finds the tests of the others (reading
+//! those classes' tests whole when they are not many more than the
+//! chunk's, else by key); a test of a class the chunk added is new
+//! without a look-up.
 //! The new tests go in by binary `COPY`, in key order, under ids drawn
 //! from `tests`' sequence (a block reserved in one call when the writer is
 //! the only one adding keys); the new texts into `blobs` by binary `COPY`,
@@ -20,6 +22,8 @@
 //! Writers add classes, tests and blobs under [`NEW_KEYS_LOCK`].
 
 use std::collections::{HashMap, HashSet};
+
+use rustc_hash::FxHashMap;
 use std::io::Write;
 
 use hourglass_model::{TestKey, TestResult};
@@ -369,6 +373,11 @@ const FIND_TESTS: &str = "SELECT k.i, t.id \
      FROM unnest($1::int8[], $2::text[]) WITH ORDINALITY k (class, name, i) \
      JOIN tests t ON t.class = k.class AND t.name = k.name COLLATE \"C\"";
 
+/// The tests of the classes `$1`, `$2` at most: read along the key's index,
+/// a class after another, they cost a tenth of a look-up by key each.
+const TESTS_OF_CLASSES: &str = "SELECT t.class, t.name, t.id FROM tests t \
+     WHERE t.class = ANY($1::int8[]) LIMIT $2::int8";
+
 /// `$1` ids for new tests, drawn one by one: writers under the shared
 /// [`NEW_KEYS_LOCK`] draw at once.
 const DRAW_TEST_IDS: &str = "SELECT array_agg(nextval( \
@@ -611,7 +620,8 @@ fn add_tests(
     let probe: Vec<u32> = (0..keys.len() as u32)
         .filter(|&key| !classes[keys[key as usize].0 as usize].1)
         .collect();
-    if !probe.is_empty() {
+    if !probe.is_empty() && !tests_of_classes(transaction, file, &probe, &class_id, keys, &mut ids)?
+    {
         let (probe_classes, probe_names) = columns(&probe);
         let find = file.prepared.get(transaction, FIND_TESTS)?;
         for row in transaction.query(&find, &[&probe_classes, &probe_names])? {
@@ -671,6 +681,40 @@ fn add_tests(
             id => Ok(id),
         })
         .collect()
+}
+
+/// Finds the stored tests among the keys `probe` by reading every test of
+/// their classes, when those are at most a few times as many as the keys
+/// (a file usually holds its classes' tests, or most of them); false when
+/// they are more, and nothing was found.
+fn tests_of_classes(
+    transaction: &mut Transaction<'_>,
+    file: &mut FileState,
+    probe: &[u32],
+    class_id: &dyn Fn(u32) -> i64,
+    keys: &[(u32, String)],
+    ids: &mut [i64],
+) -> Result<bool, StoreError> {
+    let mut classes: Vec<i64> = probe.iter().map(|&key| class_id(key)).collect();
+    classes.sort_unstable();
+    classes.dedup();
+    let limit = (probe.len() * 4 + 1024) as i64;
+    let read = file.prepared.get(transaction, TESTS_OF_CLASSES)?;
+    let rows = transaction.query(&read, &[&classes, &limit])?;
+    if rows.len() as i64 >= limit {
+        return Ok(false);
+    }
+    let wanted: FxHashMap<(i64, &str), u32> = probe
+        .iter()
+        .map(|&key| ((class_id(key), keys[key as usize].1.as_str()), key))
+        .collect();
+    for row in &rows {
+        let (class, name): (i64, &str) = (row.try_get(0)?, row.try_get(1)?);
+        if let Some(&key) = wanted.get(&(class, name)) {
+            ids[key as usize] = row.try_get(2)?;
+        }
+    }
+    Ok(true)
 }
 
 /// `count` ids for new tests, in ascending order: a block reserved in one

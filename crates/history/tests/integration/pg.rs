@@ -948,3 +948,76 @@ fn a_file_of_several_chunks_reserves_its_new_tests_ids_in_blocks() {
         .collect();
     assert_eq!(ids, expected);
 }
+
+/// A file's tests of stored classes are found by reading their classes'
+/// tests when those are not many more than the file's, else one by one;
+/// either way a stored test is not taken for a new one (which would draw
+/// an id for it, and the next new test would come after a gap).
+#[test]
+fn stored_tests_are_found_whether_their_classes_are_read_whole_or_not() {
+    let Some(database) = TestDatabase::create(
+        "pg::stored_tests_are_found_whether_their_classes_are_read_whole_or_not",
+    ) else {
+        return;
+    };
+    let mut store = PgStore::open(database.url()).unwrap();
+    let mut first: Vec<_> = (0..1100)
+        .map(|n| result("big", &format!("t{n}"), Outcome::Passed, 0.1))
+        .collect();
+    first.extend((0..3).map(|n| result("small", &format!("s{n}"), Outcome::Passed, 0.1)));
+    ingest(
+        &mut store,
+        &run("r1", "2026-03-01T10:00:00Z"),
+        &file("a.xml"),
+        &first,
+    )
+    .unwrap();
+    let id_of = |store: &PgStore, class: &str, name: &str| -> i64 {
+        store
+            .client()
+            .query_one(
+                "SELECT t.id FROM tests t JOIN classes c ON c.id = t.class \
+                 WHERE c.classname = $1 AND t.name = $2",
+                &[&class, &name],
+            )
+            .unwrap()
+            .get(0)
+    };
+    // `small` holds 3 tests: read whole.
+    ingest(
+        &mut store,
+        &run("r2", "2026-03-02T10:00:00Z"),
+        &file("b.xml"),
+        &[
+            result("small", "s0", Outcome::Failed, 0.1),
+            result("small", "s3", Outcome::Passed, 0.1),
+        ],
+    )
+    .unwrap();
+    assert_eq!(id_of(&store, "small", "s3"), 1104);
+    // `big` holds 1,100 tests against a file of 2: looked up by key.
+    ingest(
+        &mut store,
+        &run("r3", "2026-03-03T10:00:00Z"),
+        &file("c.xml"),
+        &[
+            result("big", "t5", Outcome::Failed, 0.1),
+            result("big", "new", Outcome::Passed, 0.1),
+        ],
+    )
+    .unwrap();
+    assert_eq!(id_of(&store, "big", "new"), 1105);
+    assert_eq!(store.row_count("tests").unwrap(), 1105);
+    let failed: Vec<(String, String)> = crate::support::exported(&store)
+        .iter()
+        .filter(|row| row.result.outcome == Outcome::Failed)
+        .map(|row| (row.run.run_id.clone(), row.result.key.name.clone()))
+        .collect();
+    assert_eq!(
+        failed,
+        [
+            ("r2".to_owned(), "s0".to_owned()),
+            ("r3".to_owned(), "t5".to_owned())
+        ]
+    );
+}
