@@ -456,9 +456,9 @@ fn feed_big_run(
 }
 
 /// A test that another writer adds while an ingest is adding it too: the
-/// ingest's plain insert of its new tests waits for the other writer and,
-/// once that commits, breaks the key; it is done again and shares the
-/// other writer's row.
+/// ingest's `COPY` of its new tests waits for the other writer and, once
+/// that commits, breaks the key; the tests go in again with `ON CONFLICT`
+/// and the ingest shares the other writer's row.
 #[test]
 fn a_test_another_writer_adds_meanwhile_is_shared() {
     let Some(database) = TestDatabase::create("pg::a_test_another_writer_adds_meanwhile_is_shared")
@@ -495,25 +495,11 @@ fn a_test_another_writer_adds_meanwhile_is_shared() {
         )
     });
     // The writer waits for the uncommitted test.
-    let waiting = || -> bool {
-        store
-            .client()
-            .query_one(
-                "SELECT count(*) > 0 FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .unwrap()
-            .get(0)
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !waiting() {
-        assert!(
-            std::time::Instant::now() < deadline && !writer.is_finished(),
-            "the writer never waited for the other's test"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_a_lock(
+        &store,
+        &writer,
+        "the writer never waited for the other's test",
+    );
     other.client().batch_execute("COMMIT").unwrap();
     let outcome = writer.join().unwrap().unwrap();
     assert_eq!(outcome, IngestOutcome::Stored { results: 2 });
@@ -537,6 +523,30 @@ fn a_test_another_writer_adds_meanwhile_is_shared() {
             ("r1".to_owned(), "old".to_owned(), Outcome::Passed),
         ]
     );
+}
+
+/// Waits until a session of `store`'s database waits for a lock, failing
+/// with `never` when `writer` ends first or a minute passes.
+fn wait_for_a_lock<T>(store: &PgStore, writer: &std::thread::JoinHandle<T>, never: &str) {
+    let waiting = || -> bool {
+        store
+            .client()
+            .query_one(
+                "SELECT count(*) > 0 FROM pg_stat_activity \
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !waiting() {
+        assert!(
+            std::time::Instant::now() < deadline && !writer.is_finished(),
+            "{never}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
 }
 
 /// A text that another writer adds while an ingest adds it too: the
@@ -583,25 +593,11 @@ fn a_text_another_writer_adds_meanwhile_is_shared() {
             &[failed, other_failure],
         )
     });
-    let waiting = || -> bool {
-        store
-            .client()
-            .query_one(
-                "SELECT count(*) > 0 FROM pg_stat_activity \
-                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
-                &[],
-            )
-            .unwrap()
-            .get(0)
-    };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !waiting() {
-        assert!(
-            std::time::Instant::now() < deadline && !writer.is_finished(),
-            "the writer never waited for the other's text"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_a_lock(
+        &store,
+        &writer,
+        "the writer never waited for the other's text",
+    );
     other.client().batch_execute("COMMIT").unwrap();
     assert_eq!(
         writer.join().unwrap().unwrap(),
