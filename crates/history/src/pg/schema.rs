@@ -124,8 +124,8 @@ pub fn partition_of(ts: i64) -> (String, i64, i64) {
 }
 
 /// Creates the partition holding `ts` unless it exists, in its own short
-/// transaction under [`PARTITION_LOCK`] (so that writers never wait for
-/// each other's partition inside their ingest transactions).
+/// transaction under an advisory lock of its own (so that writers never
+/// wait for each other's partition inside their ingest transactions).
 pub fn ensure_partition(client: &mut Client, ts: i64) -> Result<String, StoreError> {
     let (name, from, to) = partition_of(ts);
     let exists: bool = client
