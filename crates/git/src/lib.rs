@@ -9,7 +9,7 @@
 //!   unstaged and untracked files), as a [`ChangeSet`].
 //! - [`parse_patch`]: the same from the text of a unified diff (`git diff`
 //!   output, `--diff FILE`), without a repository.
-//! - [`activity`]: the history of merged changes (first-parent commits) with
+//! - [`activity`](mod@activity): the history of merged changes (first-parent commits) with
 //!   their size, the commits they brought in, lead time, reverts, and
 //!   release tags, cached by commit id.
 //! - [`file_at`] and [`RevisionTree`]: a file's contents at a revision, and a

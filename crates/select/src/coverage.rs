@@ -97,7 +97,7 @@ pub struct CoverageChanges {
     pub silent: BTreeSet<ItemId>,
     /// Changed functions whose every caller the map or the graph can speak
     /// for: each stands for the function itself (if the map holds it) and
-    /// the items that name it ([`function_changes`]).
+    /// the items that name it (`function_changes`).
     pub callers: BTreeMap<ItemId, Named>,
     /// The map's keys of the functions the change deleted
     /// ([`Quieted::deleted`]).
@@ -131,7 +131,7 @@ pub struct Quieted {
 }
 
 /// The change without its runs of blank lines and comments
-/// ([`blank_runs_dropped`]), and without the runs that only deleted whole
+/// (`blank_runs_dropped`), and without the runs that only deleted whole
 /// items (the line before such a run, where the diff anchors it, belongs to
 /// an item that did not change):
 /// - a deleted function, constant, type or `macro_rules!` whose name no
@@ -1751,7 +1751,7 @@ fn ran_bodies(
 }
 
 /// Leaves out of `selection` the graph's tests that nothing since the map's
-/// commit reaches ([`reach`]). Tests the graph does not know
+/// commit reaches (`reach`). Tests the graph does not know
 /// (whole binaries, tests only the runner's list has) are kept.
 pub fn apply(
     graph: &Graph,

@@ -41,6 +41,8 @@ Examples:
   hourglass plan
   hourglass plan --replay 20 --runner-slots 16
   hourglass plan --weeks 0 --format json > plan.json")]
+// `[capacity]` in the options' help is a section of hourglass.toml.
+#[allow(rustdoc::broken_intra_doc_links)]
 pub struct PlanArgs {
     /// The history store [default: .hourglass/history.db at the repository root].
     #[arg(long, env = "HOURGLASS_DB", value_name = "PATH")]
