@@ -22,14 +22,13 @@
 //! Writers add classes, tests and blobs under [`NEW_KEYS_LOCK`].
 
 use std::collections::{HashMap, HashSet};
-
-use rustc_hash::FxHashMap;
 use std::io::Write;
 
 use hourglass_model::{TestKey, TestResult};
 use postgres::Transaction;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
+use rustc_hash::FxHashMap;
 
 use super::passes::{self, PassWriter};
 use super::{
@@ -616,17 +615,19 @@ fn add_tests(
     };
     // The id of each key of the chunk; 0 while not known.
     let mut ids = vec![0i64; keys.len()];
-    // The tests of the classes the store had, looked up by index.
+    // The tests of the classes the store had: read with their classes, or
+    // looked up by key.
     let probe: Vec<u32> = (0..keys.len() as u32)
         .filter(|&key| !classes[keys[key as usize].0 as usize].1)
         .collect();
-    if !probe.is_empty() && !tests_of_classes(transaction, file, &probe, &class_id, keys, &mut ids)?
-    {
+    if !probe.is_empty() {
         let (probe_classes, probe_names) = columns(&probe);
-        let find = file.prepared.get(transaction, FIND_TESTS)?;
-        for row in transaction.query(&find, &[&probe_classes, &probe_names])? {
-            let at: i64 = row.try_get(0)?;
-            ids[probe[at as usize - 1] as usize] = row.try_get(1)?;
+        let found = match tests_of_classes(transaction, file, &probe_classes, &probe_names)? {
+            Some(found) => found,
+            None => find_tests(transaction, file, &probe_classes, &probe_names)?,
+        };
+        for (&key, id) in probe.iter().zip(found) {
+            ids[key as usize] = id;
         }
     }
     // The others, in key order: the keys are sorted by class and name, and
@@ -660,10 +661,9 @@ fn add_tests(
                  ON CONFLICT DO NOTHING",
                 &[&new_classes, &new_names],
             )?;
-            let find = file.prepared.get(transaction, FIND_TESTS)?;
-            for row in transaction.query(&find, &[&new_classes, &new_names])? {
-                let at: i64 = row.try_get(0)?;
-                ids[new[at as usize - 1] as usize] = row.try_get(1)?;
+            let found = find_tests(transaction, file, &new_classes, &new_names)?;
+            for (&key, id) in new.iter().zip(found) {
+                ids[key as usize] = id;
             }
         }
     }
@@ -683,38 +683,56 @@ fn add_tests(
         .collect()
 }
 
-/// Finds the stored tests among the keys `probe` by reading every test of
-/// their classes, when those are at most a few times as many as the keys
-/// (a file usually holds its classes' tests, or most of them); false when
-/// they are more, and nothing was found.
+/// The id of each test (`classes`, `names`), 0 when it is not stored,
+/// looked up by key.
+fn find_tests(
+    transaction: &mut Transaction<'_>,
+    file: &mut FileState,
+    classes: &[i64],
+    names: &[&str],
+) -> Result<Vec<i64>, StoreError> {
+    let mut ids = vec![0; names.len()];
+    let find = file.prepared.get(transaction, FIND_TESTS)?;
+    for row in transaction.query(&find, &[&classes, &names])? {
+        let at: i64 = row.try_get(0)?;
+        ids[at as usize - 1] = row.try_get(1)?;
+    }
+    Ok(ids)
+}
+
+/// The id of each test (`classes`, `names`), 0 when it is not stored,
+/// found by reading every test of those classes; `None` when they hold
+/// more than four times as many (a file usually holds its classes'
+/// tests, or most of them), and nothing was found.
 fn tests_of_classes(
     transaction: &mut Transaction<'_>,
     file: &mut FileState,
-    probe: &[u32],
-    class_id: &dyn Fn(u32) -> i64,
-    keys: &[(u32, String)],
-    ids: &mut [i64],
-) -> Result<bool, StoreError> {
-    let mut classes: Vec<i64> = probe.iter().map(|&key| class_id(key)).collect();
-    classes.sort_unstable();
-    classes.dedup();
-    let limit = (probe.len() * 4 + 1024) as i64;
+    classes: &[i64],
+    names: &[&str],
+) -> Result<Option<Vec<i64>>, StoreError> {
+    let mut distinct = classes.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let limit = (names.len() * 4 + 1024) as i64;
     let read = file.prepared.get(transaction, TESTS_OF_CLASSES)?;
-    let rows = transaction.query(&read, &[&classes, &limit])?;
+    let rows = transaction.query(&read, &[&distinct, &limit])?;
     if rows.len() as i64 >= limit {
-        return Ok(false);
+        return Ok(None);
     }
-    let wanted: FxHashMap<(i64, &str), u32> = probe
+    let wanted: FxHashMap<(i64, &str), usize> = classes
         .iter()
-        .map(|&key| ((class_id(key), keys[key as usize].1.as_str()), key))
+        .zip(names)
+        .enumerate()
+        .map(|(at, (&class, &name))| ((class, name), at))
         .collect();
+    let mut ids = vec![0; names.len()];
     for row in &rows {
         let (class, name): (i64, &str) = (row.try_get(0)?, row.try_get(1)?);
-        if let Some(&key) = wanted.get(&(class, name)) {
-            ids[key as usize] = row.try_get(2)?;
+        if let Some(&at) = wanted.get(&(class, name)) {
+            ids[at] = row.try_get(2)?;
         }
     }
-    Ok(true)
+    Ok(Some(ids))
 }
 
 /// `count` ids for new tests, in ascending order: a block reserved in one

@@ -22,12 +22,13 @@
 //!   as they will be packed, the other results as binary `COPY` rows, the
 //!   distinct texts) while a second thread, which holds the transaction,
 //!   stores the one before. A chunk's missing classes go in (in key
-//!   order); its tests are looked up by index, except those of a class the
-//!   chunk added, which are new; the new tests go in by binary `COPY` in
-//!   key order under ids drawn from `tests`' sequence (only when another
-//!   writer added one of them meanwhile is the `COPY` rolled back to a
-//!   savepoint and done again with `ON CONFLICT DO NOTHING`); the new
-//!   texts go into `blobs` in hash order. Writers add these keys under an
+//!   order); its tests are found by reading their classes' tests (by key
+//!   when those are many more), except those of a class the chunk added,
+//!   which are new; the new tests go in by binary `COPY` in key order
+//!   under ids from `tests`' sequence, and the new texts into `blobs` by
+//!   binary `COPY` in hash order (only when another writer added one of
+//!   them meanwhile is a `COPY` rolled back to a savepoint and done again
+//!   with `ON CONFLICT DO NOTHING`). Writers add these keys under an
 //!   advisory lock, shared for a file of one chunk and exclusive for a
 //!   file of several (whose chunks would not add keys in one order). Then,
 //!   by test: the plain passes of the tests seen once become the run's

@@ -417,8 +417,8 @@ fn a_big_file_with_reruns_is_stored_as_sqlite_stores_it() {
         .collect();
     let mut pg = PgStore::open(database.url()).unwrap();
     let (_dir, mut sqlite) = crate::support::temp_store();
-    feed_big_run(&mut pg, &first, &second);
-    feed_big_run(&mut sqlite, &first, &second);
+    feed_run(&mut pg, "big", &first, &second);
+    feed_run(&mut sqlite, "big", &first, &second);
     let pg_rows = crate::support::exported(&pg);
     assert_eq!(pg_rows.len(), 25_000);
     let flaky = pg_rows
@@ -429,28 +429,32 @@ fn a_big_file_with_reruns_is_stored_as_sqlite_stores_it() {
         flaky > 25,
         "reruns in the file and in the second file merged: {flaky}"
     );
-    let sqlite_rows = crate::support::exported(&sqlite);
-    let show = |rows: &[hourglass_history::ExportRow]| -> Vec<String> {
-        rows.iter().map(|row| format!("{row:?}")).collect()
-    };
-    assert_eq!(show(&pg_rows), show(&sqlite_rows));
+    assert_eq!(shown(&pg_rows), shown(&crate::support::exported(&sqlite)));
 }
 
-fn feed_big_run(
+/// Exported rows as text, every field shown.
+fn shown(rows: &[hourglass_history::ExportRow]) -> Vec<String> {
+    rows.iter().map(|row| format!("{row:?}")).collect()
+}
+
+/// Stores `first` then `second` as two files of the run `run_id`, then
+/// `first` again (stored once).
+fn feed_run(
     store: &mut impl HistoryStore,
+    run_id: &str,
     first: &[hourglass_model::TestResult],
     second: &[hourglass_model::TestResult],
 ) {
-    let run = run("big", "2026-03-01T10:00:00Z");
+    let run = run(run_id, "2026-03-01T10:00:00Z");
     assert_eq!(
-        ingest(store, &run, &file("big.xml"), first).unwrap(),
+        ingest(store, &run, &file("first.xml"), first).unwrap(),
         IngestOutcome::Stored {
             results: first.len() as u64
         }
     );
     ingest(store, &run, &file("second.xml"), second).unwrap();
     assert_eq!(
-        ingest(store, &run, &file("big.xml"), first).unwrap(),
+        ingest(store, &run, &file("first.xml"), first).unwrap(),
         IngestOutcome::AlreadyStored
     );
 }
@@ -760,10 +764,7 @@ fn a_file_of_several_chunks_is_stored_as_sqlite_stores_it() {
         "the second file's rerun"
     );
     assert_eq!(of("r2", "t15"), Some(Outcome::Passed));
-    let show = |rows: &[hourglass_history::ExportRow]| -> Vec<String> {
-        rows.iter().map(|row| format!("{row:?}")).collect()
-    };
-    assert_eq!(show(&pg_rows), show(&crate::support::exported(&sqlite)));
+    assert_eq!(shown(&pg_rows), shown(&crate::support::exported(&sqlite)));
     assert_eq!(pg.row_count("tests").unwrap(), 62);
     assert_eq!(pg.row_count("classes").unwrap(), 12);
 }
@@ -773,18 +774,7 @@ fn feed_chunked_runs(
     first: &[hourglass_model::TestResult],
     second: &[hourglass_model::TestResult],
 ) {
-    let run = run("r1", "2026-03-01T10:00:00Z");
-    assert_eq!(
-        ingest(store, &run, &file("first.xml"), first).unwrap(),
-        IngestOutcome::Stored {
-            results: first.len() as u64
-        }
-    );
-    ingest(store, &run, &file("second.xml"), second).unwrap();
-    assert_eq!(
-        ingest(store, &run, &file("first.xml"), first).unwrap(),
-        IngestOutcome::AlreadyStored
-    );
+    feed_run(store, "r1", first, second);
     ingest(
         store,
         &crate::support::run("r2", "2026-03-02T10:00:00Z"),
