@@ -465,19 +465,11 @@ fn feed_run(
 /// and the ingest shares the other writer's row.
 #[test]
 fn a_test_another_writer_adds_meanwhile_is_shared() {
-    let Some(database) = TestDatabase::create("pg::a_test_another_writer_adds_meanwhile_is_shared")
+    let Some((database, store, other)) =
+        one_run_and_another_writer("pg::a_test_another_writer_adds_meanwhile_is_shared", "old")
     else {
         return;
     };
-    let mut store = PgStore::open(database.url()).unwrap();
-    ingest(
-        &mut store,
-        &run("r0", "2026-03-01T10:00:00Z"),
-        &file("first.xml"),
-        &[result("c", "old", Outcome::Passed, 1.0)],
-    )
-    .unwrap();
-    let other = PgStore::open(database.url()).unwrap();
     other
         .client()
         .batch_execute(
@@ -529,6 +521,22 @@ fn a_test_another_writer_adds_meanwhile_is_shared() {
     );
 }
 
+/// A database whose run `r0` holds one pass of the test `test` of class
+/// `c`, a store on it, and a second store for another writer.
+fn one_run_and_another_writer(name: &str, test: &str) -> Option<(TestDatabase, PgStore, PgStore)> {
+    let database = TestDatabase::create(name)?;
+    let mut store = PgStore::open(database.url()).unwrap();
+    ingest(
+        &mut store,
+        &run("r0", "2026-03-01T10:00:00Z"),
+        &file("first.xml"),
+        &[result("c", test, Outcome::Passed, 1.0)],
+    )
+    .unwrap();
+    let other = PgStore::open(database.url()).unwrap();
+    Some((database, store, other))
+}
+
 /// Waits until a session of `store`'s database waits for a lock, failing
 /// with `never` when `writer` ends first or a minute passes.
 fn wait_for_a_lock<T>(store: &PgStore, writer: &std::thread::JoinHandle<T>, never: &str) {
@@ -559,19 +567,11 @@ fn wait_for_a_lock<T>(store: &PgStore, writer: &std::thread::JoinHandle<T>, neve
 /// and the result reads the other writer's copy.
 #[test]
 fn a_text_another_writer_adds_meanwhile_is_shared() {
-    let Some(database) = TestDatabase::create("pg::a_text_another_writer_adds_meanwhile_is_shared")
+    let Some((database, store, other)) =
+        one_run_and_another_writer("pg::a_text_another_writer_adds_meanwhile_is_shared", "t")
     else {
         return;
     };
-    let mut store = PgStore::open(database.url()).unwrap();
-    ingest(
-        &mut store,
-        &run("r0", "2026-03-01T10:00:00Z"),
-        &file("first.xml"),
-        &[result("c", "t", Outcome::Passed, 1.0)],
-    )
-    .unwrap();
-    let other = PgStore::open(database.url()).unwrap();
     other.client().batch_execute("BEGIN").unwrap();
     other
         .client()
